@@ -1,0 +1,282 @@
+"""Keeps sqlx's tracking table on SQLite and applies one migration at a time, atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
+from dbinspect.migrate import sqlite_tx
+from dbinspect.migrate.records import AppliedMigration, Migration
+from dbinspect.migrate.sqlite_tx import CancelledInWorker, Job, StatementFailedError
+from dbinspect.migrate.statements import Statement
+from dbinspect.url import DatabaseUrl
+
+try:  # flock serialises `-- no-transaction` files, which cannot hold BEGIN IMMEDIATE
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+T = TypeVar("T")
+
+
+def quote_identifier(name: str) -> str:
+    """Quote an identifier for SQLite (`"a""b"`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def check_header(path: Path) -> None:
+    """Refuse a non-empty file that is not a SQLite database before SQLite touches it."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ConnectError(f"{path}: cannot open: {error.strerror}") from error
+    if head and head != SQLITE_HEADER:
+        raise ConnectError(f"{path}: not a SQLite database", "check the path or the URL")
+
+
+class SqliteStore:
+    """The tracking table and migration transactions of one SQLite database.
+
+    Args:
+        conn: A connection opened with `isolation_level=None` (see `open`).
+        table: The tracking table's name (`_sqlx_migrations` unless `sqlx.toml` says).
+        path: The database file, None in memory.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, table: str, path: Path | None) -> None:
+        self.conn = conn
+        self.table = table
+        self.path = path
+        self._quoted = quote_identifier(table)
+        self._untimed: tuple[int, int] | None = None
+        """(version, ns) of an applied migration whose execution_time is still -1."""
+
+    @classmethod
+    async def open(cls, url: DatabaseUrl, table: str, *, create: bool) -> SqliteStore:
+        """Open the database for migrations: autocommit, foreign keys on, busy timeout.
+
+        Args:
+            url: The SQLite database.
+            table: The tracking table's name.
+            create: Create the file when missing (`migrate run`), as sqlx does.
+        """
+        if url.path is None:
+            target, uri = ":memory:", False
+        else:
+            check_header(url.path)
+            mode = url.mode or ("rwc" if create else "rw")
+            target, uri = f"{url.path.resolve().as_uri()}?mode={mode}", True
+        try:
+            # isolation_level=None: no implicit BEGIN; every transaction here is explicit.
+            conn = await aiosqlite.connect(
+                target,
+                timeout=sqlite_tx.BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                uri=uri,
+            )
+        except sqlite3.Error as error:
+            raise ConnectError(f"cannot open {url.masked}: {error}") from error
+        try:
+            # sqlx's SQLite connections have foreign keys on; a migration must behave the same.
+            await conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as error:
+            await conn.close()
+            raise ConnectError(f"cannot use {url.masked}: {error}") from error
+        return cls(conn, table, url.path)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.conn.close()
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs each call on the connection's thread at ~0.1 ms per hop; handing it
+        # a whole migration as one function costs one hop instead of one per statement.
+        # aiosqlite has no public API for this, hence the two private names.
+        conn = cast(Any, self.conn)
+        return cast(T, await conn._execute(fn, conn._conn))
+
+    async def table_exists(self) -> bool:
+        """Whether the tracking table exists (reading never creates it)."""
+        rows = await self.conn.execute_fetchall(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (self.table,)
+        )
+        return bool(list(rows))
+
+    async def list_applied(self) -> list[AppliedMigration]:
+        """Every tracking row, by version; empty when there is no tracking table."""
+        if not await self.table_exists():
+            return []
+        rows = await self.conn.execute_fetchall(
+            "SELECT version, description, installed_on, success, checksum, execution_time "
+            f"FROM {self._quoted} ORDER BY version"
+        )
+        return [
+            AppliedMigration(int(v), str(d), str(i), bool(s), bytes(c), int(t))
+            for v, d, i, s, c, t in rows
+        ]
+
+    async def ensure_table(self) -> None:
+        """Create the tracking table if it is missing, under the write lock."""
+        if await self.table_exists():
+            return
+        # The exact DDL sqlx runs, so the table is the one sqlx would have made.
+        ddl = f"""
+CREATE TABLE IF NOT EXISTS {self.table} (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+);
+"""
+        await self._write(lambda conn: conn.execute(ddl))
+
+    async def restamp(self, version: int, checksum: bytes) -> None:
+        """Store `checksum` as the applied checksum of `version`."""
+        sql = f"UPDATE {self._quoted} SET checksum = ? WHERE version = ?"
+        await self._write(lambda conn: conn.execute(sql, (checksum, version)))
+
+    async def _write(self, action: Callable[[sqlite3.Connection], object]) -> None:
+        def transaction(conn: sqlite3.Connection) -> None:
+            sqlite_tx.begin_immediate(conn, threading.Event())
+            try:
+                action(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                sqlite_tx.rollback(conn)
+                raise
+
+        await self._call(transaction)
+
+    async def apply(
+        self, migration: Migration, statements: list[Statement], *, down: bool = False
+    ) -> int | None:
+        """Run one migration (or its down file) together with its tracking row.
+
+        Returns:
+            The duration in nanoseconds, or None when another process already did it.
+
+        Raises:
+            MigrationFailedError: A statement failed; the transaction was rolled back.
+            DirtyDatabaseError: A failed row appeared meanwhile.
+            asyncio.CancelledError: After the statement was interrupted and rolled back.
+        """
+        job = Job(self._quoted, migration, statements, down, self._untimed)
+        no_tx = migration.down_no_transaction if down else migration.no_transaction
+        if no_tx:
+            async with self._file_lock():
+                await self._run_job(job, sqlite_tx.run_outside_transaction)
+        else:
+            await self._run_job(job, sqlite_tx.run_in_transaction)
+        if job.untimed is None or job.committed:
+            self._untimed = None
+        if not job.committed:
+            return None
+        if not down:
+            self._untimed = (migration.version, job.elapsed)
+        return job.elapsed
+
+    async def _run_job(self, job: Job, runner: Callable[[sqlite3.Connection, Job], None]) -> None:
+        future = asyncio.ensure_future(self._call(lambda conn: runner(conn, job)))
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The worker thread goes on by itself: stop the statement, let it roll back,
+            # and wait for that (ignoring further cancels) before giving up.
+            job.cancel.set()
+            await self.conn.interrupt()
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(future)
+            with contextlib.suppress(BaseException):
+                future.result()
+            raise
+        except CancelledInWorker as error:  # pragma: no cover - only set on our cancel
+            raise asyncio.CancelledError from error
+        except StatementFailedError as error:
+            raise await self._failure(job, error) from error.error
+        except sqlite3.Error as error:
+            raise MigrationError(
+                f"migration {job.migration.version} could not be recorded: {error}"
+            ) from error
+
+    async def _failure(self, job: Job, error: StatementFailedError) -> MigrationFailedError:
+        migration, down = job.migration, job.down
+        path = migration.down_path if down and migration.down_path else migration.path
+        no_tx = migration.down_no_transaction if down else migration.no_transaction
+        applied = await self.list_applied()
+        at_version = max((a.version for a in applied if a.success), default=0)
+        if no_tx:
+            outcome = (
+                "this -- no-transaction file ran outside a transaction, so its statements "
+                "before this one stay applied; no tracking row was written"
+            )
+        else:
+            outcome = "rolled back; the database is as it was before this migration"
+        verb = "revert" if down else "migration"
+        label = error.statement.label()
+        return MigrationFailedError(
+            f"{verb} {migration.version} ({migration.description}) failed at {label}: "
+            f"{error.error}; {outcome}",
+            version=migration.version,
+            path=str(path),
+            statement=label,
+            at_version=at_version,
+            hint=f"fix {path.name} and run again",
+        )
+
+    async def flush_execution_time(self) -> None:
+        """Write the last applied migration's execution_time, after its commit as sqlx does.
+
+        Within a run, each migration's time rides along in the next migration's
+        transaction instead of costing a commit (and an fsync) of its own; the rows end up
+        as sqlx leaves them. Losing the time (a kill) leaves -1, as with sqlx.
+        """
+        untimed, self._untimed = self._untimed, None
+        if untimed is not None:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await self._call(
+                    partial(sqlite_tx.write_untimed, table=self._quoted, untimed=untimed)
+                )
+
+    @contextlib.asynccontextmanager
+    async def _file_lock(self) -> AsyncIterator[None]:
+        """Hold an exclusive `flock` on the database's folder while a no-transaction file runs.
+
+        The folder, not the file: closing any descriptor of the database file would drop
+        the POSIX locks SQLite holds on it in this process. The kernel releases a flock
+        when its process dies, so a killed runner never leaves it behind.
+        """
+        if self.path is None or fcntl is None:
+            yield
+            return
+        try:
+            fd = os.open(self.path.resolve().parent, os.O_RDONLY)
+        except OSError:
+            yield
+            return
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(0.02)
+            yield
+        finally:
+            os.close(fd)

@@ -1,0 +1,188 @@
+"""Runs one migration's transaction synchronously, on the connection's own thread."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+
+from dbinspect.errors import DirtyDatabaseError, MigrationError
+from dbinspect.migrate.records import Migration
+from dbinspect.migrate.statements import Statement
+
+LOCK_POLL_MS = 100
+"""Busy timeout while waiting for the write lock, so a cancel is seen within this time."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long to wait for the write lock, and for readers before a commit."""
+
+
+class CancelledInWorker(Exception):
+    """The awaiting task was cancelled; the transaction was rolled back."""
+
+
+class StatementFailedError(Exception):
+    """A migration statement failed; carries which one and SQLite's error."""
+
+    def __init__(self, statement: Statement, error: sqlite3.Error) -> None:
+        super().__init__(str(error))
+        self.statement = statement
+        self.error = error
+
+
+@dataclass(slots=True)
+class Job:
+    """One migration (or its down file) to run, and what the run leaves behind."""
+
+    table: str
+    """The quoted tracking table name."""
+    migration: Migration
+    statements: list[Statement]
+    down: bool
+    untimed: tuple[int, int] | None
+    """(version, ns) of the previous migration whose execution_time is still -1."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    committed: bool = False
+    elapsed: int = 0
+
+
+def dirty_error(version: int) -> DirtyDatabaseError:
+    """The refusal for a tracking row with `success` false."""
+    return DirtyDatabaseError(
+        f"migration {version} is partially applied (its tracking row says it failed)",
+        f"repair the database by hand, then delete the row of version {version} "
+        "from _sqlx_migrations (sqlx refuses this database too)",
+    )
+
+
+def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
+    """Take the write lock, waiting up to BUSY_TIMEOUT_MS and giving up on cancel.
+
+    SQLite's busy handler cannot be interrupted, so the wait is cut into short
+    attempts with a look at `cancel` between them.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
+    try:
+        while True:
+            if cancel.is_set():
+                raise CancelledInWorker
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if time.monotonic() > deadline:
+                    raise MigrationError(
+                        f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s",
+                        "another program holds a write lock; close it and try again",
+                    ) from error
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open (SQLite may already have done it itself)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | None:
+    """Under the lock: refuse a dirty database, else the checksum applied for `version`."""
+    rows = conn.execute(
+        f"SELECT version, success, checksum FROM {table} "
+        "WHERE version = ? OR success = 0 ORDER BY success, version",
+        (version,),
+    ).fetchall()
+    for row_version, success, _ in rows:
+        if not success:
+            raise dirty_error(int(row_version))
+    return bytes(rows[0][2]) if rows else None
+
+
+def write_untimed(conn: sqlite3.Connection, table: str, untimed: tuple[int, int] | None) -> None:
+    """Store a finished migration's execution_time."""
+    if untimed is not None:
+        conn.execute(
+            f"UPDATE {table} SET execution_time = ? WHERE version = ?", (untimed[1], untimed[0])
+        )
+
+
+def execute_statements(conn: sqlite3.Connection, job: Job) -> None:
+    """Run the statements one by one, stopping at the first error or a cancel."""
+    for statement in job.statements:
+        if job.cancel.is_set():
+            raise CancelledInWorker
+        try:
+            conn.execute(statement.sql)
+        except sqlite3.Error as error:
+            if job.cancel.is_set():
+                raise CancelledInWorker from error
+            raise StatementFailedError(statement, error) from error
+
+
+def record(conn: sqlite3.Connection, job: Job) -> None:
+    """Insert (up) or delete (down) the migration's tracking row."""
+    m = job.migration
+    if job.down:
+        conn.execute(f"DELETE FROM {job.table} WHERE version = ?", (m.version,))
+    else:
+        conn.execute(
+            f"INSERT INTO {job.table} (version, description, success, checksum, execution_time) "
+            "VALUES (?, ?, TRUE, ?, -1)",
+            (m.version, m.description, m.checksum),
+        )
+
+
+def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
+    """Apply or revert one migration and its tracking row in one transaction.
+
+    Re-reads the tracking row under the lock: when another process got there first,
+    nothing is done and `job.committed` stays False.
+    """
+    start = time.perf_counter_ns()
+    begin_immediate(conn, job.cancel)
+    try:
+        already = locked_row(conn, job.table, job.migration.version) is not None
+        if already != job.down:
+            rollback(conn)
+            return
+        # The previous migration's time rides along here instead of costing its own commit.
+        write_untimed(conn, job.table, job.untimed)
+        execute_statements(conn, job)
+        record(conn, job)
+        if job.cancel.is_set():
+            raise CancelledInWorker
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+    job.committed = True
+    job.elapsed = time.perf_counter_ns() - start
+
+
+def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
+    """Run a `-- no-transaction` file as sqlx does: statements in autocommit, then the row."""
+    write_untimed(conn, job.table, job.untimed)
+    job.untimed = None
+    start = time.perf_counter_ns()
+    begin_immediate(conn, job.cancel)
+    try:
+        already = locked_row(conn, job.table, job.migration.version) is not None
+    finally:
+        rollback(conn)
+    if already != job.down:
+        return
+    execute_statements(conn, job)
+    begin_immediate(conn, threading.Event())  # the statements ran: record them regardless
+    try:
+        record(conn, job)
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+    job.committed = True
+    job.elapsed = time.perf_counter_ns() - start
