@@ -1,0 +1,277 @@
+"""Provides the `dbinspect migrate` commands: add, run, revert, info and restamp."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from dbinspect.config import Settings, resolve_settings
+from dbinspect.errors import ConfigError
+from dbinspect.migrate import (
+    MigrationEvent,
+    MigrationResult,
+    MigrationStatus,
+    add_migration,
+    migration_status,
+    restamp_migration,
+    revert_migrations,
+    run_migrations,
+)
+from dbinspect.url import DatabaseUrl
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_duration(ns: int) -> str:
+    """A duration the way Rust's `Duration` Debug prints it (sqlx-cli's output)."""
+    for unit, size in (("s", 10**9), ("ms", 10**6), ("µs", 10**3)):
+        if ns >= size:
+            text = f"{ns / size:.9f}".rstrip("0").rstrip(".")
+            return f"{text}{unit}"
+    return f"{ns}ns"
+
+
+def source_option(func: F) -> F:
+    """`--source DIR`: the migrations folder (default `migrations/` or sqlx.toml's)."""
+    return click.option(
+        "--source",
+        metavar="DIR",
+        help="Migrations folder [default: migrations/, or migrations-dir in sqlx.toml].",
+    )(func)
+
+
+def database_options(func: F) -> F:
+    """`--database-url` and `--source`, shared by the commands that open the database."""
+    func = click.option(
+        "--database-url",
+        "-D",
+        metavar="URL",
+        help="Database URL [default: DATABASE_URL from the environment or .env].",
+    )(func)
+    return source_option(func)
+
+
+def _settings(database_url: str | None, source: str | None) -> tuple[Settings, DatabaseUrl]:
+    settings = resolve_settings(database_url=database_url, source=source)
+    if settings.url is None:
+        raise ConfigError(
+            "no database given",
+            "pass --database-url URL, or set DATABASE_URL (in the environment or .env)",
+        )
+    return settings, settings.url
+
+
+def _print_result(result: MigrationResult, verb: str) -> None:
+    label = "revert" if result.direction == "down" else "migrate"
+    click.echo(
+        f"{verb} {result.version}/{label} {result.description} "
+        f"({format_duration(result.duration_ns)})"
+    )
+
+
+def _print_warning(event: MigrationEvent) -> None:
+    if event.kind == "warning" and event.message:
+        click.echo(f"warning: {event.message}", err=True)
+
+
+@click.group()
+def migrate() -> None:
+    """Create, apply, revert and inspect sqlx-compatible migrations.
+
+    \b
+    Example:
+        dbinspect migrate add -r create_users
+        dbinspect migrate run --database-url sqlite:app.db
+    """
+
+
+@migrate.command()
+@source_option
+@click.option(
+    "-r", "--reversible", is_flag=True, default=None, help="Create .up.sql and .down.sql."
+)
+@click.option("-s", "--sequential", is_flag=True, help="Use the next 4-digit sequential version.")
+@click.option("-t", "--timestamp", is_flag=True, help="Use a UTC timestamp version.")
+@click.argument("name")
+def add(
+    source: str | None, reversible: bool | None, sequential: bool, timestamp: bool, name: str
+) -> None:
+    """Create a new migration file named NAME, versioned as sqlx does.
+
+    \b
+    Example:
+        dbinspect migrate add -r add_users_table
+    """
+    settings = resolve_settings(source=source)
+    for path in add_migration(
+        settings.migrations.path,
+        name,
+        reversible=reversible,
+        timestamp=timestamp,
+        sequential=sequential,
+        settings=settings.sqlx,
+    ):
+        click.echo(f"Creating {path}")
+
+
+@migrate.command()
+@database_options
+@click.option("--target-version", type=int, metavar="V", help="Apply up to this version.")
+@click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
+@click.option("--ignore-missing", is_flag=True, help="Allow applied versions with no file.")
+def run(
+    database_url: str | None,
+    source: str | None,
+    target_version: int | None,
+    dry_run: bool,
+    ignore_missing: bool,
+) -> None:
+    """Apply pending migrations, each in its own transaction.
+
+    \b
+    Example:
+        dbinspect migrate run --database-url sqlite:app.db
+    """
+    settings, url = _settings(database_url, source)
+
+    def report(event: MigrationEvent) -> None:
+        _print_warning(event)
+        if event.kind == "finished":
+            result = MigrationResult(
+                event.version, event.description, "up", event.duration_ns or 0, ()
+            )
+            _print_result(result, "Applied")
+
+    results = asyncio.run(
+        run_migrations(
+            url,
+            settings.migrations.path,
+            settings.sqlx,
+            target_version=target_version,
+            dry_run=dry_run,
+            ignore_missing=ignore_missing,
+            on_event=report,
+        )
+    )
+    if dry_run:
+        for result in results:
+            for warning in result.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            _print_result(result, "Can apply")
+
+
+@migrate.command()
+@database_options
+@click.option("--target-version", type=int, metavar="V", help="Revert down to V (0: all).")
+@click.option("--dry-run", is_flag=True, help="List what would be reverted; change nothing.")
+def revert(
+    database_url: str | None, source: str | None, target_version: int | None, dry_run: bool
+) -> None:
+    """Revert the latest applied migration, or every one above --target-version.
+
+    \b
+    Example:
+        dbinspect migrate revert --target-version 0
+    """
+    settings, url = _settings(database_url, source)
+    results = asyncio.run(
+        revert_migrations(
+            url,
+            settings.migrations.path,
+            settings.sqlx,
+            target_version=target_version,
+            dry_run=dry_run,
+            on_event=_print_warning,
+        )
+    )
+    for result in results:
+        _print_result(result, "Can apply" if dry_run else "Applied")
+    if not results:
+        click.echo("No migrations available to revert")
+
+
+def _status_json(status: MigrationStatus) -> dict[str, Any]:
+    migration, applied = status.migration, status.applied
+    return {
+        "version": status.version,
+        "description": status.description,
+        "status": status.status,
+        "kind": migration.kind if migration else None,
+        "no_transaction": migration.no_transaction if migration else None,
+        "path": str(migration.path) if migration else None,
+        "checksum": migration.checksum.hex() if migration else None,
+        "applied_checksum": applied.checksum.hex() if applied else None,
+        "installed_on": applied.installed_on if applied else None,
+        "execution_time_ns": applied.execution_time if applied else None,
+    }
+
+
+def status_lines(statuses: list[MigrationStatus]) -> list[str]:
+    """`migrate info` lines in sqlx-cli's format, plus missing and failed rows."""
+    lines = []
+    for s in statuses:
+        if s.status == "modified" and s.applied and s.migration:
+            lines.append(f"{s.version}/installed (different checksum) {s.description}")
+            lines.append(f"applied migration had checksum {s.applied.checksum.hex()}")
+            lines.append(f"local migration has checksum {s.migration.checksum.hex()}")
+        elif s.status == "applied":
+            lines.append(f"{s.version}/installed {s.description}")
+        elif s.status == "pending":
+            lines.append(f"{s.version}/pending {s.description}")
+        elif s.status == "missing":
+            lines.append(f"{s.version}/installed (missing file) {s.description}")
+        else:
+            lines.append(f"{s.version}/failed (dirty) {s.description}")
+    return lines
+
+
+@migrate.command()
+@database_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array for scripts.")
+def info(database_url: str | None, source: str | None, as_json: bool) -> None:
+    """List every migration and whether it is applied; changes nothing.
+
+    \b
+    Example:
+        dbinspect migrate info --json
+    """
+    settings, url = _settings(database_url, source)
+    statuses = asyncio.run(migration_status(url, settings.migrations.path, settings.sqlx))
+    if as_json:
+        click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
+        return
+    for line in status_lines(statuses):
+        click.echo(line)
+
+
+@migrate.command()
+@database_options
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.argument("version", type=int)
+def restamp(database_url: str | None, source: str | None, yes: bool, version: int) -> None:
+    """Accept the current checksum of applied migration VERSION (after EOL/BOM edits).
+
+    \b
+    Example:
+        dbinspect migrate restamp 20220721124650 --yes
+    """
+    settings, url = _settings(database_url, source)
+    statuses = asyncio.run(migration_status(url, settings.migrations.path, settings.sqlx))
+    current = next((s for s in statuses if s.version == version), None)
+    if current and current.applied and current.migration:
+        click.echo(f"applied migration had checksum {current.applied.checksum.hex()}")
+        click.echo(f"local migration has checksum {current.migration.checksum.hex()}")
+        if current.applied.checksum != current.migration.checksum and not yes:
+            click.confirm(f"Record the new checksum for {version}?", abort=True)
+    old, new = asyncio.run(restamp_migration(url, settings.migrations.path, settings.sqlx, version))
+    if old == new:
+        click.echo(f"{version}: checksum unchanged, nothing to do")
+    else:
+        click.echo(f"Restamped {version}/migrate {current.description if current else ''}")
+
+
+__all__ = ["format_duration", "migrate", "status_lines"]

@@ -1,0 +1,65 @@
+"""Helpers for the migration tests: corpus paths, folders, dumps and integrity checks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / ".." / "shared" / "corpus"
+SQLX = CORPUS / "sqlx"
+ATUIN = CORPUS / "atuin" / "crates"
+
+
+def write_folder(folder: Path, files: dict[str, str | bytes]) -> Path:
+    """Create `folder` holding `files` (text written as UTF-8 bytes, no newline changes)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def dump(path: Path) -> list[tuple[object, ...]]:
+    """Every object's SQL and every user table's rows: equal dumps mean equal databases."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(path)
+    try:
+        schema = conn.execute(
+            "SELECT type, name, sql FROM sqlite_schema ORDER BY type, name"
+        ).fetchall()
+        rows: list[tuple[object, ...]] = list(schema)
+        for _, name, _ in [s for s in schema if s[0] == "table"]:
+            quoted = '"' + str(name).replace('"', '""') + '"'
+            rows.extend(conn.execute(f"SELECT * FROM {quoted} ORDER BY 1").fetchall())
+        return rows
+    finally:
+        conn.close()
+
+
+def integrity(path: Path) -> None:
+    """Assert integrity_check and foreign_key_check are clean."""
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
+
+
+def tracking_rows(path: Path) -> list[tuple[object, ...]]:
+    """(version, description, success, checksum, execution_time) of every tracking row."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT version, description, success, checksum, execution_time "
+            "FROM _sqlx_migrations ORDER BY version"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def file_bytes(path: Path) -> bytes:
+    """The file's bytes, empty when it does not exist."""
+    return path.read_bytes() if path.exists() else b""
