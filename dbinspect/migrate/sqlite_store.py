@@ -202,9 +202,9 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             await self.conn.interrupt()
             while not future.done():
                 with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(future)
-            with contextlib.suppress(BaseException):
-                future.result()
+                    await asyncio.wait({future})
+            if not future.cancelled():
+                future.exception()  # retrieved: it is the interruption we asked for
             raise
         except CancelledInWorker as error:  # pragma: no cover - only set on our cancel
             raise asyncio.CancelledError from error

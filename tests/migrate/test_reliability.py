@@ -1,0 +1,144 @@
+"""Tests cancellation, concurrent runners and SIGKILL at random points on real files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from migrate_helpers import REPO, integrity, tracking_rows, write_folder
+
+from dbinspect.migrate import migration_status, run_migrations
+from dbinspect.url import DatabaseUrl, parse_url
+
+RUNNER = (
+    "import sys; from dbinspect.cli_migrate import migrate; "
+    "migrate(['run', '--database-url', sys.argv[1], '--source', sys.argv[2]])"
+)
+ROWS = 80_000
+SLOW = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) "
+
+
+def logged_folder(folder: Path, count: int, rows: int) -> Path:
+    """Migrations that each create a table, fill it, and log their version once."""
+    files = {"0001_log.sql": "CREATE TABLE log (version INTEGER NOT NULL);\n"}
+    for v in range(2, count + 1):
+        files[f"{v:04}_step.sql"] = (
+            f"CREATE TABLE t{v} (i INTEGER);\n"
+            f"INSERT INTO t{v} {SLOW.format(rows=rows)}SELECT i FROM n;\n"
+            f"INSERT INTO log VALUES ({v});\n"
+        )
+    return write_folder(folder, files)
+
+
+def runner(url: str, folder: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", RUNNER, url, str(folder)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def check_consistent(db_path: Path, count: int, rows: int) -> int:
+    """Every migration is either wholly applied and recorded, or absent. Returns how many."""
+    integrity(db_path)
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+        recorded = {r[0] for r in tracking_rows(db_path)} if "_sqlx_migrations" in tables else set()
+        assert all(r[2] == 1 for r in tracking_rows(db_path)) if recorded else True
+        if 1 not in recorded:
+            assert "log" not in tables
+            return 0
+        logged = [r[0] for r in conn.execute("SELECT version FROM log ORDER BY version")]
+        assert logged == sorted(recorded - {1})  # each applied exactly once, with its row
+        for v in range(2, count + 1):
+            assert (f"t{v}" in tables) == (v in recorded)
+            if v in recorded:
+                assert conn.execute(f"SELECT count(*) FROM t{v}").fetchone() == (rows,)
+        return len(recorded)
+    finally:
+        conn.close()
+
+
+def test_eight_concurrent_runners_apply_each_migration_once(tmp_path: Path) -> None:
+    folder = logged_folder(tmp_path / "m", 25, 2000)
+    db_path = tmp_path / "app.db"
+    processes = [runner(f"sqlite:{db_path}", folder) for _ in range(8)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 8, outputs
+    applied_lines = [
+        line
+        for out, _ in outputs
+        for line in out.decode().splitlines()
+        if line.startswith("Applied")
+    ]
+    assert len(applied_lines) == 25  # each migration reported by exactly one runner
+    assert check_consistent(db_path, 25, 2000) == 25
+
+
+def test_sigkill_at_random_points_never_leaves_half_a_migration(tmp_path: Path) -> None:
+    folder = logged_folder(tmp_path / "m", 12, ROWS)
+    rng = random.Random(20260101)
+    db_path = tmp_path / "app.db"
+    kills_mid_run = 0
+    partial = 0
+    for _ in range(50):
+        process = runner(f"sqlite:{db_path}", folder)
+        time.sleep(rng.uniform(0.1, 0.6))
+        if process.poll() is None:
+            kills_mid_run += 1
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        done = check_consistent(db_path, 12, ROWS)
+        partial += 0 < done < 12
+        if done == 12:  # start over so later kills land in the middle again
+            db_path.unlink()
+    assert kills_mid_run >= 30
+    assert partial >= 10  # many kills landed between the first and the last migration
+
+
+async def test_cancel_interrupts_and_rolls_back(tmp_path: Path, db_url: DatabaseUrl) -> None:
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_quick.sql": "CREATE TABLE a (x);\n",
+            "2_slow.sql": "CREATE TABLE b (x);\n"
+            f"INSERT INTO b {SLOW.format(rows=10**9)}SELECT i FROM n;\n",
+        },
+    )
+    task = asyncio.create_task(run_migrations(db_url, folder))
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - started < 1.0
+    assert db_url.path is not None
+    writer = sqlite3.connect(db_url.path, timeout=0.1, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # not locked out: the transaction is gone
+    writer.execute("ROLLBACK")
+    names = {r[0] for r in writer.execute("SELECT name FROM sqlite_schema")}
+    assert "b" not in names and "a" in names
+    statuses = await migration_status(db_url, folder)
+    assert [s.status for s in statuses] == ["applied", "pending"]
+
+
+async def test_failure_in_no_transaction_file_records_nothing(tmp_path: Path) -> None:
+    db_path = tmp_path / "x.db"
+    folder = write_folder(
+        tmp_path / "m",
+        {"1_nt.sql": "-- no-transaction\nCREATE TABLE a (x);\nINSERT INTO z VALUES (1);\n"},
+    )
+    with pytest.raises(Exception, match="stay applied"):
+        await run_migrations(parse_url(str(db_path)), folder)
+    assert tracking_rows(db_path) == []
