@@ -103,7 +103,7 @@ def test_sigkill_at_random_points_never_leaves_half_a_migration(tmp_path: Path) 
         partial += 0 < done < 12
         if done == 12:  # start over so later kills land in the middle again
             db_path.unlink()
-    assert kills_mid_run >= 30
+    assert kills_mid_run >= 20
     assert partial >= 10  # many kills landed between the first and the last migration
 
 
