@@ -1,0 +1,332 @@
+"""Provides the SQLite backend: a hardened, read-only aiosqlite inspection session."""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import pwd
+import shutil
+import sqlite3
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aiosqlite
+
+from dbinspect.backends.sqlite_files import check_database_file, choose_open_strategy, read_only_uri
+from dbinspect.backends.sqlite_schema import load_schema
+from dbinspect.errors import ConnectError, QueryError
+from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
+from dbinspect.url import DatabaseUrl
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+ESTIMATE_ABOVE_ROWS = 200_000
+"""Row counts up to this many (by rowid estimate) are counted exactly on request."""
+
+
+def quote_identifier(name: str) -> str:
+    """Quote an identifier for SQLite, doubling embedded double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class HardenedConnection(sqlite3.Connection):
+    """A sqlite3 connection that refuses what an inspector never needs.
+
+    Built through `aiosqlite.connect(factory=...)` so the authorizer is installed on
+    the worker thread that owns the connection (SECURITY.md fact 5).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_authorizer(_authorize)
+
+
+def _authorize(action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
+    """Deny ATTACH/DETACH, `writable_schema` and loading extensions."""
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> QueryError:
+    """Turn a driver error into the one user-facing message it deserves."""
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return QueryError(
+            f"{path}: database is locked by another process", sql, "try again when it is done"
+        )
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return QueryError(f"{path}: database is corrupt ({text})", sql, "run dbinspect check")
+    return QueryError(f"{path}: {text}", sql)
+
+
+class SqliteBackend:
+    """A read-only inspection session on one SQLite file.
+
+    Nothing it does changes the file or its directory: the connection is `mode=ro`
+    (or `immutable=1`, or a private copy, see `choose_open_strategy`) with
+    `query_only`, `trusted_schema=OFF`, `cell_size_check=ON` and `mmap_size=0`.
+    """
+
+    supports_interrupt: ClassVar[bool] = True
+
+    def __init__(
+        self, url: DatabaseUrl, conn: aiosqlite.Connection, path: Path | None, snapshot: Path | None
+    ) -> None:
+        self.url = url
+        self.path = path
+        self._conn = conn
+        self._snapshot_dir = snapshot
+        self._schema: Schema | None = None
+
+    @classmethod
+    async def open(
+        cls, url: DatabaseUrl, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> SqliteBackend:
+        """Open `url` for inspection.
+
+        Raises:
+            ConnectError: The file is missing, not SQLite, unreadable, corrupt or locked.
+        """
+        snapshot: Path | None = None
+        if url.path is None:
+            target, uri, path = ":memory:", False, None
+        else:
+            path = check_database_file(url.path)
+            strategy = choose_open_strategy(path)
+            if strategy == "copy":
+                snapshot = Path(tempfile.mkdtemp(prefix="dbinspect-"))
+                copy = snapshot / path.name
+                shutil.copyfile(path, copy)
+                shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+                target, uri = read_only_uri(copy), True
+            else:
+                target, uri = read_only_uri(path, immutable=strategy == "immutable"), True
+        try:
+            conn = await aiosqlite.connect(
+                target,
+                uri=uri,
+                timeout=busy_timeout,
+                isolation_level=None,
+                factory=HardenedConnection,
+            )
+        except sqlite3.Error as error:
+            _remove_snapshot(snapshot)
+            raise ConnectError(f"{url.path}: cannot open: {error}") from None
+        backend = cls(url, conn, path, snapshot)
+        try:
+            await backend._harden_and_probe()
+        except sqlite3.Error as error:
+            await backend.aclose()
+            raise ConnectError(translate_error(error, url.path or ":memory:").message) from None
+        return backend
+
+    async def _harden_and_probe(self) -> None:
+        for pragma in (
+            "PRAGMA trusted_schema = OFF",
+            "PRAGMA cell_size_check = ON",
+            "PRAGMA mmap_size = 0",
+            "PRAGMA query_only = ON",
+        ):
+            await self._conn.execute(pragma)
+        # Reading the schema proves the file is a database we can read, now, not later.
+        await self._scalar("SELECT count(*) FROM sqlite_schema")
+
+    async def _scalar(self, sql: str, params: tuple[Value, ...] = ()) -> Any:
+        async with self._conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def _guarded(self, coro: Any, sql: str = "") -> Any:
+        try:
+            return await coro
+        except sqlite3.Error as error:
+            raise translate_error(error, self.url.path or ":memory:", sql) from None
+
+    async def facts(self) -> DatabaseFacts:
+        """File and engine facts, with object counts."""
+        values = {}
+        for name in (
+            "journal_mode", "page_size", "page_count", "freelist_count", "encoding",
+            "user_version", "schema_version", "application_id",
+        ):  # fmt: skip
+            values[name] = await self._guarded(self._scalar(f"PRAGMA {name}"))
+        version = await self._guarded(self._scalar("SELECT sqlite_version()"))
+        schema = await self.schema()
+        size, wal_size, owner, permissions = await asyncio.to_thread(_file_facts, self.path)
+        return DatabaseFacts(
+            path=str(self.path) if self.path else None,
+            size_bytes=size,
+            wal_size_bytes=wal_size,
+            sqlite_version=version,
+            journal_mode=values["journal_mode"],
+            page_size=values["page_size"],
+            page_count=values["page_count"],
+            freelist_count=values["freelist_count"],
+            encoding=values["encoding"],
+            user_version=values["user_version"],
+            schema_version=values["schema_version"],
+            application_id=values["application_id"],
+            read_only=True,
+            owner=owner,
+            permissions=permissions,
+            counts=schema.counts(),
+        )
+
+    async def schema(self, *, refresh: bool = False) -> Schema:
+        """Every object with its columns, keys, indexes and SQL (cached until refresh)."""
+        if self._schema is None or refresh:
+            self._schema = await self._guarded(load_schema(self._conn))
+        return self._schema
+
+    async def row_count(self, table: str) -> RowCount:
+        """The exact number of rows (scans the table or its smallest index)."""
+        sql = f"SELECT count(*) FROM {quote_identifier(table)}"
+        return RowCount(int(await self._guarded(self._scalar(sql), sql)), True)
+
+    async def row_estimate(self, table: str) -> RowCount:
+        """Exact for small tables and views; for big rowid tables, `max(rowid)` as an estimate."""
+        obj = (await self.schema()).get(table)
+        if obj is not None and obj.kind == "table" and not obj.without_rowid:
+            sql = f"SELECT max(rowid) FROM {quote_identifier(table)}"
+            highest = await self._guarded(self._scalar(sql), sql)
+            if isinstance(highest, int) and highest > ESTIMATE_ABOVE_ROWS:
+                return RowCount(highest, False)
+        return await self.row_count(table)
+
+    async def key_columns(self, table: str) -> tuple[str, ...]:
+        """What rows are paged on: `rowid`, the primary key, or `offset` (views)."""
+        obj = (await self.schema()).get(table)
+        if obj is None:
+            raise QueryError(f"no such table or view: {table}")
+        if obj.kind == "table" and not obj.without_rowid:
+            return ("rowid",)
+        pk = sorted((c for c in obj.columns if c.pk), key=lambda c: c.pk)
+        if obj.kind in ("table", "virtual table") and pk:
+            return tuple(c.name for c in pk)
+        return ("offset",)
+
+    async def fetch_rows(
+        self,
+        table: str,
+        *,
+        after: tuple[Value, ...] | None = None,
+        before: tuple[Value, ...] | None = None,
+        limit: int = 100,
+    ) -> RowPage:
+        """Rows in key order after `after`, or the last `limit` before `before` (keyset paging).
+
+        With neither, the first rows; `before=()` gives the last rows.
+        """
+        keys = await self.key_columns(table)
+        source = quote_identifier(table)
+        if keys == ("offset",):
+            return await self._fetch_by_offset(table, after, before, limit)
+        key_sql = ", ".join("rowid" if k == "rowid" else quote_identifier(k) for k in keys)
+        marks = ", ".join("?" for _ in keys)
+        params: tuple[Value, ...] = ()
+        if after is not None:
+            where, order, params = f"WHERE ({key_sql}) > ({marks})", "ASC", after
+        elif before is not None:
+            where, order = (f"WHERE ({key_sql}) < ({marks})", "DESC") if before else ("", "DESC")
+            params = before
+        else:
+            where, order = "", "ASC"
+        order_sql = ", ".join(f"{k} {order}" for k in key_sql.split(", "))
+        sql = f"SELECT {key_sql}, * FROM {source} {where} ORDER BY {order_sql} LIMIT ?"
+        rows = await self._guarded(self._fetchall(sql, (*params, limit)), sql)
+        if order == "DESC":
+            rows.reverse()
+        width = len(keys)
+        columns = await self._columns_of(sql, (*params, 0), width)
+        return RowPage(
+            columns=columns,
+            rows=tuple(tuple(r[width:]) for r in rows),
+            keys=tuple(tuple(r[:width]) for r in rows),
+            key_columns=keys,
+        )
+
+    async def _fetch_by_offset(
+        self,
+        table: str,
+        after: tuple[Value, ...] | None,
+        before: tuple[Value, ...] | None,
+        limit: int,
+    ) -> RowPage:
+        """Views have no key: page them by offset, the only thing that always works."""
+        source = quote_identifier(table)
+        if after is not None:
+            start = int(after[0] or 0) + 1
+        elif before is not None:
+            end = int(before[0] or 0) if before else (await self.row_count(table)).value
+            start = max(0, end - limit)
+            limit = end - start
+        else:
+            start = 0
+        sql = f"SELECT * FROM {source} LIMIT ? OFFSET ?"
+        rows = await self._guarded(self._fetchall(sql, (limit, start)), sql)
+        columns = await self._columns_of(sql, (0, 0), 0)
+        return RowPage(
+            columns=columns,
+            rows=tuple(tuple(r) for r in rows),
+            keys=tuple((start + i,) for i in range(len(rows))),
+            key_columns=("offset",),
+        )
+
+    async def _fetchall(self, sql: str, params: tuple[Value, ...]) -> list[Any]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _columns_of(self, sql: str, params: tuple[Value, ...], skip: int) -> tuple[str, ...]:
+        async with self._conn.execute(sql, params) as cursor:
+            return tuple(d[0] for d in cursor.description[skip:])
+
+    async def change_marker(self) -> tuple[int, int]:
+        """`PRAGMA data_version` and `schema_version`: they move when others write."""
+        data = await self._guarded(self._scalar("PRAGMA data_version"))
+        schema = await self._guarded(self._scalar("PRAGMA schema_version"))
+        return int(data), int(schema)
+
+    async def interrupt(self) -> None:
+        """Abort the statement now running on the inspection connection."""
+        await self._conn.interrupt()
+
+    async def aclose(self) -> None:
+        """Close the read-only connection and drop any private snapshot."""
+        try:
+            await asyncio.shield(self._conn.close())
+        finally:
+            _remove_snapshot(self._snapshot_dir)
+
+
+def _remove_snapshot(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _file_facts(path: Path | None) -> tuple[int, int | None, str | None, str | None]:
+    """Size, `-wal` size, owner and permissions of the file (zeros for :memory:)."""
+    if path is None:
+        return 0, None, None, None
+    info = path.stat()
+    wal = Path(f"{path}-wal")
+    wal_size = wal.stat().st_size if wal.exists() else None
+    owner = _user_name(info.st_uid, info.st_gid)
+    return info.st_size, wal_size, owner, stat.filemode(info.st_mode)
+
+
+def _user_name(uid: int, gid: int) -> str:
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    return f"{user}:{group}"

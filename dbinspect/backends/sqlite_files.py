@@ -1,0 +1,90 @@
+"""Checks a path before SQLite touches it, and builds the URI that opens it read-only.
+
+SQLite itself would create a missing file, read a FIFO forever, or treat a zero-byte
+file as an empty database; each of those must be a clear error instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from dbinspect.errors import ConnectError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_database_file(path: Path) -> Path:
+    """Return the resolved path of an existing, readable SQLite file.
+
+    Raises:
+        ConnectError: The path is missing, not a regular file, empty, unreadable,
+            or does not start with the SQLite header.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConnectError(
+            f"{path}: no such database file",
+            "check the path, or pass --create to make a new database",
+        ) from None
+    except PermissionError:
+        raise ConnectError(f"{path}: permission denied") from None
+    except OSError as error:
+        raise ConnectError(f"{path}: cannot open: {error.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConnectError(f"{path}: is a directory, not a database file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConnectError(f"{path}: is not a regular file (a FIFO, socket or device)")
+    if info.st_size == 0:
+        raise ConnectError(f"{path}: is an empty file, not a SQLite database")
+    try:
+        # O_NONBLOCK: a path swapped for a FIFO after stat() must not hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except PermissionError:
+        raise ConnectError(f"{path}: permission denied") from None
+    except OSError as error:
+        raise ConnectError(f"{path}: cannot open: {error.strerror}") from None
+    try:
+        header = os.read(fd, 100)
+    finally:
+        os.close(fd)
+    if not header.startswith(SQLITE_HEADER):
+        raise ConnectError(f"{path}: not a SQLite database (the file header does not match)")
+    if len(header) < 100:
+        raise ConnectError(f"{path}: truncated SQLite file (shorter than its 100-byte header)")
+    return path.resolve()
+
+
+def is_wal_mode(path: Path) -> bool:
+    """Whether the file's header says it is in WAL mode (read/write versions 2)."""
+    with path.open("rb") as handle:
+        header = handle.read(20)
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
+
+
+def choose_open_strategy(path: Path) -> str:
+    """How to open `path` for reading without creating or changing any file beside it.
+
+    A read-only connection to a WAL database creates `-wal` and `-shm` when they are
+    missing and cannot remove them afterwards, which would change the user's directory:
+    - `ro`: a rollback-journal database, or a WAL database in use (both files present);
+    - `immutable`: a WAL database with nothing pending (no `-wal`, or an empty one);
+    - `copy`: committed rows sit in a `-wal` with no `-shm`; read a private copy.
+    """
+    if not is_wal_mode(path):
+        return "ro"
+    wal = Path(f"{path}-wal")
+    shm = Path(f"{path}-shm")
+    if wal.exists() and shm.exists():
+        return "ro"
+    if not wal.exists() or wal.stat().st_size == 0:
+        return "immutable"
+    return "copy"
+
+
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """A `file:` URI that opens `path` read-only, built without string formatting of paths."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return f"{uri}&immutable=1" if immutable else uri

@@ -1,0 +1,44 @@
+"""Provides `info`: a database's facts as plain text lines or one JSON object."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from dbinspect.models import DatabaseFacts
+from dbinspect.url import DatabaseUrl
+
+
+def facts_to_json(url: DatabaseUrl, facts: DatabaseFacts) -> dict[str, Any]:
+    """Flatten facts into the `info --json` object (counts at the top level)."""
+    data = asdict(facts)
+    counts = data.pop("counts")
+    return {"url": url.masked, "backend": url.backend, **data, **counts}
+
+
+def facts_to_lines(url: DatabaseUrl, facts: DatabaseFacts) -> list[tuple[str, str]]:
+    """Label/value pairs in the order `info` prints them."""
+    counts = facts.counts
+    wal = "" if facts.wal_size_bytes is None else f" (+ {facts.wal_size_bytes:,} bytes in -wal)"
+    return [
+        ("URL", url.masked),
+        ("Path", facts.path or ":memory:"),
+        ("Size", f"{facts.size_bytes:,} bytes{wal}"),
+        ("Owner", facts.owner or "-"),
+        ("Permissions", facts.permissions or "-"),
+        ("SQLite version", facts.sqlite_version),
+        ("Journal mode", facts.journal_mode),
+        ("Page size", f"{facts.page_size:,}"),
+        ("Page count", f"{facts.page_count:,}"),
+        ("Freelist count", f"{facts.freelist_count:,}"),
+        ("Encoding", facts.encoding),
+        ("User version", str(facts.user_version)),
+        ("Schema version", str(facts.schema_version)),
+        ("Application id", str(facts.application_id)),
+        ("Tables", str(counts.tables)),
+        ("Views", str(counts.views)),
+        ("Indexes", str(counts.indexes)),
+        ("Triggers", str(counts.triggers)),
+        ("Virtual tables", str(counts.virtual_tables)),
+        ("Internal objects", str(counts.internal)),
+    ]
