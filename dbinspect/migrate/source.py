@@ -95,7 +95,7 @@ def _list_files(folder: Path) -> list[MigrationFile]:
             "pass --source DIR, or create it with `dbinspect migrate add NAME`",
         )
     files = []
-    for entry in sorted(folder.iterdir()):
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         parsed = parse_file_name(entry)
         if parsed is None:
             continue
