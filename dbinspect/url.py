@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from dbinspect.errors import ConfigError, UnsupportedBackendError
 
 SQLITE_MODES = ("ro", "rw", "rwc", "memory")
 _SECRET_QUERY_KEYS = re.compile(r"(?i)([?&](?:ssl)?password=)[^&]*")
-_USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*(@)")
+# The authority ends at the first `/`, `?` or `#`; userinfo ends at its last `@`, as URL
+# parsers split it, so a password holding an unencoded `@` is masked whole.
+_USERINFO_PASSWORD = re.compile(r"(//[^/?#:]*:)[^/?#]*(@)")
 
 
 def mask_url(text: str) -> str:
@@ -73,7 +75,10 @@ def parse_url(text: str) -> DatabaseUrl:
     if not scheme or len(scheme) == 1:
         return DatabaseUrl("sqlite", Path(text), None, text)
     if scheme in ("postgres", "postgresql"):
-        if not urlsplit(text).hostname and "host=" not in text:
+        # The host follows the authority's last `@` (urlsplit would reject a `[` in a password).
+        authority = re.match(r"^[^:]*://([^/?#]*)", text)
+        host = authority.group(1).rpartition("@")[2].split(":")[0] if authority else ""
+        if not host and "host=" not in text:
             raise ConfigError(f"PostgreSQL URL has no host: {mask_url(text)}")
         return DatabaseUrl("postgres", None, None, text)
     if scheme != "sqlite":
