@@ -1,0 +1,104 @@
+"""Shared fixtures: repository and corpus paths, temp databases and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / ".." / "shared" / "corpus"
+CHINOOK = CORPUS / "chinook-database" / "ChinookDatabase" / "DataSources" / "Chinook_Sqlite.sqlite"
+SQLX_DB = CORPUS / "sqlx" / "tests" / "sqlite" / "sqlite.db"
+
+MakeDb = Callable[..., Path]
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def create_db(tmp_path: Path, sql: str, name: str = "test.db") -> Path:
+    """Create `tmp_path / name` by running `sql` as one script; returns its path."""
+    path = tmp_path / name
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(sql)
+        conn.commit()
+    finally:
+        conn.close()
+    return path
+
+
+@pytest.fixture
+def make_db() -> MakeDb:
+    """`make_db(tmp_path, sql, name="test.db")`: a real SQLite file built from a script."""
+    return create_db
+
+
+@pytest.fixture
+def corpus_db() -> Callable[[Path], Path]:
+    """Return a corpus file's path, skipping the test when the corpus is not checked out."""
+
+    def get(path: Path) -> Path:
+        if not path.is_file():
+            pytest.skip(f"corpus file missing: {path}")
+        return path
+
+    return get
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment without any DATABASE_URL or dbinspect setting, plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DATABASE_URL" and not k.startswith("DBINSPECT_")
+    }
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """`run_cli(*args, cwd=tmp_path, env=None)`: run `python -m dbinspect` in a subprocess."""
+
+    def run(
+        *args: str | os.PathLike[str],
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30,
+        **kwargs: object,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
+            [sys.executable, "-m", "dbinspect", *map(str, args)],
+            cwd=cwd or tmp_path,
+            env=clean_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            **kwargs,
+        )
+
+    return run
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Check exit 1 and exactly one `error:` line on stderr holding every fragment."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def one_line_error() -> Callable[..., str]:
+    """The `assert_one_line_error(result, *fragments)` check as a fixture."""
+    return assert_one_line_error
