@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -122,22 +123,29 @@ class SchemaObject:
     """Why the object's details could not be read (e.g. a view on a dropped table)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Schema:
     """Every object of a database, sorted by kind then name."""
 
     objects: tuple[SchemaObject, ...]
+
+    def __repr__(self) -> str:
+        # Short on purpose: Python 3.11's asyncio.run reprs the main task's result
+        # (and Textual's crash screen prints locals); a full repr of 20,000 objects
+        # costs a noticeable fraction of a second each time.
+        return f"Schema(<{len(self.objects)} objects>)"
 
     def of_kind(self, kind: ObjectKind, *, internal: bool = False) -> list[SchemaObject]:
         """The objects of one kind; SQLite's internal ones only when asked."""
         return [o for o in self.objects if o.kind == kind and o.internal == internal]
 
     def get(self, name: str) -> SchemaObject | None:
-        """The object called `name` (tables and views first)."""
-        for obj in self.objects:
-            if obj.name == name:
-                return obj
-        return None
+        """The object called `name` (SQLite names are unique across kinds)."""
+        return self._by_name().get(name)
+
+    def _by_name(self) -> dict[str, SchemaObject]:
+        # Built once per Schema: lookups by name happen per object in dumps and the UI.
+        return _name_index(self)
 
     def referencing(self, table: str) -> list[ForeignKeyInfo]:
         """Foreign keys of other tables that point at `table`."""
@@ -150,7 +158,7 @@ class Schema:
 
     def belonging_to(self, table: str, kind: ObjectKind) -> list[SchemaObject]:
         """Indexes or triggers defined on `table`."""
-        return [o for o in self.objects if o.kind == kind and o.table == table]
+        return [o for o in _table_index(self).get(table, ()) if o.kind == kind]
 
     def counts(self) -> ObjectCounts:
         """Count objects by kind, SQLite's internal ones apart."""
@@ -163,6 +171,19 @@ class Schema:
             virtual_tables=sum(o.kind == "virtual table" for o in user),
             internal=len(self.objects) - len(user),
         )
+
+
+@functools.cache
+def _name_index(schema: Schema) -> dict[str, SchemaObject]:
+    return {obj.name: obj for obj in schema.objects}
+
+
+@functools.cache
+def _table_index(schema: Schema) -> dict[str, list[SchemaObject]]:
+    index: dict[str, list[SchemaObject]] = {}
+    for obj in schema.objects:
+        index.setdefault(obj.table, []).append(obj)
+    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +204,35 @@ class RowPage:
     """The paging key of each row (rowid, primary key, or offset for views)."""
     key_columns: tuple[str, ...]
     """What the key is made of: `rowid`, the primary key columns, or `offset`."""
+    truncated: tuple[tuple[tuple[int, int], ...], ...] = ()
+    """Per row, `(column index, full length)` of each cell cut short; empty when none were."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowQuery:
+    """How rows are browsed: an optional `column = value` filter and a sort column."""
+
+    filter_column: str | None = None
+    filter_value: Value = None
+    """The value to match; None matches NULL."""
+    filter_like: bool = False
+    """Match with LIKE (the value holds `%` wildcards) instead of `=`."""
+    sort_column: str | None = None
+    descending: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Whether rows come in key order, unfiltered."""
+        return self.filter_column is None and self.sort_column is None
+
+
+@dataclass(frozen=True, slots=True)
+class CellValue:
+    """One cell read for display in full (up to a limit)."""
+
+    value: Value
+    """The value, cut to the limit asked for when it is longer."""
+    size: int
+    """Its full length: characters for text, bytes for a BLOB, 0 for NULL and numbers."""
+    type: str
+    """SQLite's `typeof()`: null, integer, real, text or blob."""

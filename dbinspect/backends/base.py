@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar, Protocol
 
-from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
+from dbinspect.models import (
+    CellValue,
+    DatabaseFacts,
+    RowCount,
+    RowPage,
+    RowQuery,
+    Schema,
+    Value,
+)
 from dbinspect.url import DatabaseUrl
 
 
@@ -42,6 +51,47 @@ class Backend(Protocol):
 
         With neither, the first rows; with `before=()` the last rows.
         """
+        ...
+
+    async def fetch_page(
+        self,
+        table: str,
+        query: RowQuery,
+        *,
+        after: Sequence[Value] | None = None,
+        before: Sequence[Value] | None = None,
+        at: Sequence[Value] | None = None,
+        offset: int | None = None,
+        limit: int = 100,
+        cell_limit: int | None = None,
+    ) -> RowPage:
+        """Rows filtered and sorted by `query`, paged on `(sort value, key)` positions.
+
+        `after`/`before` are exclusive, `at` inclusive, `offset` scans; `before=()`
+        gives the last rows. Text and BLOB cells longer than `cell_limit` are cut.
+        """
+        ...
+
+    def count_stepwise(self, table: str, query: RowQuery) -> AsyncIterator[tuple[int, float]]:
+        """Count the rows `query` selects in steps: `(rows so far, fraction done)`."""
+        ...
+
+    async def rowid_bounds(self, table: str) -> tuple[int, int] | None:
+        """The lowest and highest rowid of a rowid table, None when it is empty."""
+        ...
+
+    async def rows_before(self, table: str, query: RowQuery, position: Sequence[Value]) -> int:
+        """How many rows precede `position` in browsing order."""
+        ...
+
+    async def find_key(self, table: str, match: dict[str, Value]) -> tuple[Value, ...] | None:
+        """The paging key of the first row whose columns equal `match`."""
+        ...
+
+    async def fetch_cell(
+        self, table: str, query: RowQuery, position: Sequence[Value], column: str, limit: int
+    ) -> CellValue | None:
+        """One cell of the row at `position`, cut to `limit` characters or bytes."""
         ...
 
     async def change_marker(self) -> tuple[int, int]:

@@ -14,7 +14,13 @@ from typing import Any, ClassVar
 
 import aiosqlite
 
-from dbinspect.backends.sqlite_files import check_database_file, choose_open_strategy, read_only_uri
+from dbinspect.backends.sqlite_files import (
+    check_database_file,
+    choose_open_strategy,
+    is_wal_mode,
+    read_only_uri,
+)
+from dbinspect.backends.sqlite_rows import RowBrowsing
 from dbinspect.backends.sqlite_schema import load_schema
 from dbinspect.errors import ConnectError, QueryError
 from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
@@ -65,7 +71,7 @@ def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> Qu
     return QueryError(f"{path}: {text}", sql)
 
 
-class SqliteBackend:
+class SqliteBackend(RowBrowsing):
     """A read-only inspection session on one SQLite file.
 
     Nothing it does changes the file or its directory: the connection is `mode=ro`
@@ -159,12 +165,16 @@ class SqliteBackend:
         version = await self._guarded(self._scalar("SELECT sqlite_version()"))
         schema = await self.schema()
         size, wal_size, owner, permissions = await asyncio.to_thread(_file_facts, self.path)
+        journal_mode = values["journal_mode"]
+        if self.path is not None and await asyncio.to_thread(is_wal_mode, self.path):
+            # An `immutable=1` connection reports `delete` for a WAL file: trust the header.
+            journal_mode = "wal"
         return DatabaseFacts(
             path=str(self.path) if self.path else None,
             size_bytes=size,
             wal_size_bytes=wal_size,
             sqlite_version=version,
-            journal_mode=values["journal_mode"],
+            journal_mode=journal_mode,
             page_size=values["page_size"],
             page_count=values["page_count"],
             freelist_count=values["freelist_count"],

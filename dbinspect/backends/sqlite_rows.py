@@ -1,0 +1,443 @@
+"""Builds the browsing queries of SQLite: filtered, sorted keyset pages and counts.
+
+Rows are ordered by `(sort column, key...)` where the key is the rowid, the primary key
+of a WITHOUT ROWID table, or the row's offset for a view. A page after or before a row
+is a row-value comparison on that tuple, so SQLite seeks with an index instead of
+skipping rows. NULLs sort first ascending and last descending, as SQLite orders them,
+and the comparisons below say so explicitly because `NULL > x` is never true.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from dbinspect.models import CellValue, RowPage, RowQuery, Value
+
+SIZE_GROUP = 100
+"""Columns per size-report expression; keeps expression depth far below SQLite's 1000."""
+COUNT_CHUNKS = 40
+"""How many rowid ranges a counted table is split into, for progress and cancelling."""
+
+
+def quote(name: str) -> str:
+    """Quote an identifier, doubling embedded double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a browsing query reads from and how its rows are keyed."""
+
+    table: str
+    keys: tuple[str, ...]
+    """`rowid`, the primary key columns, or `offset`."""
+    columns: tuple[str, ...]
+    """The visible columns in declaration order."""
+
+    @property
+    def by_offset(self) -> bool:
+        """Whether rows are keyed by position (views)."""
+        return self.keys == ("offset",)
+
+    @property
+    def key_exprs(self) -> list[str]:
+        """The key columns as SQL."""
+        return ["rowid" if k == "rowid" else quote(k) for k in self.keys]
+
+
+def _filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
+    if query.filter_column is None:
+        return "", []
+    column = quote(query.filter_column)
+    if query.filter_value is None:
+        return f"{column} IS NULL", []
+    if query.filter_like:
+        return f"{column} LIKE ?", [query.filter_value]
+    value = query.filter_value
+    if isinstance(value, str):
+        # A column without affinity (a view's expression, an untyped column) compares
+        # '42' and 42 as different: match the number the text spells too.
+        number = _as_number(value)
+        if number is not None:
+            return f"({column} = ? OR {column} = ?)", [value, number]
+    return f"{column} = ?", [value]
+
+
+def _as_number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _seek_sql(
+    source: Source, query: RowQuery, position: Sequence[Value], forward: bool, inclusive: bool
+) -> tuple[str, list[Value]]:
+    """The condition for rows at or past `position` in the direction of reading."""
+    keys = source.key_exprs
+    key_values = list(position[1:] if query.sort_column else position)
+    ascending = forward != query.descending
+    op = (">" if ascending else "<") + ("=" if inclusive else "")
+    key_tuple = f"({', '.join(keys)}) {op} ({', '.join('?' for _ in keys)})"
+    if query.sort_column is None:
+        return key_tuple, key_values
+    sort = quote(query.sort_column)
+    value = position[0]
+    full = f"({sort}, {', '.join(keys)}) {op} (?, {', '.join('?' for _ in keys)})"
+    if value is None:
+        # NULLs come first ascending: after a NULL come the other NULLs then every value.
+        if ascending:
+            return f"(({sort} IS NULL AND {key_tuple}) OR {sort} IS NOT NULL)", key_values
+        return f"({sort} IS NULL AND {key_tuple})", key_values
+    if ascending:
+        return full, [value, *key_values]
+    return f"({full} OR {sort} IS NULL)", [value, *key_values]
+
+
+def _order_sql(source: Source, query: RowQuery, forward: bool) -> str:
+    direction = "ASC" if forward != query.descending else "DESC"
+    terms = [] if query.sort_column is None else [quote(query.sort_column)]
+    if not source.by_offset:
+        terms += source.key_exprs
+    return ", ".join(f"{t} {direction}" for t in terms)
+
+
+def _cell_exprs(source: Source, cell_limit: int | None) -> tuple[list[str], list[str]]:
+    """Cell expressions cut at `cell_limit`, and expressions reporting the cut ones' sizes."""
+    if cell_limit is None:
+        return [quote(c) for c in source.columns], []
+    cells = [
+        f"CASE WHEN length({quote(c)}) > {cell_limit} "
+        f"THEN substr({quote(c)}, 1, {cell_limit}) ELSE {quote(c)} END"
+        for c in source.columns
+    ]
+    sizes = []
+    for start in range(0, len(source.columns), SIZE_GROUP):
+        group = source.columns[start : start + SIZE_GROUP]
+        parts = [
+            f"CASE WHEN length({quote(c)}) > {cell_limit} "
+            f"THEN '{start + i}:' || length({quote(c)}) || ' ' ELSE '' END"
+            for i, c in enumerate(group)
+        ]
+        sizes.append(" || ".join(parts))
+    return cells, sizes
+
+
+def _parse_sizes(parts: Sequence[Any]) -> tuple[tuple[int, int], ...]:
+    found = []
+    for part in parts:
+        for item in str(part or "").split():
+            index, _, size = item.partition(":")
+            found.append((int(index), int(size)))
+    return tuple(found)
+
+
+async def _fetchall(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[Value]
+) -> list[sqlite3.Row]:
+    async with conn.execute(sql, tuple(params)) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def fetch_page(
+    conn: aiosqlite.Connection,
+    source: Source,
+    query: RowQuery,
+    *,
+    after: Sequence[Value] | None = None,
+    before: Sequence[Value] | None = None,
+    at: Sequence[Value] | None = None,
+    offset: int | None = None,
+    limit: int = 100,
+    cell_limit: int | None = None,
+) -> RowPage:
+    """Read one page of rows in browsing order.
+
+    Args:
+        conn: The connection to read on.
+        source: The table or view and its key.
+        query: Filter and sort.
+        after: Rows strictly after this position (sort value then key, as in `keys`).
+        before: The last `limit` rows strictly before this position; `()` for the last rows.
+        at: Rows from this position on, inclusive.
+        offset: Rows from this many rows in (a scan: slow on big tables).
+        limit: How many rows at most.
+        cell_limit: Cut text and BLOB cells longer than this; None for whole values.
+
+    Returns:
+        The rows in browsing order with their positions and the sizes of cut cells.
+    """
+    if source.by_offset:
+        offset, limit = await _offset_window(conn, source, query, after, before, at, offset, limit)
+        after = before = at = None
+    where, params = _filter_sql(query)
+    conditions = [where] if where else []
+    forward = before is None
+    position = after if after is not None else at if at is not None else before or None
+    if position is not None and not source.by_offset:
+        seek, seek_params = _seek_sql(source, query, position, forward, at is not None)
+        conditions.append(seek)
+        params += seek_params
+    cells, sizes = _cell_exprs(source, cell_limit)
+    sort_prefix = [quote(query.sort_column)] if query.sort_column else []
+    key_prefix = [] if source.by_offset else source.key_exprs
+    prefix = sort_prefix + key_prefix
+    select = ", ".join(prefix + cells + sizes)
+    order = _order_sql(source, query, forward)
+    sql = f"SELECT {select} FROM {quote(source.table)}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if order:
+        sql += f" ORDER BY {order}"
+    sql += " LIMIT ?"
+    params.append(limit)
+    if offset is not None:
+        sql += " OFFSET ?"
+        params.append(offset)
+    rows = await _fetchall(conn, sql, params)
+    if not forward:
+        rows.reverse()
+    width, ncells = len(prefix), len(cells)
+    if source.by_offset:
+        keys = tuple((offset or 0) + i for i in range(len(rows)))
+        page_keys = tuple(
+            (*tuple(r[: len(sort_prefix)]), k) for r, k in zip(rows, keys, strict=True)
+        )
+    else:
+        page_keys = tuple(tuple(r[:width]) for r in rows)
+    return RowPage(
+        columns=source.columns,
+        rows=tuple(tuple(r[width : width + ncells]) for r in rows),
+        keys=page_keys,
+        key_columns=(*([query.sort_column] if query.sort_column else []), *source.keys),
+        truncated=tuple(_parse_sizes(r[width + ncells :]) for r in rows) if sizes else (),
+    )
+
+
+async def _offset_window(
+    conn: aiosqlite.Connection,
+    source: Source,
+    query: RowQuery,
+    after: Sequence[Value] | None,
+    before: Sequence[Value] | None,
+    at: Sequence[Value] | None,
+    offset: int | None,
+    limit: int,
+) -> tuple[int, int]:
+    """The offset and limit that read a view's page (views have no key to seek on)."""
+    if offset is not None:
+        return offset, limit
+    if after is not None:
+        return int(after[-1] or 0) + 1, limit
+    if at is not None:
+        return int(at[-1] or 0), limit
+    if before is not None:
+        end = int(before[-1] or 0) if before else await count_rows(conn, source, query)
+        start = max(0, end - limit)
+        return start, end - start
+    return 0, limit
+
+
+async def count_rows(conn: aiosqlite.Connection, source: Source, query: RowQuery) -> int:
+    """Count the rows the query selects, in one statement."""
+    where, params = _filter_sql(query)
+    sql = f"SELECT count(*) FROM {quote(source.table)}" + (f" WHERE {where}" if where else "")
+    rows = await _fetchall(conn, sql, params)
+    return int(rows[0][0])
+
+
+async def count_rows_stepwise(
+    conn: aiosqlite.Connection, source: Source, query: RowQuery
+) -> AsyncIterator[tuple[int, float]]:
+    """Count rows in rowid ranges, yielding `(rows so far, fraction done)` after each.
+
+    An unfiltered table, a table without a rowid and a view are counted in one statement
+    (one yield at the end): SQLite counts a whole table from its smallest b-tree quickly.
+    """
+    if source.keys != ("rowid",) or query.filter_column is None:
+        yield await count_rows(conn, source, query), 1.0
+        return
+    table = quote(source.table)
+    bounds = await _fetchall(conn, f"SELECT min(rowid), max(rowid) FROM {table}", [])
+    low, high = bounds[0]
+    if low is None:
+        yield 0, 1.0
+        return
+    where, params = _filter_sql(query)
+    extra = f" AND {where}" if where else ""
+    sql = f"SELECT count(*) FROM {table} WHERE rowid >= ? AND rowid <= ?{extra}"
+    step = max(1, (high - low + 1) // COUNT_CHUNKS + 1)
+    total, start = 0, low
+    while start <= high:
+        end = min(high, start + step - 1)
+        rows = await _fetchall(conn, sql, [start, end, *params])
+        total += int(rows[0][0])
+        start = end + 1
+        yield total, (end - low + 1) / (high - low + 1)
+
+
+async def rowid_bounds(conn: aiosqlite.Connection, source: Source) -> tuple[int, int] | None:
+    """The lowest and highest rowid, or None when the table is empty."""
+    rows = await _fetchall(conn, f"SELECT min(rowid), max(rowid) FROM {quote(source.table)}", [])
+    low, high = rows[0]
+    return None if low is None else (int(low), int(high))
+
+
+async def rows_before(
+    conn: aiosqlite.Connection, source: Source, query: RowQuery, position: Sequence[Value]
+) -> int:
+    """How many rows come before `position` in browsing order (a scan on big tables)."""
+    if source.by_offset:
+        return int(position[-1] or 0)
+    where, params = _filter_sql(query)
+    seek, seek_params = _seek_sql(source, query, position, False, False)
+    conditions = [c for c in (where, seek) if c]
+    sql = f"SELECT count(*) FROM {quote(source.table)} WHERE " + " AND ".join(conditions)
+    rows = await _fetchall(conn, sql, [*params, *seek_params])
+    return int(rows[0][0])
+
+
+async def find_key(
+    conn: aiosqlite.Connection, source: Source, match: dict[str, Value]
+) -> tuple[Value, ...] | None:
+    """The key of the first row whose columns equal `match` (a foreign key's target)."""
+    if source.by_offset:
+        return None
+    conditions = " AND ".join(f"{quote(c)} = ?" for c in match)
+    sql = (
+        f"SELECT {', '.join(source.key_exprs)} FROM {quote(source.table)} "
+        f"WHERE {conditions} LIMIT 1"
+    )
+    rows = await _fetchall(conn, sql, list(match.values()))
+    return tuple(rows[0]) if rows else None
+
+
+async def fetch_cell(
+    conn: aiosqlite.Connection,
+    source: Source,
+    query: RowQuery,
+    position: Sequence[Value],
+    column: str,
+    limit: int,
+) -> CellValue | None:
+    """One cell of the row at `position`, cut to `limit` characters or bytes."""
+    col = quote(column)
+    cell = f"CASE WHEN length({col}) > {limit} THEN substr({col}, 1, {limit}) ELSE {col} END"
+    select = f"{cell}, CASE WHEN typeof({col}) IN ('text', 'blob') THEN length({col}) ELSE 0 END"
+    select += f", typeof({col})"
+    where, params = _filter_sql(query)
+    table = quote(source.table)
+    if source.by_offset:
+        order = _order_sql(source, query, True)
+        sql = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
+        sql += (f" ORDER BY {order}" if order else "") + " LIMIT 1 OFFSET ?"
+        params.append(int(position[-1] or 0))
+    else:
+        keys = list(position[1:] if query.sort_column else position)
+        match = " AND ".join(f"{k} = ?" for k in source.key_exprs)
+        sql = f"SELECT {select} FROM {table} WHERE {match}"
+        params = keys
+    rows = await _fetchall(conn, sql, params)
+    if not rows:
+        return None
+    value, size, kind = rows[0]
+    return CellValue(value=value, size=int(size or 0), type=str(kind))
+
+
+class RowBrowsing:
+    """The browsing half of `SqliteBackend`: pages, counts and cells for the Data view.
+
+    Mixed into the backend, whose connection, error translation and schema it uses.
+    """
+
+    _conn: aiosqlite.Connection
+
+    async def schema(self, *, refresh: bool = False) -> Any:  # provided by the backend
+        raise NotImplementedError
+
+    async def key_columns(self, table: str) -> tuple[str, ...]:  # provided by the backend
+        raise NotImplementedError
+
+    async def _guarded(self, coro: Any, sql: str = "") -> Any:  # provided by the backend
+        raise NotImplementedError
+
+    async def browse_source(self, table: str) -> Source:
+        """The table or view `table` with its paging key and visible columns.
+
+        Raises:
+            QueryError: There is no such table or view.
+        """
+        keys = await self.key_columns(table)
+        obj = (await self.schema()).get(table)
+        # pragma_table_xinfo lists hidden columns of virtual tables, which `*` leaves out.
+        columns = tuple(c.name for c in obj.columns if c.hidden in (0, 2, 3)) if obj else ()
+        return Source(table=table, keys=keys, columns=columns)
+
+    async def fetch_page(
+        self,
+        table: str,
+        query: RowQuery,
+        *,
+        after: Sequence[Value] | None = None,
+        before: Sequence[Value] | None = None,
+        at: Sequence[Value] | None = None,
+        offset: int | None = None,
+        limit: int = 100,
+        cell_limit: int | None = None,
+    ) -> RowPage:
+        """One page of rows in browsing order (see `sqlite_rows.fetch_page`)."""
+        source = await self.browse_source(table)
+        page: RowPage = await self._guarded(
+            fetch_page(
+                self._conn, source, query, after=after, before=before, at=at,
+                offset=offset, limit=limit, cell_limit=cell_limit,
+            )
+        )  # fmt: skip
+        return page
+
+    async def count_stepwise(self, table: str, query: RowQuery) -> AsyncIterator[tuple[int, float]]:
+        """Count the rows of a query in steps: `(rows so far, fraction done)`."""
+        source = await self.browse_source(table)
+        steps = count_rows_stepwise(self._conn, source, query)
+        while True:
+            try:
+                step = await self._guarded(anext(steps))
+            except StopAsyncIteration:
+                return
+            yield step
+
+    async def rowid_bounds(self, table: str) -> tuple[int, int] | None:
+        """The lowest and highest rowid of a rowid table, None when it is empty."""
+        source = await self.browse_source(table)
+        bounds: tuple[int, int] | None = await self._guarded(rowid_bounds(self._conn, source))
+        return bounds
+
+    async def rows_before(self, table: str, query: RowQuery, position: Sequence[Value]) -> int:
+        """How many rows precede `position` in browsing order."""
+        source = await self.browse_source(table)
+        return int(await self._guarded(rows_before(self._conn, source, query, position)))
+
+    async def find_key(self, table: str, match: dict[str, Value]) -> tuple[Value, ...] | None:
+        """The key of the first row of `table` whose columns equal `match`."""
+        source = await self.browse_source(table)
+        key: tuple[Value, ...] | None = await self._guarded(find_key(self._conn, source, match))
+        return key
+
+    async def fetch_cell(
+        self, table: str, query: RowQuery, position: Sequence[Value], column: str, limit: int
+    ) -> CellValue | None:
+        """One cell of the row at `position`, cut to `limit` characters or bytes."""
+        source = await self.browse_source(table)
+        cell: CellValue | None = await self._guarded(
+            fetch_cell(self._conn, source, query, position, column, limit)
+        )
+        return cell
