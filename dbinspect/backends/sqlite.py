@@ -68,6 +68,13 @@ def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> Qu
         )
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return QueryError(f"{path}: database is corrupt ({text})", sql, "run dbinspect check")
+    if "readonly database" in text:
+        # A read-only connection met a hot journal (or WAL) that only a writer can recover.
+        return QueryError(
+            f"{path}: a process stopped mid-transaction and left a journal to roll back",
+            sql,
+            "open the database once with write access (e.g. sqlite3) to recover it",
+        )
     return QueryError(f"{path}: {text}", sql)
 
 
@@ -129,7 +136,8 @@ class SqliteBackend(RowBrowsing):
             await backend._harden_and_probe()
         except sqlite3.Error as error:
             await backend.aclose()
-            raise ConnectError(translate_error(error, url.path or ":memory:").message) from None
+            translated = translate_error(error, url.path or ":memory:")
+            raise ConnectError(translated.message, translated.hint) from None
         return backend
 
     async def _harden_and_probe(self) -> None:
