@@ -83,7 +83,7 @@ def partial_where(sql: str | None) -> str | None:
     """The WHERE clause of a CREATE INDEX, found at the top level of the statement.
 
     Hand-written: no SQL parser in the standard library, and a WHERE inside a quoted
-    identifier or string must not count.
+    identifier, a string or a comment must not count.
     """
     if not sql:
         return None
@@ -95,6 +95,14 @@ def partial_where(sql: str | None) -> str | None:
                 quote = ""
         elif char in "'\"`[":
             quote = "]" if char == "[" else char
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = len(sql) if end < 0 else end + 1
+            continue
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = len(sql) if end < 0 else end + 2
+            continue
         elif char == "(":
             depth += 1
         elif char == ")":
