@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from importlib import import_module
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from dbinspect import __version__
-from dbinspect.backends import Backend, open_backend
-from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.logs import configure_logging
-from dbinspect.ops.info import facts_to_json, facts_to_lines
-from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
-from dbinspect.url import DatabaseUrl
+
+# Only click is imported up front: `--version` and `--help` must answer in well under
+# 0.15 s, so the data layer (asyncio, aiosqlite) and Textual load inside the commands.
+if TYPE_CHECKING:
+    from dbinspect.backends import Backend
+    from dbinspect.config import Settings
+    from dbinspect.url import DatabaseUrl
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-log = logging.getLogger("dbinspect.cli")
+
+# Command groups that live in their own modules, loaded when first used:
+# name -> (module, attribute, one-line help shown by --help without importing).
+LAZY_COMMANDS = {
+    "migrate": (
+        "dbinspect.cli_migrate",
+        "migrate",
+        "Create, apply, revert and inspect sqlx-compatible migrations.",
+    ),
+}
 
 
 class DefaultCommandGroup(click.Group):
@@ -37,9 +48,30 @@ class DefaultCommandGroup(click.Group):
     default_command = "open"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "--version")):
+        known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
+        if not args or args[0] not in known:
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, self.commands[name].get_short_help_str(60))
+            if name in self.commands
+            else (name, LAZY_COMMANDS[name][2])
+            for name in self.list_commands(ctx)
+            if name in LAZY_COMMANDS or not self.commands[name].hidden
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 def database_options(func: F) -> F:
@@ -59,9 +91,10 @@ def database_options(func: F) -> F:
 def settings_from(
     database: str | None, database_url: str | None, source: str | None = None
 ) -> Settings:
-    """Resolve settings and insist that a database was named somewhere."""
-    settings = resolve_settings(database=database, database_url=database_url, source=source)
-    return settings
+    """Resolve settings from the shared options, the environment and config files."""
+    from dbinspect.config import resolve_settings
+
+    return resolve_settings(database=database, database_url=database_url, source=source)
 
 
 def require_url(settings: Settings) -> DatabaseUrl:
@@ -76,15 +109,19 @@ def require_url(settings: Settings) -> DatabaseUrl:
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine on a fresh event loop (the CLI's only loop)."""
+    import asyncio
+
     return asyncio.run(coro)
 
 
 async def with_backend(url: DatabaseUrl, action: Callable[[Backend], Coroutine[Any, Any, T]]) -> T:
     """Open the database, run `action`, and always close it (even on Ctrl+C)."""
+    from dbinspect.backends import open_backend
+
     try:
         backend = await open_backend(url)
     except DbInspectError as error:
-        log.error("cannot open %s: %s", url.masked, error.message)
+        logging.getLogger("dbinspect.cli").error("cannot open %s: %s", url.masked, error.message)
         raise
     try:
         return await action(backend)
@@ -128,7 +165,7 @@ def open_command(
     configure_logging(log_file)
     settings = settings_from(database, database_url, source)
     require_url(settings)
-    from dbinspect.tui import launch  # type: ignore[attr-defined]  # Textual only on this path.
+    from dbinspect.tui import launch  # Textual is imported only on this path.
 
     launch(settings, migrate_on_launch=not no_migrate, read_only=read_only, create=create)
 
@@ -145,6 +182,8 @@ def info(
         dbinspect info app.db
         dbinspect info --json --database-url sqlite:app.db
     """
+    from dbinspect.ops.info import facts_to_json, facts_to_lines
+
     configure_logging(log_file)
     url = require_url(settings_from(database, database_url))
 
@@ -180,6 +219,8 @@ def schema(
         dbinspect schema app.db -o schema.sql
         dbinspect schema --format json app.db
     """
+    from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
+
     configure_logging(log_file)
     url = require_url(settings_from(database, database_url))
 
@@ -201,16 +242,32 @@ def schema(
         raise ConfigError(f"{output}: cannot write: {error.strerror}") from None
 
 
-def _register_optional_commands() -> None:
-    """Add command groups that live in their own modules."""
-    try:
-        from dbinspect.cli_migrate import migrate
-    except ImportError:  # pragma: no cover - only while the module is absent
+@cli.command()
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-open", is_flag=True, help="Build the database and print its info only.")
+def demo(path: Path | None, no_open: bool) -> None:
+    """Build a sample database from the bundled migrations, then open it.
+
+    PATH defaults to ./dbinspect-demo.db; an existing demo file there is reused.
+
+    Example:
+        dbinspect demo
+        dbinspect demo /tmp/demo.db --no-open
+    """
+    from dbinspect.ops.demo import build_demo
+
+    path = path or Path("dbinspect-demo.db")
+    if not (path.exists() and path.stat().st_size > 0):
+        run_async(build_demo(path))
+        click.echo(f"Built the demo database at {path}", err=True)
+    if no_open:
+        info.main([str(path)], standalone_mode=False, prog_name="dbinspect info")
         return
-    cli.add_command(migrate)
+    from dbinspect.config import resolve_settings
+    from dbinspect.tui import launch
 
-
-_register_optional_commands()
+    settings = resolve_settings(database=str(path))
+    launch(settings, migrate_on_launch=False, read_only=False, create=False)
 
 
 def main() -> None:

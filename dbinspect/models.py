@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -128,6 +127,16 @@ class Schema:
     """Every object of a database, sorted by kind then name."""
 
     objects: tuple[SchemaObject, ...]
+    _by_name: dict[str, SchemaObject] = field(init=False, compare=False)
+    _by_table: dict[str, list[SchemaObject]] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexes built once: dumps and the UI look objects up by name per object.
+        by_table: dict[str, list[SchemaObject]] = {}
+        for obj in self.objects:
+            by_table.setdefault(obj.table, []).append(obj)
+        object.__setattr__(self, "_by_name", {obj.name: obj for obj in self.objects})
+        object.__setattr__(self, "_by_table", by_table)
 
     def __repr__(self) -> str:
         # Short on purpose: Python 3.11's asyncio.run reprs the main task's result
@@ -141,11 +150,7 @@ class Schema:
 
     def get(self, name: str) -> SchemaObject | None:
         """The object called `name` (SQLite names are unique across kinds)."""
-        return self._by_name().get(name)
-
-    def _by_name(self) -> dict[str, SchemaObject]:
-        # Built once per Schema: lookups by name happen per object in dumps and the UI.
-        return _name_index(self)
+        return self._by_name.get(name)
 
     def referencing(self, table: str) -> list[ForeignKeyInfo]:
         """Foreign keys of other tables that point at `table`."""
@@ -158,7 +163,7 @@ class Schema:
 
     def belonging_to(self, table: str, kind: ObjectKind) -> list[SchemaObject]:
         """Indexes or triggers defined on `table`."""
-        return [o for o in _table_index(self).get(table, ()) if o.kind == kind]
+        return [o for o in self._by_table.get(table, ()) if o.kind == kind]
 
     def counts(self) -> ObjectCounts:
         """Count objects by kind, SQLite's internal ones apart."""
@@ -171,19 +176,6 @@ class Schema:
             virtual_tables=sum(o.kind == "virtual table" for o in user),
             internal=len(self.objects) - len(user),
         )
-
-
-@functools.cache
-def _name_index(schema: Schema) -> dict[str, SchemaObject]:
-    return {obj.name: obj for obj in schema.objects}
-
-
-@functools.cache
-def _table_index(schema: Schema) -> dict[str, list[SchemaObject]]:
-    index: dict[str, list[SchemaObject]] = {}
-    for obj in schema.objects:
-        index.setdefault(obj.table, []).append(obj)
-    return index
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,11 @@ _KIND_ORDER = {"table": 0, "virtual table": 1, "view": 2, "index": 3, "trigger":
 _INTERNAL_TABLES = ("sqlite_sequence",)
 
 OBJECTS_SQL = """
-SELECT s.type, s.name, s.tbl_name, s.sql, t.type, t.wr, t.strict
-FROM sqlite_schema AS s
-LEFT JOIN pragma_table_list AS t ON t.schema = 'main' AND t.name = s.name
+SELECT type, name, tbl_name, sql FROM sqlite_schema
 """
-PLAIN_OBJECTS_SQL = """
-SELECT type, name, tbl_name, sql, NULL, instr(upper(sql), 'WITHOUT ROWID') > 0, NULL
-FROM sqlite_schema
+# Read on its own: joined to sqlite_schema, SQLite re-evaluates it per row (quadratic).
+TABLE_LIST_SQL = """
+SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'
 """
 COLUMNS_SQL = """
 SELECT s.name, c.name, c.type, c."notnull", c.dflt_value, c.pk, c.hidden
@@ -170,11 +168,12 @@ async def _details(
 
 async def load_schema(conn: aiosqlite.Connection) -> Schema:
     """Read every object of the `main` database with its details."""
+    raw = await _fetch(conn, OBJECTS_SQL)
     try:
-        raw = await _fetch(conn, OBJECTS_SQL)
+        table_list = {row[0]: row[1:] for row in await _fetch(conn, TABLE_LIST_SQL)}
     except sqlite3.Error:
         # pragma_table_list parses every table; one with a missing module breaks it.
-        raw = await _fetch(conn, PLAIN_OBJECTS_SQL)
+        table_list = {}
     sql_by_name = {row[1]: row[3] for row in raw}
     errors: dict[str, str] = {}
     try:
@@ -193,7 +192,8 @@ async def load_schema(conn: aiosqlite.Connection) -> Schema:
                 target.update(source)  # type: ignore[attr-defined]
 
     objects: list[SchemaObject] = []
-    for type_, name, table, sql, pragma_type, without_rowid, strict in raw:
+    for type_, name, table, sql in raw:
+        pragma_type, without_rowid, strict = table_list.get(name, (None, _without_rowid(sql), 0))
         kind: ObjectKind = type_
         if type_ == "table" and (pragma_type == "virtual" or _is_virtual_sql(sql)):
             kind = "virtual table"
@@ -218,6 +218,10 @@ async def load_schema(conn: aiosqlite.Connection) -> Schema:
         )
     objects.sort(key=lambda o: (_KIND_ORDER[o.kind], o.name.casefold(), o.name))
     return Schema(tuple(objects))
+
+
+def _without_rowid(sql: str | None) -> bool:
+    return "WITHOUT ROWID" in " ".join((sql or "").upper().split())
 
 
 def _is_virtual_sql(sql: str | None) -> bool:

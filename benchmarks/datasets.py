@@ -1,0 +1,73 @@
+"""Builds the benchmark databases of DESIGN.md section 6 into benchmarks/data/ (cached).
+
+The shapes match ../shared/tools/make_bench_data.py, the reference the targets were
+measured on: a schema of N tables (10 text columns, an index and a foreign key each, a
+view and a trigger every 10 tables) and a 5,000,000-row `events` table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def big_schema(n: int = 2000) -> Path:
+    """A WAL database of `n` tables, built once and reused."""
+    path = DATA / f"schema{n}.db"
+    if path.exists():
+        return path
+    DATA.mkdir(exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA journal_mode=WAL")
+    with conn:
+        for i in range(n):
+            cols = ", ".join(f"c{j} TEXT" for j in range(10))
+            ref = f", parent_id INTEGER REFERENCES t{i - 1}(id)" if i else ""
+            conn.execute(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, {cols}{ref})")
+            conn.execute(f"CREATE INDEX ix_t{i}_c0 ON t{i}(c0)")
+            if i % 10 == 0:
+                conn.execute(f"CREATE VIEW v{i} AS SELECT id, c0 FROM t{i}")
+                conn.execute(f"CREATE TRIGGER tr{i} AFTER INSERT ON t{i} BEGIN SELECT 1; END")
+            conn.execute(f"INSERT INTO t{i}(c0,c1) VALUES ('a','b')")
+    conn.close()
+    partial.rename(path)
+    return path
+
+
+def big_events(n: int = 5_000_000) -> Path:
+    """The `events` table of `n` rows with an index on user_id (about 470 MB at 5M)."""
+    path = DATA / f"events{n}.db"
+    if path.exists():
+        return path
+    DATA.mkdir(exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL,"
+        " user_id INTEGER, payload TEXT, amount REAL)"
+    )
+    kinds = ["click", "view", "buy", "login", "logout"]
+    with conn:
+        conn.executemany(
+            "INSERT INTO events(ts, kind, user_id, payload, amount) VALUES (?, ?, ?, ?, ?)",
+            (
+                (
+                    f"2026-01-01T00:{i % 60:02d}:{i % 60:02d}",
+                    kinds[i % 5],
+                    i % 100000,
+                    '{"k": %d, "msg": "hello world"}' % i,
+                    i * 0.5,
+                )
+                for i in range(n)
+            ),
+        )
+    conn.execute("CREATE INDEX ix_events_user ON events(user_id)")
+    conn.close()
+    partial.rename(path)
+    return path
