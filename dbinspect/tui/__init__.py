@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from dbinspect.tui.launch import launch
+
+__all__ = ["launch"]

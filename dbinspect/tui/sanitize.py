@@ -23,16 +23,19 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
-def escape_controls(value: str) -> str:
+def escape_controls(value: str, *, keep: str = "") -> str:
     """Replace every control and bidi character in `value` with a visible escape.
 
     Args:
         value: Any string, typically read from a database.
+        keep: Control characters to leave alone (e.g. `"\\n"` for multi-line SQL).
 
     Returns:
         The string with `\\x1b`-style escapes for C0, DEL and C1 and `\\u202e`-style escapes
         for bidi controls; other characters unchanged.
     """
+    if keep:
+        return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _escape(m), value)
     return _CONTROL.sub(_escape, value)
 
 

@@ -1,0 +1,75 @@
+"""Provides `DbInspectApp`: global keys, the command palette and the main screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual._path import CSSPathType
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from dbinspect.tui.screens.main import PANES, MainScreen
+from dbinspect.tui.session import Session
+
+HERE = Path(__file__).resolve().parent
+
+
+class DbInspectApp(App[None]):
+    """The terminal app on one database."""
+
+    TITLE = "dbinspect"
+    CSS_PATH: ClassVar[CSSPathType | None] = [
+        HERE / "app.tcss",
+        HERE / "screens" / "main.tcss",
+        HERE / "screens" / "dialogs.tcss",
+        *sorted((HERE / "panes").glob("*.tcss")),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "toggle_keys", "Keys", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.session))
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the panel that lists every key of the focused view."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        for number, (pane_id, title) in enumerate(PANES, 1):
+            yield SystemCommand(
+                f"Show {title}",
+                f"Switch to the {title} pane (key {number})",
+                lambda pane_id=pane_id: screen.action_show_pane(pane_id),
+            )
+        yield SystemCommand("Refresh", "Reread everything from the database (R)", screen.reload)
+        yield SystemCommand(
+            "Filter schema", "Filter the schema tree by name (/)", screen.action_filter_schema
+        )
+        if not self.session.read_only:
+            for kind, title, key in (
+                ("next", "Apply next migration", "a"),
+                ("all", "Apply all pending migrations", "A"),
+                ("revert", "Revert last migration", "r"),
+                ("target", "Migrate to the selected version", "t"),
+            ):
+                yield SystemCommand(
+                    title,
+                    f"Migrations pane action ({key}); asks to confirm first",
+                    lambda kind=kind: screen.action_migrate(kind),
+                )

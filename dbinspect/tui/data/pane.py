@@ -1,0 +1,657 @@
+"""Provides `DataPane`: the rows of one table or view, paged by key in bounded memory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, ProgressBar
+
+from dbinspect.backends import Backend, open_backend
+from dbinspect.errors import DbInspectError
+from dbinspect.models import RowPage, RowQuery, SchemaObject, Value
+from dbinspect.tui.data.detail import CellDetail, DetailScreen
+from dbinspect.tui.data.format import (
+    clip_value,
+    column_width,
+    is_number,
+    row_json,
+    row_tsv,
+)
+from dbinspect.tui.data.grid import RowGrid
+from dbinspect.tui.data.page_cache import PAGE_ROWS, FetchPlan, RowWindow, page_rows
+from dbinspect.tui.sanitize import safe_text
+from dbinspect.url import DatabaseUrl
+
+CELL_LIMIT = 256
+"""Characters (or bytes) of a cell fetched for the grid; the rest is only noted."""
+FULL_LIMIT = 1 << 20
+"""Characters (or bytes) of a cell fetched for the detail view and the clipboard."""
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where the user was: restored by `b` after following a foreign key."""
+
+    table: str
+    query: RowQuery
+    key: tuple[Value, ...] | None
+    column: int
+
+
+class DataPane(Vertical):
+    """Browse any table or view of any size: header with counts, a grid, a filter box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_cell", "Cell"),
+        Binding("c", "copy_cell", "Copy cell"),
+        Binding("C", "copy_row", "Copy row"),
+        Binding("f", "follow_key", "Follow FK"),
+        Binding("b", "go_back", "Back"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("escape", "stop", "Stop", show=False),
+    ]
+    DEFAULT_CSS = """
+    DataPane {
+        height: 1fr;
+        #data-header { height: 1; background: $panel; padding: 0 1; }
+        #data-title { text-style: bold; width: auto; }
+        #data-count { width: auto; margin-left: 2; }
+        #data-query { width: 1fr; margin-left: 2; color: $text-muted; }
+        #data-position { width: auto; color: $text-muted; }
+        #data-progress { width: 24; margin-left: 1; display: none; }
+        #data-progress.-counting { display: block; }
+        #data-filter { display: none; }
+        #data-filter.-open { display: block; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.window = RowWindow()
+        self.url: DatabaseUrl | None = None
+        self.table: str | None = None
+        self.row_query = RowQuery()
+        self.total = 0
+        self.exact = False
+        self.object: SchemaObject | None = None
+        self.history: list[Place] = []
+        self._backend: Backend | None = None
+        self._count_backend: Backend | None = None
+        self._bounds: tuple[int, int] | None = None
+        self._generation = 0
+        self._fetching: FetchPlan | None = None
+        self._counting = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="data-header"):
+            yield Label(Text("no table selected"), id="data-title")
+            yield Label("", id="data-count")
+            yield ProgressBar(total=100, show_eta=False, id="data-progress")
+            yield Label("", id="data-query")
+            yield Label("", id="data-position")
+        yield RowGrid(self.window, id="data-grid")
+        yield Input(id="data-filter")
+
+    @property
+    def grid(self) -> RowGrid:
+        """The grid of rows."""
+        return self.query_one(RowGrid)
+
+    # Opening ------------------------------------------------------------------------------
+
+    def show(self, url: DatabaseUrl, table: str) -> None:
+        """Show the rows of `table` in the database at `url`."""
+        self.history.clear()
+        self.open_table(url, table, RowQuery(), None, 0)
+
+    @work(exclusive=True, group="data-open")
+    async def open_table(
+        self,
+        url: DatabaseUrl,
+        table: str,
+        query: RowQuery,
+        target: tuple[Value, ...] | None,
+        column: int,
+    ) -> None:
+        """Open `table` under `query`, on the row at `target` (or the first row)."""
+        self._generation += 1
+        generation = self._generation
+        self._stop_fetching()
+        self.window.clear()
+        try:
+            backend = await self._backend_for(url)
+            if table != self.table or url != self.url or self.object is None:
+                self.object = (await backend.schema()).get(table)
+                self._bounds = None
+            self.url, self.table, self.row_query = url, table, query
+            if self.object is None:
+                raise DbInspectError(f"no such table or view: {table}")
+            if query.filter_column is None:
+                estimate = await backend.row_estimate(table)
+                self.total, self.exact = estimate.value, estimate.exact
+            else:
+                self.total, self.exact = PAGE_ROWS, False
+            position = 0
+            if target is not None:
+                position = await self._position_of(backend, target)
+            before: RowPage | None = None
+            if target is not None:
+                page = await self._guard(
+                    backend.fetch_page(table, query, at=target, limit=PAGE_ROWS)
+                )
+                before = await self._guard(
+                    backend.fetch_page(table, query, before=target, limit=PAGE_ROWS // 2)
+                )
+            else:
+                page = await self._guard(backend.fetch_page(table, query, limit=PAGE_ROWS))
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        if generation != self._generation:
+            return
+        self._setup_columns(page)
+        above = page_rows(before) if before is not None else []
+        self.window.reset(
+            position - len(above),
+            above + page_rows(page),
+            at_start=target is None or len(above) < PAGE_ROWS // 2,
+            at_end=len(page.rows) < PAGE_ROWS,
+        )
+        grid = self.grid
+        grid.cursor_row = 0
+        grid.set_total(max(self.total, self.window.end))
+        self._settle()
+        grid.scroll_to(y=max(0, self.window.start + len(above) - 3), animate=False, immediate=True)
+        grid.move_cursor(self.window.start + len(above), column)
+        self._update_header()
+        if not self.exact:
+            self.count_rows()
+        self.ensure_rows()
+
+    async def _backend_for(self, url: DatabaseUrl) -> Backend:
+        if self._backend is not None and url == self.url:
+            return self._backend
+        await self._close_backends()
+        self.history.clear()
+        self.object = None
+        self._backend = await open_backend(url)
+        self.url = url
+        return self._backend
+
+    async def _guard(self, fetch: Awaitable[RowPage]) -> RowPage:
+        """Await a page fetch, interrupting SQLite if the worker is cancelled meanwhile."""
+        try:
+            return await fetch
+        except asyncio.CancelledError:
+            # Cancelling the task leaves SQLite running in aiosqlite's thread: stop it so
+            # the next query runs at once (SECURITY.md fact 4).
+            if self._backend is not None:
+                await self._backend.interrupt()
+            raise
+
+    async def _position_of(self, backend: Backend, target: tuple[Value, ...]) -> int:
+        """The position of the row at `target`: interpolated on rowids, else counted."""
+        assert self.table is not None
+        if self.row_query.plain and self._is_rowid_table() and isinstance(target[0], int):
+            bounds = await self._rowid_bounds(backend)
+            if bounds is not None:
+                low, high = bounds
+                return round((target[0] - low) * (self.total - 1) / max(1, high - low))
+        return await backend.rows_before(self.table, self.row_query, target)
+
+    def _is_rowid_table(self) -> bool:
+        obj = self.object
+        return obj is not None and obj.kind == "table" and not obj.without_rowid
+
+    async def _rowid_bounds(self, backend: Backend) -> tuple[int, int] | None:
+        if self._bounds is None and self.table is not None:
+            self._bounds = await backend.rowid_bounds(self.table)
+        return self._bounds
+
+    def _setup_columns(self, page: RowPage) -> None:
+        sample = page.rows[:PAGE_ROWS]
+        widths = [column_width(name, [r[i] for r in sample]) for i, name in enumerate(page.columns)]
+        right = [bool(sample) and all(is_number(r[i]) or r[i] is None for r in sample)
+                 for i in range(len(page.columns))]  # fmt: skip
+        grid = self.grid
+        grid.set_columns(page.columns, widths, right)
+        grid.header_marks = {}
+        if self.row_query.sort_column in page.columns:
+            mark = "▼" if self.row_query.descending else "▲"
+            grid.header_marks[page.columns.index(self.row_query.sort_column)] = mark
+
+    # Paging -------------------------------------------------------------------------------
+
+    @on(RowGrid.ViewportChanged)
+    def ensure_rows(self) -> None:
+        """Fetch what the viewport needs, unless a fetch that will provide it is running."""
+        if self.table is None or self._backend is None:
+            return
+        grid = self.grid
+        first, last = grid.viewport
+        plan = self.window.plan(first, max(last, first + grid.data_height), self.total)
+        if plan is None:
+            return
+        running = self._fetching
+        if running is not None and (plan.kind in ("after", "before") or plan == running):
+            return  # when it lands, the viewport is planned again
+        self._fetching = plan
+        self.fetch_rows(plan, self._generation)
+
+    @work(exclusive=True, group="data-fetch")
+    async def fetch_rows(self, plan: FetchPlan, generation: int) -> None:
+        """Fetch rows per `plan` into the window, then look at the viewport again."""
+        backend, table, query = self._backend, self.table, self.row_query
+        if backend is None or table is None:
+            return
+        try:
+            for attempt in (1, 2):
+                try:
+                    page, start = await self._run_plan(backend, table, query, plan)
+                    break
+                except DbInspectError as error:
+                    # An interrupt meant for a cancelled fetch can land on this one.
+                    if attempt == 2 or "interrupt" not in error.message:
+                        raise
+        except DbInspectError as error:
+            self._fetching = None
+            self._show_error(error)
+            return
+        if generation != self._generation:
+            return
+        self._fetching = None
+        self._apply(plan, page, start)
+        self.ensure_rows()
+
+    async def _run_plan(
+        self, backend: Backend, table: str, query: RowQuery, plan: FetchPlan
+    ) -> tuple[RowPage, int]:
+        window = self.window
+        if plan.kind == "after" and window.rows:
+            key = window.rows[-1].key
+            fetch = backend.fetch_page(
+                table, query, after=key, limit=plan.limit, cell_limit=CELL_LIMIT
+            )
+            return await self._guard(fetch), window.end
+        if plan.kind == "before" and window.rows:
+            key = window.rows[0].key
+            fetch = backend.fetch_page(
+                table, query, before=key, limit=plan.limit, cell_limit=CELL_LIMIT
+            )
+            return await self._guard(fetch), window.start
+        if plan.kind == "last":
+            fetch = backend.fetch_page(
+                table, query, before=(), limit=plan.limit, cell_limit=CELL_LIMIT
+            )
+            page = await self._guard(fetch)
+            return page, self.total - len(page.rows)
+        if plan.kind == "seek" and query.plain and self._is_rowid_table():
+            bounds = await self._rowid_bounds(backend)
+            if bounds is not None:
+                low, high = bounds
+                rowid = low + round(plan.position * (high - low) / max(1, self.total - 1))
+                fetch = backend.fetch_page(
+                    table, query, at=(rowid,), limit=plan.limit, cell_limit=CELL_LIMIT
+                )
+                page = await self._guard(fetch)
+                if page.keys and isinstance(page.keys[0][0], int):
+                    first = page.keys[0][0]
+                    position = round((first - low) * (self.total - 1) / max(1, high - low))
+                    return page, position
+                return page, plan.position
+        offset = plan.position if plan.kind == "seek" else 0
+        fetch = backend.fetch_page(
+            table, query, offset=offset, limit=plan.limit, cell_limit=CELL_LIMIT
+        )
+        return await self._guard(fetch), offset
+
+    def _apply(self, plan: FetchPlan, page: RowPage, start: int) -> None:
+        rows = page_rows(page)
+        short = len(rows) < plan.limit
+        first, last = self.grid.viewport
+        window = self.window
+        if plan.kind == "after":
+            window.append(rows, at_end=short, keep=first)
+        elif plan.kind == "before":
+            window.prepend(rows, at_start=short, keep=last)
+        elif plan.kind == "first":
+            window.reset(0, rows, at_start=True, at_end=short)
+        elif plan.kind == "last":
+            window.reset(start, rows, at_start=short, at_end=True)
+        else:
+            window.reset(start, rows, at_start=start == 0, at_end=short)
+        self._settle()
+
+    def _settle(self) -> None:
+        shift, total = self.window.settle(self.total, exact=self.exact)
+        grid = self.grid
+        if total != self.total or grid.total != total:
+            self.total = total
+            grid.set_total(total)
+        grid.shift(shift)
+        grid.invalidate()
+        self._update_header()
+
+    def _stop_fetching(self) -> None:
+        self._fetching = None
+        for worker in self.workers:
+            if worker.group == "data-fetch":
+                worker.cancel()
+
+    # Counting ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group="data-count")
+    async def count_rows(self) -> None:
+        """Count the rows exactly on a connection of its own, showing progress."""
+        url, table, query, generation = self.url, self.table, self.row_query, self._generation
+        if url is None or table is None:
+            return
+        progress = self.query_one(ProgressBar)
+        self._counting = True
+        progress.add_class("-counting")
+        progress.update(total=100, progress=0)
+        self._update_header()
+        count = 0
+        try:
+            if self._count_backend is None:
+                self._count_backend = await open_backend(url)
+            backend = self._count_backend
+            try:
+                async for counted, fraction in backend.count_stepwise(table, query):
+                    count = counted
+                    progress.update(progress=round(fraction * 100))
+            except asyncio.CancelledError:
+                await backend.interrupt()
+                raise
+        except DbInspectError as error:
+            if "interrupt" not in error.message:
+                self._show_error(error)
+            return
+        finally:
+            self._counting = False
+            progress.remove_class("-counting")
+            self._update_header()
+        if generation == self._generation:
+            self.total, self.exact = count, True
+            self._settle()
+            self.ensure_rows()
+
+    def action_stop(self) -> None:
+        """Stop the row count and any slow fetch now running."""
+        filter_input = self.query_one("#data-filter", Input)
+        if filter_input.has_class("-open"):
+            filter_input.remove_class("-open")
+            self.grid.focus()
+            return
+        for worker in self.workers:
+            if worker.group in ("data-count", "data-fetch"):
+                worker.cancel()
+        self._fetching = None
+        if self._counting:
+            self.notify("Row count stopped", timeout=2)
+
+    # Header -----------------------------------------------------------------------------
+
+    def _update_header(self) -> None:
+        title = safe_text(self.table or "no table selected")
+        self.query_one("#data-title", Label).update(title)
+        count = f"{self.total:,} rows" if self.exact else f"~{self.total:,} rows"
+        if self._counting:
+            count += " (counting, esc stops)"
+        self.query_one("#data-count", Label).update(Text(count) if self.table else Text(""))
+        self.query_one("#data-query", Label).update(self._query_text())
+        grid = self.grid
+        position = Text(f"row {grid.cursor_row + 1:,}") if self.total else Text("")
+        self.query_one("#data-position", Label).update(position)
+
+    def _query_text(self) -> Text:
+        text = Text()
+        query = self.row_query
+        if query.filter_column is not None:
+            op = "LIKE" if query.filter_like else ("IS" if query.filter_value is None else "=")
+            text.append("where ")
+            text.append_text(safe_text(query.filter_column))
+            text.append(f" {op} ")
+            text.append_text(safe_text(query.filter_value))
+        if query.sort_column is not None:
+            text.append("  sorted by " if text else "sorted by ")
+            text.append_text(safe_text(query.sort_column))
+            text.append(" desc" if query.descending else " asc")
+        return text
+
+    @on(RowGrid.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._update_header()
+
+    def _show_error(self, error: DbInspectError) -> None:
+        self.notify(error.one_line(), severity="error", markup=False)
+
+    # Cells --------------------------------------------------------------------------------
+
+    def _cursor_cell(self) -> tuple[tuple[Value, ...], str, int] | None:
+        grid = self.grid
+        row = grid.cursor_cached_row
+        if row is None or not grid.columns:
+            self.notify("The row is still loading", timeout=2)
+            return None
+        return row.key, grid.columns[grid.cursor_col], grid.cursor_col
+
+    async def _full_cell(self, key: tuple[Value, ...], column: str) -> CellDetail | None:
+        if self._backend is None or self.table is None:
+            return None
+        cell = await self._backend.fetch_cell(self.table, self.row_query, key, column, FULL_LIMIT)
+        if cell is None:
+            self.notify("The row is gone (the table changed)", severity="warning")
+            return None
+        return CellDetail(table=self.table, column=column, key=key, cell=cell)
+
+    @work(exclusive=True, group="data-cell")
+    async def action_open_cell(self) -> None:
+        """Open the cell under the cursor in a detail view."""
+        where = self._cursor_cell()
+        if where is None:
+            return
+        try:
+            detail = await self._full_cell(where[0], where[1])
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        if detail is not None:
+            self.app.push_screen(DetailScreen(detail))
+
+    @work(exclusive=True, group="data-cell")
+    async def action_copy_cell(self) -> None:
+        """Copy the cell under the cursor through the terminal clipboard."""
+        where = self._cursor_cell()
+        if where is None:
+            return
+        try:
+            detail = await self._full_cell(where[0], where[1])
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        if detail is None:
+            return
+        self.app.copy_to_clipboard(clip_value(detail.cell.value))
+        cut = detail.cell.size > FULL_LIMIT
+        self.notify("Copied the first 1 MB of the cell" if cut else "Copied the cell", timeout=2)
+
+    async def _full_row(self) -> tuple[tuple[str, ...], tuple[Value, ...]] | None:
+        where = self._cursor_cell()
+        if where is None or self._backend is None or self.table is None:
+            return None
+        page = await self._backend.fetch_page(
+            self.table, self.row_query, at=where[0], limit=1, cell_limit=FULL_LIMIT
+        )
+        if not page.rows:
+            return None
+        return page.columns, page.rows[0]
+
+    @work(exclusive=True, group="data-cell")
+    async def action_copy_row(self) -> None:
+        """Copy the row under the cursor as TSV (a header line, then the row)."""
+        await self._copy_row(as_json=False)
+
+    @work(exclusive=True, group="data-cell")
+    async def action_copy_row_json(self) -> None:
+        """Copy the row under the cursor as a JSON object."""
+        await self._copy_row(as_json=True)
+
+    async def _copy_row(self, *, as_json: bool) -> None:
+        try:
+            found = await self._full_row()
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        if found is None:
+            return
+        columns, values = found
+        self.app.copy_to_clipboard(
+            row_json(columns, values) if as_json else row_tsv(columns, values)
+        )
+        self.notify("Copied the row as JSON" if as_json else "Copied the row as TSV", timeout=2)
+
+    # Foreign keys -------------------------------------------------------------------------
+
+    def action_follow_key(self) -> None:
+        """Open the row the foreign key under the cursor points at."""
+        grid = self.grid
+        row = grid.cursor_cached_row
+        if row is None or self.object is None or self.url is None or self.table is None:
+            return
+        column = grid.columns[grid.cursor_col]
+        fk = next((k for k in self.object.foreign_keys if column in k.columns), None)
+        if fk is None:
+            self.notify(f"{column} is not a foreign key", timeout=2, markup=False)
+            return
+        values = [row.values[grid.columns.index(c)] for c in fk.columns if c in grid.columns]
+        if any(v is None for v in values) or len(values) != len(fk.columns):
+            self.notify("The key is NULL: it points at no row", timeout=2)
+            return
+        self.follow_key(fk.ref_table, fk.ref_columns, tuple(values), fk.columns.index(column))
+
+    @work(exclusive=True, group="data-follow")
+    async def follow_key(
+        self,
+        ref_table: str,
+        ref_columns: tuple[str | None, ...],
+        values: tuple[Value, ...],
+        part: int,
+    ) -> None:
+        """Find the referenced row and open its table on it."""
+        backend, url = self._backend, self.url
+        if backend is None or url is None or self.table is None:
+            return
+        try:
+            parent = (await backend.schema()).get(ref_table)
+            if parent is None:
+                raise DbInspectError(f"the referenced table {ref_table} does not exist")
+            names = [c for c in ref_columns if c is not None]
+            if len(names) != len(values):
+                pk = sorted((c for c in parent.columns if c.pk), key=lambda c: c.pk)
+                names = [c.name for c in pk] or ["rowid"]
+            key = await backend.find_key(ref_table, dict(zip(names, values, strict=False)))
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        if key is None:
+            self.notify("No row matches the key (a dangling reference)", severity="warning")
+            return
+        here = self.grid.cursor_cached_row
+        self.history.append(
+            Place(self.table, self.row_query, here.key if here else None, self.grid.cursor_col)
+        )
+        target_column = 0
+        if names[part] in [c.name for c in parent.columns]:
+            target_column = [c.name for c in parent.columns if c.hidden in (0, 2, 3)].index(
+                names[part]
+            )
+        self.open_table(url, ref_table, RowQuery(), key, target_column)
+
+    def action_go_back(self) -> None:
+        """Return to the row a foreign key was followed from."""
+        if not self.history or self.url is None:
+            self.notify("Nowhere to go back to", timeout=2)
+            return
+        place = self.history.pop()
+        self.open_table(self.url, place.table, place.query, place.key, place.column)
+
+    # Filter and sort ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Ask for a value to filter the cursor's column by."""
+        grid = self.grid
+        if not grid.columns:
+            return
+        column = grid.columns[grid.cursor_col]
+        box = self.query_one("#data-filter", Input)
+        box.placeholder = f"{column} = …   (NULL matches NULL, % makes it LIKE, empty clears)"
+        box.value = ""
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Submitted, "#data-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = event.input
+        box.remove_class("-open")
+        self.grid.focus()
+        if self.url is None or self.table is None:
+            return
+        text = event.value
+        grid = self.grid
+        if text == "":
+            query = replace(
+                self.row_query, filter_column=None, filter_value=None, filter_like=False
+            )
+        else:
+            value: Value = None if text.upper() == "NULL" else text
+            query = replace(
+                self.row_query,
+                filter_column=grid.columns[grid.cursor_col],
+                filter_value=value,
+                filter_like=value is not None and "%" in text,
+            )
+        self.open_table(self.url, self.table, query, None, grid.cursor_col)
+
+    def action_sort(self, column: int | None = None) -> None:
+        """Sort by the cursor's column: ascending, then descending, then key order."""
+        grid = self.grid
+        if self.url is None or self.table is None or not grid.columns:
+            return
+        name = grid.columns[grid.cursor_col if column is None else column]
+        query = self.row_query
+        if query.sort_column != name:
+            query = replace(query, sort_column=name, descending=False)
+        elif not query.descending:
+            query = replace(query, descending=True)
+        else:
+            query = replace(query, sort_column=None, descending=False)
+        self.open_table(self.url, self.table, query, None, grid.columns.index(name))
+
+    @on(RowGrid.HeaderClicked)
+    def _header_clicked(self, event: RowGrid.HeaderClicked) -> None:
+        self.action_sort(event.column)
+
+    # Closing ------------------------------------------------------------------------------
+
+    async def _close_backends(self) -> None:
+        backends = [b for b in (self._backend, self._count_backend) if b is not None]
+        self._backend = self._count_backend = None
+        for backend in backends:
+            await backend.interrupt()
+            await backend.aclose()
+
+    async def on_unmount(self) -> None:
+        for worker in self.workers:
+            worker.cancel()
+        await self._close_backends()

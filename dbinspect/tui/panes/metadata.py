@@ -1,0 +1,84 @@
+"""Provides the Metadata pane: object and migration counts, pages, and the largest tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from dbinspect.migrate import MigrationStatus
+from dbinspect.models import DatabaseFacts
+from dbinspect.tui.panes.common import facts_table, heading, human_size
+from dbinspect.tui.sanitize import safe_text
+
+STATUS_ORDER = ("applied", "pending", "modified", "missing", "failed")
+BAR_WIDTH = 40
+NAME_WIDTH = 28
+
+
+def bar_chart(sizes: list[tuple[str, int]], unit: str) -> Text:
+    """Horizontal bars, one line per table, scaled to the largest."""
+    chart = Text()
+    if not sizes:
+        return Text("no tables", style="dim")
+    largest = max(value for _, value in sizes) or 1
+    for name, value in sizes:
+        label = safe_text(name, max_chars=NAME_WIDTH)
+        label.pad_right(NAME_WIDTH - len(label.plain))
+        chart.append_text(label)
+        filled = max(1, round(BAR_WIDTH * value / largest)) if value else 0
+        chart.append(" " + "█" * filled, style="green")
+        chart.append(" " * (BAR_WIDTH - filled + 1))
+        shown = human_size(value) if unit == "bytes" else f"{value:,} rows"
+        chart.append(shown + "\n")
+    chart.rstrip()
+    return chart
+
+
+class MetadataPane(VerticalScroll):
+    """Counts of objects and migrations, page figures and a bar chart of table sizes."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Loading…"), id="metadata-counts")
+        yield Static(Text(""), id="metadata-chart")
+
+    def show_counts(self, facts: DatabaseFacts, statuses: list[MigrationStatus] | None) -> None:
+        """Render object, migration and page counts."""
+        counts = facts.counts
+        by_status: Counter[str] = Counter(s.status for s in statuses or [])
+        migrations = (
+            ", ".join(f"{by_status[name]} {name}" for name in STATUS_ORDER)
+            if statuses is not None
+            else "no migrations folder"
+        )
+        objects = facts_table(
+            [
+                ("Tables", counts.tables),
+                ("Views", counts.views),
+                ("Indexes", counts.indexes),
+                ("Triggers", counts.triggers),
+                ("Virtual tables", counts.virtual_tables),
+                ("SQLite internal", counts.internal),
+            ]
+        )
+        pages = facts_table(
+            [
+                ("Migrations", migrations),
+                ("Page count", f"{facts.page_count:,}"),
+                ("Freelist pages", f"{facts.freelist_count:,}"),
+                ("Page size", f"{facts.page_size} bytes"),
+                ("File size", human_size(facts.size_bytes)),
+            ]
+        )
+        self.query_one("#metadata-counts", Static).update(
+            Group(heading("Objects"), objects, Text(""), heading("Storage"), pages, Text(""))
+        )
+
+    def show_sizes(self, sizes: list[tuple[str, int]], unit: str, note: str) -> None:
+        """Render the bar chart of the largest tables."""
+        title = heading(f"Largest tables ({note})")
+        self.query_one("#metadata-chart", Static).update(Group(title, bar_chart(sizes, unit)))

@@ -1,0 +1,138 @@
+"""Provides `SchemaTree`: every schema object grouped by kind, filled in lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from dbinspect.models import Schema, SchemaObject
+from dbinspect.tui.sanitize import safe_text
+
+__all__ = ["More", "SchemaTree"]
+
+CHUNK = 200
+"""Leaves added per group at a time: a 20,000-table tree must not build 20,000 nodes."""
+GROUP_TITLES: dict[str, str] = {
+    "table": "Tables",
+    "virtual table": "Virtual tables",
+    "view": "Views",
+    "index": "Indexes",
+    "trigger": "Triggers",
+    "internal": "SQLite internal",
+}
+EXPANDED_GROUPS = ("table", "view")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A kind's group node."""
+
+    key: str
+    objects: tuple[SchemaObject, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class More:
+    """A leaf standing for the rest of a group, loaded when selected."""
+
+    group: Group
+    start: int
+
+
+NodeData = Group | More | SchemaObject
+
+
+class SchemaTree(Tree[NodeData]):
+    """Tables, views, indexes, triggers and virtual tables, filtered by name."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("Schema"), id=id)
+        self.show_root = False
+        self.guide_depth = 2
+        self._schema: Schema | None = None
+        self._filter = ""
+
+    def set_schema(self, schema: Schema) -> None:
+        """Show `schema`, keeping the filter and, when possible, the selected object."""
+        self._schema = schema
+        self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        """Show only objects whose name contains `text` (case-insensitive)."""
+        self._filter = text.casefold()
+        self._rebuild()
+
+    def _groups(self) -> list[Group]:
+        assert self._schema is not None
+        wanted = self._filter
+        grouped: dict[str, list[SchemaObject]] = {key: [] for key in GROUP_TITLES}
+        for obj in self._schema.objects:
+            if wanted and wanted not in obj.name.casefold():
+                continue
+            grouped["internal" if obj.internal else obj.kind].append(obj)
+        return [Group(key, tuple(objs)) for key, objs in grouped.items() if objs]
+
+    def _rebuild(self) -> None:
+        if self._schema is None:
+            return
+        selected = self.cursor_node.data if self.cursor_node is not None else None
+        selected_name = selected.name if isinstance(selected, SchemaObject) else None
+        self.clear()
+        for group in self._groups():
+            title = Text(f"{GROUP_TITLES[group.key]} ({len(group.objects):,})", style="bold")
+            node = self.root.add(title, data=group, allow_expand=True)
+            if self._filter or group.key in EXPANDED_GROUPS:
+                self._add_leaves(node, group, 0)
+                node.expand()
+        if selected_name is not None:
+            self.select_object(selected_name)
+
+    def _add_leaves(self, node: TreeNode[NodeData], group: Group, start: int) -> None:
+        for obj in group.objects[start : start + CHUNK]:
+            node.add_leaf(safe_text(obj.name), data=obj)
+        rest = len(group.objects) - start - CHUNK
+        if rest > 0:
+            node.add_leaf(
+                Text(f"… {rest:,} more (enter)", style="dim italic"),
+                data=More(group, start + CHUNK),
+            )
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        node = event.node
+        if isinstance(node.data, Group) and not node.children:
+            self._add_leaves(node, node.data, 0)
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        node = event.node
+        if isinstance(node.data, More) and node.parent is not None:
+            more, parent = node.data, node.parent
+            node.remove()
+            self._add_leaves(parent, more.group, more.start)
+            event.stop()
+
+    def select_object(self, name: str) -> bool:
+        """Move the cursor to the object called `name` if it is in the tree."""
+        for group_node in self.root.children:
+            for leaf in group_node.children:
+                if isinstance(leaf.data, SchemaObject) and leaf.data.name == name:
+                    self.move_cursor(leaf)
+                    return True
+        return False
+
+    @property
+    def selected_object(self) -> SchemaObject | None:
+        """The object under the cursor, if the cursor is on one."""
+        node = self.cursor_node
+        return node.data if node is not None and isinstance(node.data, SchemaObject) else None

@@ -1,0 +1,503 @@
+"""Provides `MainScreen`: the six panes, the workers that fill them, and migration actions."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from dbinspect.backends import Backend, open_backend
+from dbinspect.errors import DbInspectError, MigrationError, MigrationFailedError
+from dbinspect.migrate import (
+    MigrationEvent,
+    MigrationStatus,
+    migration_status,
+    revert_migrations,
+    run_migrations,
+)
+from dbinspect.models import DatabaseFacts, Schema
+from dbinspect.tui.messages import (
+    DatabaseChanged,
+    FactsLoaded,
+    LoadFailed,
+    MigrationPlan,
+    MigrationProgressed,
+    MigrationsFailed,
+    MigrationsFinished,
+    MigrationsLoaded,
+    PlanReady,
+    SchemaLoaded,
+    SizesLoaded,
+)
+from dbinspect.tui.panes import (
+    ConnectionPane,
+    HelpPane,
+    MetadataPane,
+    MigrationsPane,
+    SchemaPane,
+    make_data_pane,
+)
+from dbinspect.tui.panes.migrations import sql_block
+from dbinspect.tui.sanitize import safe_text
+from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
+from dbinspect.tui.session import Session
+
+PANES = (
+    ("connection", "Connection"),
+    ("metadata", "Metadata"),
+    ("schema", "Schema"),
+    ("data", "Data"),
+    ("migrations", "Migrations"),
+    ("help", "Help"),
+)
+POLL_SECONDS = 1.0
+SIZE_TABLES_LIMIT = 1000
+"""Row estimates cost a query per table; beyond this many tables the chart samples."""
+CHART_BARS = 12
+FileSignature = tuple[int, int, int, int]
+
+
+def file_signature(path: Path | None) -> FileSignature:
+    """Size and modification time of the file and its `-wal`: they move when others write."""
+    if path is None:
+        return (0, 0, 0, 0)
+    parts: list[int] = []
+    for candidate in (path, Path(f"{path}-wal")):
+        try:
+            info = os.stat(candidate)
+        except OSError:
+            parts += [-1, -1]
+        else:
+            parts += [info.st_size, info.st_mtime_ns]
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+class MainScreen(Screen[None]):
+    """The panes on one database; the workers here do every bit of database work."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(n), f"show_pane('{pane_id}')", title, show=False)
+            for n, (pane_id, title) in enumerate(PANES, 1)
+        ),
+        Binding("R", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.facts: DatabaseFacts | None = None
+        self.schema_: Schema | None = None
+        self.statuses: list[MigrationStatus] | None = None
+        self.statuses_error: str | None = None
+        self._sizes_wanted = False
+        self._data_table: str | None = None
+
+    def compose(self) -> ComposeResult:
+        mode = "read-only" if self.session.read_only else "read-write"
+        status = Text("dbinspect ", style="bold") + safe_text(self.session.url.masked)
+        status.append(f"  [{mode}]", style="yellow" if self.session.read_only else "dim")
+        yield Static(status, id="status-line")
+        initial = "schema"
+        outcome = self.session.outcome
+        if outcome is not None and (outcome.applied or outcome.error):
+            initial = "migrations"
+        with TabbedContent(initial=initial, id="panes"):
+            with TabPane("Connection", id="connection"):
+                yield ConnectionPane(id="connection-pane")
+            with TabPane("Metadata", id="metadata"):
+                yield MetadataPane(id="metadata-pane")
+            with TabPane("Schema", id="schema"):
+                yield SchemaPane(id="schema-pane")
+            with TabPane("Data", id="data"):
+                yield make_data_pane()
+            with TabPane("Migrations", id="migrations"):
+                yield MigrationsPane(id="migrations-pane")
+            with TabPane("Help", id="help"):
+                yield HelpPane(id="help-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        session = self.session
+        self.query_one(HelpPane).show(
+            session.url.masked,
+            session.folder_label,
+            session.path_label or (str(session.url.path) if session.url.path else None),
+        )
+        outcome = session.outcome
+        if outcome is not None:
+            failed = outcome.error is not None
+            self.query_one(MigrationsPane).set_banner(Text(outcome.summary), error=failed)
+            self.notify(
+                outcome.summary, severity="error" if failed else "information", markup=False
+            )
+            if outcome.error is not None:
+                self.app.push_screen(self._report("Migrations on launch failed", outcome.error))
+        self._focus_pane(self.query_one(TabbedContent).active)
+        self.load_all(reopen=False)
+        if session.url.path is not None:
+            self.watch_changes()
+
+    # Panes and keys
+
+    def action_show_pane(self, pane_id: str) -> None:
+        """Switch to a pane and focus its main widget."""
+        self.query_one(TabbedContent).active = pane_id
+        self._focus_pane(pane_id)
+
+    def _focus_pane(self, pane_id: str) -> None:
+        targets = {
+            "schema": "#schema-tree",
+            "migrations": "#migrations-table",
+            "data": "#data-pane",
+            "connection": "#connection-pane",
+            "metadata": "#metadata-pane",
+            "help": "#help-pane",
+        }
+        widget = self.query_one(targets[pane_id])
+        focusable = (
+            widget
+            if widget.focusable
+            else next((w for w in widget.query("*") if w.focusable), None)
+        )
+        if focusable is not None:
+            focusable.focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "metadata" and not self._sizes_wanted:
+            self._sizes_wanted = True
+            self.load_sizes()
+
+    def action_filter_schema(self) -> None:
+        """Show the Schema pane with the filter focused."""
+        self.action_show_pane("schema")
+        self.query_one(SchemaPane).action_filter()
+
+    def action_refresh(self) -> None:
+        """Reopen the database and reread everything."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Reopen the database and reread every pane."""
+        self.load_all(reopen=True)
+
+    @on(SchemaPane.DataRequested)
+    def _open_data(self, event: SchemaPane.DataRequested) -> None:
+        self._data_table = event.name
+        pane: Any = self.query_one("#data-pane")
+        pane.show(self.session.url, event.name)
+        self.action_show_pane("data")
+
+    # Loading
+
+    @work(exclusive=True, group="load")
+    async def load_all(self, reopen: bool) -> None:
+        """Read schema, facts and migration status, posting each as soon as it is read."""
+        session = self.session
+        try:
+            if reopen:
+                fresh = await open_backend(session.url)
+                old, session.backend = session.backend, fresh
+                await old.aclose()
+            backend = session.backend
+            self.post_message(SchemaLoaded(await backend.schema()))
+            self.post_message(FactsLoaded(await backend.facts()))
+        except DbInspectError as error:
+            self.post_message(LoadFailed("database", error))
+            return
+        await self._load_statuses()
+        if self._sizes_wanted:
+            await self._measure_sizes(backend)
+
+    async def _load_statuses(self) -> None:
+        session = self.session
+        if not session.folder.is_dir():
+            self.post_message(
+                MigrationsLoaded(None, f"no migrations folder at {session.folder_label}")
+            )
+            return
+        try:
+            statuses = await migration_status(session.url, session.folder, session.settings.sqlx)
+        except DbInspectError as error:
+            self.post_message(MigrationsLoaded(None, error.one_line()))
+        else:
+            self.post_message(MigrationsLoaded(statuses, None))
+
+    @work(exclusive=True, group="sizes")
+    async def load_sizes(self) -> None:
+        """Measure the largest tables for the Metadata chart."""
+        await self._measure_sizes(self.session.backend)
+
+    async def _measure_sizes(self, backend: Backend) -> None:
+        try:
+            table_sizes = getattr(backend, "table_sizes", None)
+            if table_sizes is not None:
+                # A backend that can read `dbstat` reports bytes on disk per table.
+                measured: dict[str, int] | None = await table_sizes()
+                if measured is not None:
+                    largest = sorted(measured.items(), key=lambda kv: (-kv[1], kv[0]))
+                    self.post_message(SizesLoaded(largest[:CHART_BARS], "bytes", "dbstat"))
+                    return
+            schema = await backend.schema()
+            tables = [o.name for o in schema.of_kind("table")][:SIZE_TABLES_LIMIT]
+            counts: list[tuple[str, int]] = []
+            exact = True
+            for name in tables:
+                estimate = await backend.row_estimate(name)
+                exact = exact and estimate.exact
+                counts.append((name, estimate.value))
+        except DbInspectError as error:
+            self.post_message(LoadFailed("sizes", error))
+            return
+        counts.sort(key=lambda kv: (-kv[1], kv[0]))
+        note = "by row count" if exact else "by row count, estimated"
+        if len(schema.of_kind("table")) > SIZE_TABLES_LIMIT:
+            note += f", first {SIZE_TABLES_LIMIT} tables"
+        self.post_message(SizesLoaded(counts[:CHART_BARS], "rows", note))
+
+    @on(SchemaLoaded)
+    def _schema_loaded(self, message: SchemaLoaded) -> None:
+        self.schema_ = message.schema
+        self.query_one(SchemaPane).show(message.schema)
+
+    @on(FactsLoaded)
+    def _facts_loaded(self, message: FactsLoaded) -> None:
+        self.facts = message.facts
+        self._show_facts()
+
+    @on(MigrationsLoaded)
+    def _migrations_loaded(self, message: MigrationsLoaded) -> None:
+        self.statuses, self.statuses_error = message.statuses, message.error
+        self.query_one(MigrationsPane).show(message.statuses, message.error)
+        self._show_facts()
+
+    @on(SizesLoaded)
+    def _sizes_loaded(self, message: SizesLoaded) -> None:
+        self.query_one(MetadataPane).show_sizes(message.sizes, message.unit, message.note)
+
+    @on(LoadFailed)
+    def _load_failed(self, message: LoadFailed) -> None:
+        self.notify(message.error.one_line(), title=f"Cannot read {message.area}",
+                    severity="error", markup=False)  # fmt: skip
+
+    def _show_facts(self) -> None:
+        if self.facts is None:
+            return
+        session = self.session
+        self.query_one(ConnectionPane).show(
+            url=session.url.masked,
+            facts=self.facts,
+            path_label=session.path_label,
+            statuses=self.statuses,
+            read_only=session.read_only,
+        )
+        self.query_one(MetadataPane).show_counts(self.facts, self.statuses)
+
+    # Noticing other writers
+
+    @work(exclusive=True, group="watch")
+    async def watch_changes(self) -> None:
+        """Poll `data_version`/`schema_version` on a connection of its own, and the files."""
+        url = self.session.url
+        watcher: Backend | None = None
+        marker: tuple[int, int] | None = None
+        signature = await asyncio.to_thread(file_signature, url.path)
+        try:
+            while True:
+                await asyncio.sleep(POLL_SECONDS)
+                changed = False
+                now = await asyncio.to_thread(file_signature, url.path)
+                if now != signature:
+                    # An immutable or copied snapshot never sees new data: reopen it.
+                    signature, changed = now, True
+                    if watcher is not None:
+                        await watcher.aclose()
+                        watcher = None
+                try:
+                    if watcher is None:
+                        watcher = await open_backend(url)
+                        marker = None
+                    current = await watcher.change_marker()
+                except DbInspectError:
+                    continue
+                if marker is not None and current != marker:
+                    changed = True
+                marker = current
+                if changed and not self._migrating:
+                    self.post_message(DatabaseChanged())
+        finally:
+            if watcher is not None:
+                await asyncio.shield(watcher.aclose())
+
+    @property
+    def _migrating(self) -> bool:
+        return any(w.group == "migrate" and w.is_running for w in self.workers)
+
+    @on(DatabaseChanged)
+    def _database_changed(self) -> None:
+        self.reload()
+
+    # Migration actions
+
+    def action_migrate(self, kind: str) -> None:
+        """Work out what `kind` (next, all, revert, target) would run, then ask to confirm."""
+        if self.session.read_only:
+            self.notify("Read-only: write actions are disabled.", severity="warning")
+            return
+        if self.statuses is None:
+            self.notify(self.statuses_error or "No migrations to run.", severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        selected = self.query_one(MigrationsPane).selected
+        self.plan_migration(kind, selected.version if selected else None)
+
+    @work(exclusive=True, group="migrate")
+    async def plan_migration(self, kind: str, selected: int | None) -> None:
+        """Dry-run the action so the confirmation shows exactly what will run."""
+        session = self.session
+        url, folder, sqlx = session.url, session.folder, session.settings.sqlx
+        statuses = self.statuses or []
+        applied = [s.version for s in statuses if s.applied is not None]
+        current = max(applied, default=0)
+        pending = [s.version for s in statuses if s.status == "pending"]
+        title, direction, target = "", "up", None
+        if kind == "next":
+            if not pending:
+                self.notify("No pending migrations.")
+                return
+            title, target = f"Apply the next migration ({pending[0]})", pending[0]
+        elif kind == "all":
+            title = "Apply all pending migrations"
+        elif kind == "revert":
+            title, direction = "Revert the last applied migration", "down"
+        else:
+            if selected is None:
+                self.notify("Select a migration first.")
+                return
+            if selected == current:
+                self.notify(f"The database is already at version {current}.")
+                return
+            direction = "up" if selected > current else "down"
+            title, target = f"Migrate {direction} to version {selected}", selected
+        try:
+            if direction == "up":
+                steps = await run_migrations(url, folder, sqlx, target_version=target, dry_run=True)
+            else:
+                steps = await revert_migrations(
+                    url, folder, sqlx, target_version=target, dry_run=True
+                )
+        except DbInspectError as error:
+            self.post_message(MigrationsFailed(title, error))
+            return
+        if not steps:
+            self.notify("Nothing to run.")
+            return
+        by_version = {s.version: s.migration for s in statuses}
+        sql = []
+        for step in steps:
+            migration = by_version.get(step.version)
+            text = None
+            if migration is not None:
+                text = migration.up_sql if direction == "up" else migration.down_sql
+            sql.append(text or "")
+        plan = MigrationPlan(title, "up" if direction == "up" else "down", target,
+                             tuple(steps), tuple(sql))  # fmt: skip
+        self.post_message(PlanReady(plan))
+
+    @on(PlanReady)
+    def _confirm_plan(self, message: PlanReady) -> None:
+        plan = message.plan
+        verb = "apply" if plan.direction == "up" else "revert"
+        parts: list[Any] = [Text(f"This will {verb} {len(plan.steps)} migration(s):", style="bold")]
+        for step, sql in zip(plan.steps, plan.sql, strict=True):
+            label = f"{step.version} " + ("up" if plan.direction == "up" else "down")
+            parts.append(sql_block(label + ": " + step.description, sql))
+            parts.extend(Text(f"warning: {w}", style="yellow") for w in step.warnings)
+
+        def answered(run: bool | None) -> None:
+            if run:
+                self.run_plan(plan)
+
+        self.app.push_screen(ConfirmScreen(plan.title + "?", Group(*parts)), answered)
+
+    @work(exclusive=True, group="migrate")
+    async def run_plan(self, plan: MigrationPlan) -> None:
+        """Run a confirmed plan through the migration engine, reporting progress."""
+        session = self.session
+        url, folder, sqlx = session.url, session.folder, session.settings.sqlx
+
+        def progressed(event: MigrationEvent) -> None:
+            self.post_message(MigrationProgressed(event))
+
+        self.query_one(MigrationsPane).start_progress(len(plan.steps))
+        try:
+            if plan.direction == "up":
+                results = await run_migrations(
+                    url, folder, sqlx, target_version=plan.target, on_event=progressed
+                )
+            else:
+                results = await revert_migrations(
+                    url, folder, sqlx, target_version=plan.target, on_event=progressed
+                )
+        except DbInspectError as error:
+            self.post_message(MigrationsFailed(plan.title, error))
+        else:
+            self.post_message(MigrationsFinished(plan, results))
+
+    @on(MigrationProgressed)
+    def _progressed(self, message: MigrationProgressed) -> None:
+        self.query_one(MigrationsPane).advance(message.event)
+
+    @on(MigrationsFinished)
+    def _finished(self, message: MigrationsFinished) -> None:
+        pane = self.query_one(MigrationsPane)
+        pane.stop_progress()
+        verb = "Applied" if message.plan.direction == "up" else "Reverted"
+        versions = ", ".join(str(r.version) for r in message.results) or "nothing"
+        summary = f"{verb} {len(message.results)} migration(s): {versions}."
+        pane.set_banner(Text(summary))
+        self.notify(summary, markup=False)
+        self.reload()
+
+    @on(MigrationsFailed)
+    def _failed(self, message: MigrationsFailed) -> None:
+        pane = self.query_one(MigrationsPane)
+        pane.stop_progress()
+        pane.set_banner(Text(f"{message.title} failed: ") + safe_text(message.error.one_line()),
+                        error=True)  # fmt: skip
+        self.app.push_screen(self._report(f"{message.title} failed", message.error))
+        self.reload()
+
+    def _report(self, title: str, error: DbInspectError) -> ReportScreen:
+        lines: list[Any] = [safe_text(error.message, style="bold red")]
+        if isinstance(error, MigrationFailedError):
+            lines += [
+                Text(""),
+                Text("Migration: ", style="bold") + Text(str(error.version)),
+                Text("File:      ", style="bold") + safe_text(error.path),
+            ]
+            if error.statement:
+                lines += [Text("Statement:", style="bold"), safe_text(error.statement)]
+            lines += [
+                Text(""),
+                Text(
+                    f"The migration was rolled back. The database is at version "
+                    f"{error.at_version or 'none (no migration applied)'}.",
+                    style="bold",
+                ),
+            ]
+        elif isinstance(error, MigrationError):
+            lines += [Text(""), Text("Nothing was run; the database is unchanged.")]
+        if error.hint:
+            lines += [Text(""), Text("Hint: ", style="bold") + safe_text(error.hint)]
+        return ReportScreen(title, Group(*lines))

@@ -1,0 +1,44 @@
+"""Holds what the whole app shares: settings, the open backend, and the launch outcome."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dbinspect.backends import Backend
+from dbinspect.config import Settings
+from dbinspect.tui.outcome import LaunchOutcome
+from dbinspect.url import DatabaseUrl
+
+
+@dataclass(slots=True)
+class Session:
+    """The database the app is on; `backend` is swapped when the database is reopened."""
+
+    settings: Settings
+    url: DatabaseUrl
+    backend: Backend
+    read_only: bool = False
+    outcome: LaunchOutcome | None = None
+    path_label: str | None = None
+    """Shown instead of the file's absolute path (keeps screenshots free of temp paths)."""
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @property
+    def folder(self) -> Path:
+        """The migrations folder."""
+        return self.settings.migrations.path
+
+    @property
+    def folder_label(self) -> str:
+        """The migrations folder, relative to the working directory when inside it."""
+        return display_path(self.folder, self.cwd)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """`path` relative to `cwd` when it lies inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return os.fspath(path)
