@@ -225,7 +225,7 @@ def schema(
     url = require_url(settings_from(database, database_url))
 
     async def gather(backend: Backend) -> Any:
-        return await backend.schema()
+        return await (backend.outline() if fmt == "sql" else backend.schema())
 
     loaded = run_async(with_backend(url, gather))
     text = (

@@ -31,6 +31,10 @@ class Backend(Protocol):
         """Every object with its columns, keys, indexes and SQL."""
         ...
 
+    async def outline(self) -> Schema:
+        """Every object's kind, name, table and SQL, without column details (fast)."""
+        ...
+
     async def row_count(self, table: str) -> RowCount:
         """The exact number of rows (may scan the table)."""
         ...

@@ -202,6 +202,13 @@ class SqliteBackend(RowBrowsing):
             self._schema = await self._guarded(load_schema(self._conn))
         return self._schema
 
+    async def outline(self) -> Schema:
+        """Every object's kind, name, table and SQL, without column details (fast)."""
+        if self._schema is not None:
+            return self._schema
+        outline: Schema = await self._guarded(load_schema(self._conn, details=False))
+        return outline
+
     async def row_count(self, table: str) -> RowCount:
         """The exact number of rows (scans the table or its smallest index)."""
         sql = f"SELECT count(*) FROM {quote_identifier(table)}"

@@ -166,8 +166,12 @@ async def _details(
     return columns, foreign_keys, indexes
 
 
-async def load_schema(conn: aiosqlite.Connection) -> Schema:
-    """Read every object of the `main` database with its details."""
+async def load_schema(conn: aiosqlite.Connection, *, details: bool = True) -> Schema:
+    """Read every object of the `main` database, with its details unless told not to.
+
+    Without details (columns, keys, indexes) it is one cheap query: enough for a
+    schema dump as SQL or a tree of names.
+    """
     raw = await _fetch(conn, OBJECTS_SQL)
     try:
         table_list = {row[0]: row[1:] for row in await _fetch(conn, TABLE_LIST_SQL)}
@@ -177,7 +181,7 @@ async def load_schema(conn: aiosqlite.Connection) -> Schema:
     sql_by_name = {row[1]: row[3] for row in raw}
     errors: dict[str, str] = {}
     try:
-        columns, foreign_keys, indexes = await _details(conn, None)
+        columns, foreign_keys, indexes = await _details(conn, None) if details else ({}, {}, {})
     except sqlite3.Error:
         columns, foreign_keys, indexes = defaultdict(list), defaultdict(list), defaultdict(list)
         for row in raw:
