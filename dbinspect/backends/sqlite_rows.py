@@ -267,11 +267,11 @@ async def count_rows_stepwise(
         yield await count_rows(conn, source, query), 1.0
         return
     table = quote(source.table)
-    bounds = await _fetchall(conn, f"SELECT min(rowid), max(rowid) FROM {table}", [])
-    low, high = bounds[0]
-    if low is None:
+    bounds = await rowid_bounds(conn, source)
+    if bounds is None:
         yield 0, 1.0
         return
+    low, high = bounds
     where, params = _filter_sql(query)
     extra = f" AND {where}" if where else ""
     sql = f"SELECT count(*) FROM {table} WHERE rowid >= ? AND rowid <= ?{extra}"
@@ -287,7 +287,10 @@ async def count_rows_stepwise(
 
 async def rowid_bounds(conn: aiosqlite.Connection, source: Source) -> tuple[int, int] | None:
     """The lowest and highest rowid, or None when the table is empty."""
-    rows = await _fetchall(conn, f"SELECT min(rowid), max(rowid) FROM {quote(source.table)}", [])
+    table = quote(source.table)
+    # Two subqueries: SQLite seeks for a lone min() or max(), but scans for both at once.
+    sql = f"SELECT (SELECT min(rowid) FROM {table}), (SELECT max(rowid) FROM {table})"
+    rows = await _fetchall(conn, sql, [])
     low, high = rows[0]
     return None if low is None else (int(low), int(high))
 
