@@ -329,7 +329,18 @@ class DataPane(Vertical):
             window.reset(start, rows, at_start=short, at_end=True)
         else:
             window.reset(start, rows, at_start=start == 0, at_end=short)
+        self._widen(page)
         self._settle()
+
+    def _widen(self, page: RowPage) -> None:
+        """Widen columns whose new values are wider (they never narrow while browsing)."""
+        grid = self.grid
+        widths = list(grid.widths)
+        for index, name in enumerate(page.columns[: len(widths)]):
+            needed = column_width(name, [r[index] for r in page.rows])
+            widths[index] = max(widths[index], needed)
+        if widths != grid.widths:
+            grid.set_columns(grid.columns, widths, grid.right_aligned)
 
     def _settle(self) -> None:
         shift, total = self.window.settle(self.total, exact=self.exact)
