@@ -211,8 +211,12 @@ def test_dangling_symlink(tmp_path: Path, run_cli: RunCli, one_line_error: OneLi
 
 AS_NOBODY = textwrap.dedent(
     """
-    import concurrent.futures.thread, os, sys
-    import dbinspect.cli
+    import concurrent.futures.thread, dataclasses, importlib, json, os, pkgutil, sys
+    import dbinspect, dbinspect.cli
+    # After setuid the interpreter's own files may be unreadable: import everything now.
+    for module in pkgutil.walk_packages(dbinspect.__path__, "dbinspect."):
+        if not module.name.startswith("dbinspect.tui"):
+            importlib.import_module(module.name)
     os.setgroups([])
     os.setgid({gid})
     os.setuid({uid})
