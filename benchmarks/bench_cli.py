@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from datasets import big_schema  # noqa: E402
+from datasets import big_schema
 
 DBINSPECT = [sys.executable, "-m", "dbinspect"]
 

@@ -61,7 +61,7 @@ def big_events(n: int = 5_000_000) -> Path:
                     f"2026-01-01T00:{i % 60:02d}:{i % 60:02d}",
                     kinds[i % 5],
                     i % 100000,
-                    '{"k": %d, "msg": "hello world"}' % i,
+                    f'{{"k": {i}, "msg": "hello world"}}',
                     i * 0.5,
                 )
                 for i in range(n)
