@@ -9,12 +9,20 @@ from typing import ClassVar
 from textual._path import CSSPathType
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
 
 HERE = Path(__file__).resolve().parent
+
+
+def data_commands() -> type[Provider]:
+    """The Data pane's palette commands, imported when the palette first opens."""
+    from dbinspect.tui.data import DataCommands
+
+    return DataCommands
 
 
 class DbInspectApp(App[None]):
@@ -27,6 +35,7 @@ class DbInspectApp(App[None]):
         HERE / "screens" / "dialogs.tcss",
         *sorted((HERE / "panes").glob("*.tcss")),
     ]
+    COMMANDS = App.COMMANDS | {data_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "toggle_keys", "Keys", key_display="?"),

@@ -52,6 +52,8 @@ class DataPlaceholder(Vertical):
         super().__init__(id=id)
         self._backend: Backend | None = None
         self._url: DatabaseUrl | None = None
+        self.table: str | None = None
+        """The table or view shown."""
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -62,6 +64,7 @@ class DataPlaceholder(Vertical):
 
     def show(self, url: DatabaseUrl, table: str) -> None:
         """Show the first rows of `table`."""
+        self.table = table
         self.query_one("#data-title", Static).update(Text("Loading ") + safe_text(table))
         self.load_rows(url, table)
 

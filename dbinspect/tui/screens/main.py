@@ -184,8 +184,11 @@ class MainScreen(Screen[None]):
         self.query_one(SchemaPane).action_filter()
 
     def action_refresh(self) -> None:
-        """Reopen the database and reread everything."""
+        """Reopen the database and reread everything, the Data pane's table included."""
         self.reload()
+        if self._data_table is not None:
+            pane: Any = self.query_one("#data-pane")
+            pane.show(self.session.url, self._data_table)
 
     def reload(self) -> None:
         """Reopen the database and reread every pane."""

@@ -1,0 +1,68 @@
+"""Helpers for driving the app in tests: waiting for its database work to finish."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.screens.main import MainScreen
+
+BACKGROUND_GROUPS = ("watch",)
+SIZE = (100, 30)
+"""Terminal size of every test and screenshot."""
+OpenApp = Callable[..., AbstractAsyncContextManager[DbInspectApp]]
+
+
+async def settle(pilot: Pilot[None], limit: float = 10.0) -> None:
+    """Wait until every worker but the change watcher has finished and messages are handled."""
+    app = pilot.app
+    quiet = 0
+    deadline = asyncio.get_running_loop().time() + limit
+    while quiet < 3:
+        busy = [w for w in app.workers if w.group not in BACKGROUND_GROUPS and not w.is_finished]
+        quiet = 0 if busy else quiet + 1
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still busy: {busy}")
+        await pilot.pause(0.02)
+
+
+def main_screen(app: DbInspectApp) -> MainScreen:
+    """The main screen, wherever it sits in the stack."""
+    for screen in app.screen_stack:
+        if isinstance(screen, MainScreen):
+            return screen
+    raise AssertionError("no main screen")
+
+
+def table_texts(table: DataTable[object]) -> list[list[str]]:
+    """Every cell of a DataTable as plain text."""
+    rows = (table.get_row_at(i) for i in range(table.row_count))
+    return [[str(getattr(cell, "plain", cell)) for cell in row] for row in rows]
+
+
+def applied_versions(path: Path) -> list[int]:
+    """Versions in `_sqlx_migrations`, as sqlx would read them."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT version FROM _sqlx_migrations WHERE success ORDER BY 1")
+        return [row[0] for row in rows]
+    finally:
+        conn.close()
+
+
+def plain(static: object, width: int = 160) -> str:
+    """What a Static shows, as plain text (its content rendered without colour)."""
+    from rich.console import Console
+    from textual.widgets import Static
+
+    assert isinstance(static, Static)
+    console = Console(width=width, record=True, color_system=None)
+    console.print(static.content)
+    return console.export_text()
