@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -14,6 +15,8 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from dbinspect.backends.sqlite import quote_identifier
+from dbinspect.backends.sqlite_files import check_database_file
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
 from dbinspect.migrate import sqlite_tx
 from dbinspect.migrate.records import AppliedMigration, Migration
@@ -26,26 +29,23 @@ try:  # flock serialises `-- no-transaction` files, which cannot hold BEGIN IMME
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 T = TypeVar("T")
 
 
-def quote_identifier(name: str) -> str:
-    """Quote an identifier for SQLite (`"a""b"`)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def check_header(path: Path) -> None:
-    """Refuse a non-empty file that is not a SQLite database before SQLite touches it."""
+    """Refuse a path that is not a SQLite database before SQLite touches it.
+
+    A missing or empty file is fine: `migrate run` creates the database, as sqlx does.
+    """
     try:
-        with path.open("rb") as handle:
-            head = handle.read(16)
+        info = path.stat()
     except FileNotFoundError:
         return
     except OSError as error:
         raise ConnectError(f"{path}: cannot open: {error.strerror}") from error
-    if head and head != SQLITE_HEADER:
-        raise ConnectError(f"{path}: not a SQLite database", "check the path or the URL")
+    if info.st_size == 0 and stat.S_ISREG(info.st_mode):
+        return
+    check_database_file(path)
 
 
 class SqliteStore:
