@@ -521,3 +521,32 @@ def test_schema_of_an_empty_database(tmp_path: Path, run_cli: RunCli) -> None:
         "indexes": [],
         "triggers": [],
     }
+
+
+def test_info_and_schema_on_a_wal_database_with_pending_rows(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    folder = tmp_path / "wal"
+    folder.mkdir()
+    writer = (
+        "import os, signal, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA journal_mode=WAL')\n"
+        "conn.execute('PRAGMA wal_autocheckpoint=0')\n"
+        "conn.execute('CREATE TABLE pending(x)')\n"
+        "conn.execute('CREATE INDEX pending_x ON pending(x)')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(folder / "app.db")], check=False)
+
+    def state() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "app.db-shm"}
+
+    assert sorted(p.name for p in folder.iterdir()) == ["app.db", "app.db-shm", "app.db-wal"]
+    before = state()
+    data = json.loads(ok(run_cli("info", "--json", folder / "app.db")))
+    assert (data["tables"], data["indexes"], data["journal_mode"]) == (1, 1, "wal")
+    assert data["wal_size_bytes"] == len(before["app.db-wal"])
+    assert "CREATE TABLE pending(x);" in ok(run_cli("schema", folder / "app.db"))
+    assert state() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["app.db", "app.db-shm", "app.db-wal"]

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -397,17 +398,23 @@ async def test_wal_after_the_writer_was_killed(wal_db: Path) -> None:
     assert (await inspect_all(wal_db))[0] == 510
 
 
-async def test_wal_without_shm_is_read_from_a_private_copy(wal_db: Path, tmp_path: Path) -> None:
+async def test_wal_without_shm_is_read_from_a_private_copy(
+    wal_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proc = start_writer(wal_db)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     fresh = copy_without_shm(wal_db, tmp_path / "copied")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = snapshot(fresh)
     count, last, mode = await inspect_all(fresh / "app.db")
     assert count == 510
     assert last[-1] == "row499"
     assert mode == "wal"
     assert snapshot(fresh) == before
+    assert os.listdir(scratch) == []  # the private copy is removed on close
 
 
 async def test_wal_database_without_wal_file_creates_nothing(wal_db: Path) -> None:
