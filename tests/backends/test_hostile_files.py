@@ -406,3 +406,38 @@ def test_schema_calling_application_functions_is_inert(tmp_path: Path, run_cli: 
     assert dumped["tables"][0]["columns"][1]["generated"] == "virtual"
     assert not marker.exists()
     assert listing(tmp_path) == before
+
+
+def write_invalid_utf8_name(path: Path) -> None:
+    """A database whose table `a\\xffb` has a name that is not valid UTF-8."""
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE ab(x); CREATE TABLE fine(y);")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_schema SET name = CAST(x'61ff62' AS TEXT),"
+        " tbl_name = CAST(x'61ff62' AS TEXT),"
+        " sql = CAST(x'435245415445205441424c45202261ff6222287829' AS TEXT) WHERE name = 'ab'"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_invalid_utf8_name_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    path = tmp_path / "bad-utf8.db"
+    write_invalid_utf8_name(path)
+    result = run_cli("info", path)
+    if result.returncode != 0:
+        one_line_error(result, "UTF-8")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="names that are not valid UTF-8 make the whole schema unreadable"
+)
+def test_invalid_utf8_name_still_shows_the_schema(tmp_path: Path, run_cli: RunCli) -> None:
+    path = tmp_path / "bad-utf8.db"
+    write_invalid_utf8_name(path)
+    result = run_cli("info", "--json", path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tables"] == 2
