@@ -96,8 +96,14 @@ class SchemaTree(Tree[NodeData]):
             if self._filter or group.key in EXPANDED_GROUPS:
                 self._add_leaves(node, group, 0)
                 node.expand()
-        if selected_name is not None:
-            self.select_object(selected_name)
+        if selected_name is None or not self.select_object(selected_name):
+            self._select_first_object()
+
+    def _select_first_object(self) -> None:
+        for group_node in self.root.children:
+            if group_node.is_expanded and group_node.children:
+                self.move_cursor(group_node.children[0])
+                return
 
     def _add_leaves(self, node: TreeNode[NodeData], group: Group, start: int) -> None:
         for obj in group.objects[start : start + CHUNK]:

@@ -1,0 +1,181 @@
+"""Pilot tests of the Migrations pane actions and of migrations applied on launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import ProgressBar, TabbedContent
+
+from dbinspect.config import resolve_settings
+from dbinspect.errors import ConnectError, MigrationFailedError
+from dbinspect.migrate import run_migrations
+from dbinspect.ops.demo import SAMPLE_MIGRATIONS
+from dbinspect.tui import launch
+from dbinspect.tui.launch import apply_launch_migrations
+from dbinspect.tui.panes.migrations import MigrationsPane
+from dbinspect.tui.panes.schema_tree import SchemaTree
+from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
+from dbinspect.url import parse_url
+from tui.helpers import SIZE, OpenApp, applied_versions, plain, settle
+
+
+@pytest.fixture
+async def half_migrated(workdir: Path) -> Path:
+    """`app.db` with migrations 1 and 2 of the sample set applied."""
+    path = workdir / "app.db"
+    await run_migrations(parse_url(str(path)), SAMPLE_MIGRATIONS, target_version=2)
+    return path
+
+
+async def confirm(pilot: object, key: str) -> str:
+    """Press `key`, check a confirmation appears, accept it; returns what it showed."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    await pilot.press(key)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ConfirmScreen)
+    shown = plain(screen.query_one("#dialog-body Static"))
+    await pilot.press("y")
+    await settle(pilot)
+    return shown
+
+
+async def test_apply_next_all_revert_and_target(half_migrated: Path, open_app: OpenApp) -> None:
+    async with open_app(half_migrated) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        pane = app.screen.query_one(MigrationsPane)
+        assert [s.status for s in pane.statuses] == ["applied"] * 2 + ["pending"] * 3
+
+        shown = await confirm(pilot, "a")
+        assert "3 up: create documents and decisions" in shown
+        assert "CREATE TABLE document_references" in shown
+        assert applied_versions(half_migrated) == [1, 2, 3]
+        assert "Applied 1 migration(s): 3." in plain(app.screen.query_one("#migrations-banner"))
+
+        shown = await confirm(pilot, "A")
+        assert "This will apply 2 migration(s)" in shown
+        assert applied_versions(half_migrated) == [1, 2, 3, 4, 5]
+        assert [s.status for s in pane.statuses] == ["applied"] * 5
+        assert app.screen.query_one(ProgressBar).has_class("-hidden")
+
+        shown = await confirm(pilot, "r")
+        assert "5 down: add project updated at trigger" in shown
+        assert "DROP TRIGGER" in shown
+        assert applied_versions(half_migrated) == [1, 2, 3, 4]
+
+        pane.table.move_cursor(row=1)  # version 2
+        shown = await confirm(pilot, "t")
+        assert "This will revert 2 migration(s)" in shown
+        assert applied_versions(half_migrated) == [1, 2]
+
+        pane.table.move_cursor(row=3)  # version 4
+        await confirm(pilot, "t")
+        assert applied_versions(half_migrated) == [1, 2, 3, 4]
+        # Other panes were refreshed: the tree lists the tables migration 3 created.
+        assert app.screen.query_one(SchemaTree).select_object("decisions")
+
+
+async def test_cancelled_confirmation_changes_nothing(
+    half_migrated: Path, open_app: OpenApp
+) -> None:
+    async with open_app(half_migrated) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "A")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert applied_versions(half_migrated) == [1, 2]
+
+
+async def test_read_only_disables_every_write_action(
+    half_migrated: Path, open_app: OpenApp
+) -> None:
+    async with open_app(half_migrated, read_only=True) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        for key in "aArt":
+            await pilot.press(key)
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Apply all pending migrations" not in titles
+        assert "read-only" in plain(app.screen.query_one("#connection-facts"))
+    assert applied_versions(half_migrated) == [1, 2]
+
+
+def write_failing_folder(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "0001_first.up.sql").write_text("CREATE TABLE first (id INTEGER PRIMARY KEY);\n")
+    (folder / "0001_first.down.sql").write_text("DROP TABLE first;\n")
+    (folder / "0002_broken.sql").write_text(
+        "CREATE TABLE second (id INTEGER);\nINSERT INTO second VALUES (1);\n"
+        "INSERT INTO no_such_table VALUES (2);\n"
+    )
+
+
+async def test_failing_migration_on_launch_is_reported(workdir: Path, open_app: OpenApp) -> None:
+    write_failing_folder(workdir / "broken")
+    settings = resolve_settings(database="app.db", source="broken", cwd=workdir)
+    assert settings.url is not None and settings.migrations.explicit
+    outcome = await apply_launch_migrations(settings, settings.url)
+    assert isinstance(outcome.error, MigrationFailedError)
+    assert applied_versions(workdir / "app.db") == [1]
+    async with (
+        open_app(workdir / "app.db", source="broken", outcome=outcome) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        report = plain(app.screen.query_one("#dialog-body Static"))
+        assert "0002_broken.sql" in report
+        assert "no_such_table" in report
+        assert "The database is at version 1." in report
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "migrations"
+        banner = plain(app.screen.query_one("#migrations-banner"))
+        assert "Migrations on launch failed" in banner
+        pane = app.screen.query_one(MigrationsPane)
+        assert [s.status for s in pane.statuses] == ["applied", "pending"]
+    # The failed migration left no trace: its first two statements were rolled back.
+    import sqlite3
+
+    conn = sqlite3.connect(workdir / "app.db")
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
+    conn.close()
+    assert "first" in names and "second" not in names
+
+
+async def test_launch_applies_an_explicit_folder_and_shows_it(
+    workdir: Path, open_app: OpenApp
+) -> None:
+    settings = resolve_settings(database="new.db", source="migrations", cwd=workdir)
+    assert settings.url is not None
+    outcome = await apply_launch_migrations(settings, settings.url)
+    assert [r.version for r in outcome.applied] == [1, 2, 3, 4, 5]
+    async with (
+        open_app(workdir / "new.db", outcome=outcome) as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "migrations"
+        banner = plain(app.screen.query_one("#migrations-banner"))
+        assert "applied 5 (1, 2, 3, 4, 5)" in banner
+
+
+def test_a_present_migrations_folder_is_not_explicit(workdir: Path) -> None:
+    settings = resolve_settings(database="demo.db", cwd=workdir)
+    assert settings.migrations.path == workdir / "migrations"
+    assert not settings.migrations.explicit  # shown in the pane, never applied on launch
+
+
+def test_launch_on_a_missing_file_fails_before_the_app(workdir: Path) -> None:
+    settings = resolve_settings(database="missing.db", cwd=workdir)
+    with pytest.raises(ConnectError, match="no such database file"):
+        launch(settings, migrate_on_launch=True)
+    assert not (workdir / "missing.db").exists()

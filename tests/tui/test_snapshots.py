@@ -1,0 +1,61 @@
+"""SVG screenshots of every pane on the demo database, kept in screenshots/ for README.md.
+
+Regenerate with `pytest tests/tui/test_snapshots.py --snapshot-update` and review the diff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syrupy.assertion import SnapshotAssertion
+
+from dbinspect.tui.panes.migrations import MigrationsPane
+from dbinspect.tui.panes.schema_tree import SchemaTree
+from tui.helpers import SIZE, OpenApp, settle
+
+
+async def screenshot(demo_db: Path, open_app: OpenApp, key: str) -> str:
+    """The screen after pressing `key`, with `projects` selected in the Schema tree."""
+    async with (
+        open_app(demo_db, path_label="demo.db") as app,
+        app.run_test(size=SIZE) as pilot,
+    ):
+        await settle(pilot)
+        assert app.screen.query_one(SchemaTree).select_object("projects")
+        if key == "4":
+            await pilot.press("d")
+        await pilot.press(key)
+        await settle(pilot)
+        if key == "5":
+            app.screen.query_one(MigrationsPane).table.move_cursor(row=2)
+            await settle(pilot)
+        await pilot.pause(0.2)
+        return app.export_screenshot()
+
+
+async def test_connection(
+    demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion
+) -> None:
+    assert await screenshot(demo_db, open_app, "1") == svg_snapshot
+
+
+async def test_metadata(demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion) -> None:
+    assert await screenshot(demo_db, open_app, "2") == svg_snapshot
+
+
+async def test_schema(demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion) -> None:
+    assert await screenshot(demo_db, open_app, "3") == svg_snapshot
+
+
+async def test_data(demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion) -> None:
+    assert await screenshot(demo_db, open_app, "4") == svg_snapshot
+
+
+async def test_migrations(
+    demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion
+) -> None:
+    assert await screenshot(demo_db, open_app, "5") == svg_snapshot
+
+
+async def test_help(demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion) -> None:
+    assert await screenshot(demo_db, open_app, "6") == svg_snapshot
