@@ -128,7 +128,7 @@ class RowGrid(ScrollView, can_focus=True):
     @property
     def data_height(self) -> int:
         """How many rows fit below the header."""
-        return max(1, self.size.height - 1)
+        return max(1, self.scrollable_content_region.height - 1)
 
     @property
     def viewport(self) -> tuple[int, int]:

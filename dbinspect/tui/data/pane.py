@@ -149,10 +149,14 @@ class DataPane(Vertical):
                     backend.fetch_page(table, query, at=target, limit=PAGE_ROWS)
                 )
                 before = await self._guard(
-                    backend.fetch_page(table, query, before=target, limit=PAGE_ROWS // 2)
+                    backend.fetch_page(
+                        table, query, before=target, limit=PAGE_ROWS // 2, cell_limit=CELL_LIMIT
+                    )
                 )
             else:
-                page = await self._guard(backend.fetch_page(table, query, limit=PAGE_ROWS))
+                page = await self._guard(
+                    backend.fetch_page(table, query, limit=PAGE_ROWS, cell_limit=CELL_LIMIT)
+                )
         except DbInspectError as error:
             self._show_error(error)
             return
