@@ -107,6 +107,19 @@ def require_url(settings: Settings) -> DatabaseUrl:
     return settings.url
 
 
+def echo_untrusted(text: str, *, nl: bool = True) -> None:
+    """Print text that came from a database; escape controls when stdout is a terminal.
+
+    Piped or redirected output stays byte-exact (a schema dump must replay), but an
+    ESC or OSC 52 sequence in a table name must never reach a terminal.
+    """
+    if sys.stdout.isatty():
+        from dbinspect.textsafe import escape_controls
+
+        text = escape_controls(text, keep="\n\t")
+    click.echo(text, nl=nl)
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine on a fresh event loop (the CLI's only loop)."""
     import asyncio
@@ -197,7 +210,7 @@ def info(
     lines = facts_to_lines(url, facts)
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
-        click.echo(f"{label + ':':<{width + 1}} {value}")
+        echo_untrusted(f"{label + ':':<{width + 1}} {value}")
 
 
 @cli.command()
@@ -234,7 +247,7 @@ def schema(
         else json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False) + "\n"
     )
     if output is None:
-        click.echo(text, nl=False)
+        echo_untrusted(text, nl=False)
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -283,7 +296,10 @@ def main() -> None:
         error.show()
         sys.exit(error.exit_code)
     except DbInspectError as error:
-        click.echo(f"error: {error.one_line()}", err=True)
+        from dbinspect.textsafe import escape_controls
+
+        # Messages quote paths and names from the database: never let them drive the terminal.
+        click.echo(f"error: {escape_controls(error.one_line())}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)

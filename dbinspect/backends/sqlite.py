@@ -46,6 +46,13 @@ class HardenedConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.set_authorizer(_authorize)
+        # A hostile file may hold text that is not UTF-8 (in names or values); strict
+        # decoding would make the whole schema unreadable, so show the bytes escaped.
+        self.text_factory = _decode_text
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _authorize(action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
