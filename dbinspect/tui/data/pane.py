@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -29,6 +29,8 @@ from dbinspect.tui.data.grid import RowGrid
 from dbinspect.tui.data.page_cache import PAGE_ROWS, FetchPlan, RowWindow, page_rows
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.url import DatabaseUrl
+
+T = TypeVar("T")
 
 CELL_LIMIT = 256
 """Characters (or bytes) of a cell fetched for the grid; the rest is only noted."""
@@ -126,23 +128,27 @@ class DataPane(Vertical):
         self._generation += 1
         generation = self._generation
         self._stop_fetching()
+        for worker in self.workers:
+            if worker.group == "data-count":
+                worker.cancel()
         self.window.clear()
         try:
             backend = await self._backend_for(url)
             if table != self.table or url != self.url or self.object is None:
-                self.object = (await backend.schema()).get(table)
+                self.object = (await self._guard(backend.schema())).get(table)
                 self._bounds = None
             self.url, self.table, self.row_query = url, table, query
             if self.object is None:
                 raise DbInspectError(f"no such table or view: {table}")
-            if query.filter_column is None:
-                estimate = await backend.row_estimate(table)
+            if query.filter_column is None and self.object.kind == "table":
+                estimate = await self._guard(backend.row_estimate(table))
                 self.total, self.exact = estimate.value, estimate.exact
             else:
+                # A view or a filter may take a scan to count: count in the background.
                 self.total, self.exact = PAGE_ROWS, False
             position = 0
             if target is not None:
-                position = await self._position_of(backend, target)
+                position = await self._guard(self._position_of(backend, target))
             before: RowPage | None = None
             if target is not None:
                 page = await self._guard(
@@ -191,10 +197,10 @@ class DataPane(Vertical):
         self.url = url
         return self._backend
 
-    async def _guard(self, fetch: Awaitable[RowPage]) -> RowPage:
-        """Await a page fetch, interrupting SQLite if the worker is cancelled meanwhile."""
+    async def _guard(self, work: Awaitable[T]) -> T:
+        """Await a query, interrupting SQLite if the worker is cancelled meanwhile."""
         try:
-            return await fetch
+            return await work
         except asyncio.CancelledError:
             # Cancelling the task leaves SQLite running in aiosqlite's thread: stop it so
             # the next query runs at once (SECURITY.md fact 4).
