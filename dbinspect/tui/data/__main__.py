@@ -17,7 +17,10 @@ class DataApp(App[None]):
     """A minimal app holding only the Data pane (for benchmarks and trying it out)."""
 
     COMMANDS = App.COMMANDS | {DataCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q,q", "quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q,q", "quit", "Quit"),
+        Binding("r", "reopen", "Reopen table"),
+    ]
 
     def __init__(self, database: str, table: str) -> None:
         super().__init__()
@@ -28,9 +31,12 @@ class DataApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        pane = self.query_one(DataPane)
-        pane.grid.focus()
-        pane.show(parse_url(self.database), self.table)
+        self.query_one(DataPane).grid.focus()
+        self.action_reopen()
+
+    def action_reopen(self) -> None:
+        """Select the table again, as picking it in the app does."""
+        self.query_one(DataPane).show(parse_url(self.database), self.table)
 
 
 def main() -> None:
