@@ -8,6 +8,7 @@ import pytest
 from pytest_textual_snapshot import SVGImageExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
+
 from tui.data_fixtures import PaneApp, build_shop, settle
 
 ROOT = Path(__file__).resolve().parents[2]
