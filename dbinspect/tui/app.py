@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual._path import CSSPathType
 from textual.app import App, SystemCommand
@@ -14,6 +14,8 @@ from textual.screen import Screen
 
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
+
+__all__ = ["DbInspectApp", "Session"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,8 +48,9 @@ class DbInspectApp(App[None]):
         super().__init__()
         self.session = session
 
-    def on_mount(self) -> None:
-        self.push_screen(MainScreen(self.session))
+    def get_default_screen(self) -> Screen[Any]:
+        # The main screen is the default one, so the first frame already shows the panes.
+        return MainScreen(self.session)
 
     def action_toggle_keys(self) -> None:
         """Show or hide the panel that lists every key of the focused view."""

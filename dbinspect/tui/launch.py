@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -15,6 +16,7 @@ from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
 
 log = logging.getLogger("dbinspect.tui")
+APP_MODULE = "dbinspect.tui.app"
 
 
 def launch(
@@ -71,14 +73,24 @@ async def run_app(
         outcome = await apply_launch_migrations(settings, url)
     elif create and url.path is not None and not url.path.exists():
         await asyncio.to_thread(_create_database, url.path)
-    backend = await open_backend(url)
-    # Textual is imported only once the database is known to open.
-    from dbinspect.tui.app import DbInspectApp
-    from dbinspect.tui.session import Session
-
-    session = Session(settings, url, backend, read_only=read_only, outcome=outcome)
+    # Import Textual on a thread while SQLite opens the file and lists its objects: on a
+    # large schema both take a few hundred milliseconds, and they need not wait for each other.
+    importing = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, APP_MODULE))
     try:
-        await DbInspectApp(session).run_async()
+        backend = await open_backend(url)
+    except BaseException:
+        await asyncio.gather(importing, return_exceptions=True)
+        raise
+    outline = asyncio.ensure_future(backend.outline())
+    try:
+        app_module = await importing
+        session = app_module.Session(
+            settings, url, backend, read_only=read_only, outcome=outcome, outline=outline
+        )
+        await app_module.DbInspectApp(session).run_async()
     finally:
+        if not outline.done():
+            outline.cancel()
+        await asyncio.gather(outline, return_exceptions=True)
         # The app may have reopened the database; close whichever connection is current.
-        await session.backend.aclose()
+        await (session.backend if "session" in locals() else backend).aclose()

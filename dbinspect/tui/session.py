@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbinspect.backends import Backend
 from dbinspect.config import Settings
+from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
 
@@ -24,6 +26,8 @@ class Session:
     path_label: str | None = None
     """Shown instead of the file's absolute path (keeps screenshots free of temp paths)."""
     cwd: Path = field(default_factory=Path.cwd)
+    outline: asyncio.Future[Schema] | None = None
+    """The object list, already being read while the app starts (see `launch`)."""
 
     @property
     def folder(self) -> Path:

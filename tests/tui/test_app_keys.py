@@ -115,9 +115,15 @@ async def test_slash_filters_the_tree_and_details_follow(demo_db: Path, open_app
         assert set(leaf_names(tree)) == {"chat_messages", "idx_chat_messages_instance"}
         await pilot.press("enter")  # back to the tree
         assert app.focused is tree
-        await pilot.press("j", "j")
-        assert tree.selected_object is not None
-        assert tree.selected_object.name == "chat_messages"
+        selected = tree.selected_object
+        assert selected is not None and selected.name == "chat_messages"
+        await pilot.press("j", "j")  # vim keys: over the Indexes group to its index
+        selected = tree.selected_object
+        assert selected is not None and selected.name == "idx_chat_messages_instance"
+        assert "idx_chat_messages_instance on chat_messages" in plain(
+            app.screen.query_one("#schema-info")
+        )
+        await pilot.press("k", "k")
         detail = plain(app.screen.query_one("#schema-info"))
         assert "Columns (7)" in detail
         assert "instance_id  instances(id)" in detail

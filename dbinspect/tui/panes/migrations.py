@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -39,6 +38,8 @@ def sql_block(title: str, sql: str | None) -> RenderableType:
     """A heading and highlighted SQL (or a note that there is none)."""
     if sql is None:
         return Group(heading(title), Text("none (irreversible)", style="dim"), Text(""))
+    from rich.syntax import Syntax  # Pygments loads when SQL is first shown.
+
     code = Syntax(
         escape_controls(sql, keep="\n\t").rstrip() or "-- empty",
         "sql",

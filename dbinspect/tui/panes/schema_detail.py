@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -94,6 +93,8 @@ def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
 
     parts += [Text(""), heading("SQL")]
     if obj.sql:
+        from rich.syntax import Syntax  # Pygments loads when SQL is first shown.
+
         parts.append(
             Syntax(
                 escape_controls(obj.sql, keep="\n\t"),

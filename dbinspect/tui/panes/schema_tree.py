@@ -96,10 +96,12 @@ class SchemaTree(Tree[NodeData]):
             if self._filter or group.key in EXPANDED_GROUPS:
                 self._add_leaves(node, group, 0)
                 node.expand()
-        if selected_name is None or not self.select_object(selected_name):
-            self._select_first_object()
+        # Node lines are known only once the tree has been laid out again.
+        self.call_after_refresh(self._restore_cursor, selected_name)
 
-    def _select_first_object(self) -> None:
+    def _restore_cursor(self, name: str | None) -> None:
+        if name is not None and self.select_object(name):
+            return
         for group_node in self.root.children:
             if group_node.is_expanded and group_node.children:
                 self.move_cursor(group_node.children[0])

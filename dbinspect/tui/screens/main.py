@@ -101,6 +101,7 @@ class MainScreen(Screen[None]):
         self.statuses_error: str | None = None
         self._sizes_wanted = False
         self._data_table: str | None = None
+        self._first_frame = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         mode = "read-only" if self.session.read_only else "read-write"
@@ -212,6 +213,12 @@ class MainScreen(Screen[None]):
                 fresh = await open_backend(session.url)
                 old, session.backend = session.backend, fresh
                 await old.aclose()
+            else:
+                # Names first: the tree fills long before every column has been read.
+                outline = session.outline or session.backend.outline()
+                session.outline = None
+                self.post_message(SchemaLoaded(await outline))
+                await self._first_frame.wait()
             backend = session.backend
             self.post_message(SchemaLoaded(await backend.schema()))
             self.post_message(FactsLoaded(await backend.facts()))
@@ -272,6 +279,8 @@ class MainScreen(Screen[None]):
     def _schema_loaded(self, message: SchemaLoaded) -> None:
         self.schema_ = message.schema
         self.query_one(SchemaPane).show(message.schema)
+        # Reading the details competes for the interpreter: let the tree paint first.
+        self.call_after_refresh(self._first_frame.set)
 
     @on(FactsLoaded)
     def _facts_loaded(self, message: FactsLoaded) -> None:
