@@ -15,13 +15,19 @@ from dbinspect.tui.panes.common import heading
 from dbinspect.tui.sanitize import escape_controls
 
 
-def commands(url: str, folder: str, path: str | None) -> list[tuple[str, str, str]]:
-    """(what, dbinspect command, sqlx-cli or sqlite3 equivalent) rows."""
+def commands(
+    url: str, folder: str, path: str | None, explicit: bool = True
+) -> list[tuple[str, str, str]]:
+    """(what, dbinspect command, sqlx-cli or sqlite3 equivalent) rows.
+
+    `explicit`: the folder was configured, so opening the app applies it (else it is only shown).
+    """
     u, s = shlex.quote(url), shlex.quote(folder)
     opts = f"--database-url {u} --source {s}"
     sqlite3 = f"sqlite3 {shlex.quote(path)}" if path else "sqlite3"
     return [
-        ("Open this app", f"dbinspect {u} --source {s}", "-"),
+        ("Open this app", f"dbinspect {u} --source {s}" if explicit else f"dbinspect {u}", "-"),
+        ("... without migrating", f"dbinspect {u} --no-migrate --read-only", "-"),
         ("Connection facts", f"dbinspect info {u}", f"{sqlite3} '.dbinfo'"),
         ("Schema as SQL", f"dbinspect schema {u}", f"{sqlite3} .schema"),
         ("Migration status", f"dbinspect migrate info {opts}", f"sqlx migrate info {opts}"),
@@ -47,13 +53,13 @@ class HelpPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="help-commands")
 
-    def show(self, url: str, folder: str, path: str | None) -> None:
+    def show(self, url: str, folder: str, path: str | None, *, explicit: bool = True) -> None:
         """Fill the commands in for this database and folder."""
         table = Table(box=None, show_edge=False, padding=(0, 1), expand=False)
         table.add_column("To", style="bold", no_wrap=True)
         table.add_column("dbinspect", style="cyan")
         table.add_column("sqlx-cli / sqlite3", style="green")
-        for what, ours, theirs in commands(url, folder, path):
+        for what, ours, theirs in commands(url, folder, path, explicit):
             table.add_row(Text(what), Text(escape_controls(ours)), Text(escape_controls(theirs)))
         intro = Text(
             "The same work from a shell. Keys: 1-6 panes, / filter schema, "

@@ -133,16 +133,16 @@ class MainScreen(Screen[None]):
             session.url.masked,
             session.folder_label,
             session.path_label or (str(session.url.path) if session.url.path else None),
+            explicit=session.settings.migrations.explicit,
         )
         outcome = session.outcome
         if outcome is not None:
             failed = outcome.error is not None
             self.query_one(MigrationsPane).set_banner(Text(outcome.summary), error=failed)
-            self.notify(
-                outcome.summary, severity="error" if failed else "information", markup=False
-            )
             if outcome.error is not None:
                 self.app.push_screen(self._report("Migrations on launch failed", outcome.error))
+            else:
+                self.notify(outcome.summary, markup=False)
         self._focus_pane(self.query_one(TabbedContent).active)
         self.load_all(reopen=False)
         if session.url.path is not None:
