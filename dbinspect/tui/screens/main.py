@@ -361,6 +361,12 @@ class MainScreen(Screen[None]):
 
     # Migration actions
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # None greys the keys out in the footer: a read-only session shows but never writes.
+        if action == "migrate" and self.session.read_only:
+            return None
+        return True
+
     def action_migrate(self, kind: str) -> None:
         """Work out what `kind` (next, all, revert, target) would run, then ask to confirm."""
         if self.session.read_only:
