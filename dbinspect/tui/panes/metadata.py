@@ -20,8 +20,8 @@ BAR_WIDTH = 40
 NAME_WIDTH = 28
 
 
-def bar_chart(sizes: list[tuple[str, int]], unit: str) -> Text:
-    """Horizontal bars, one line per table, scaled to the largest."""
+def bar_chart(sizes: list[tuple[str, int]], unit: str, width: int = BAR_WIDTH) -> Text:
+    """Horizontal bars, one line per table, scaled to the largest and `width` cells long."""
     chart = Text()
     if not sizes:
         return Text("no tables", style="dim")
@@ -30,9 +30,9 @@ def bar_chart(sizes: list[tuple[str, int]], unit: str) -> Text:
         label = safe_text(name, max_chars=NAME_WIDTH)
         label.pad_right(NAME_WIDTH - len(label.plain))
         chart.append_text(label)
-        filled = max(1, round(BAR_WIDTH * value / largest)) if value else 0
+        filled = max(1, round(width * value / largest)) if value else 0
         chart.append(" " + "█" * filled, style="green")
-        chart.append(" " * (BAR_WIDTH - filled + 1))
+        chart.append(" " * (width - filled + 1))
         shown = human_size(value) if unit == "bytes" else f"{value:,} rows"
         chart.append(shown + "\n")
     chart.rstrip()
@@ -81,4 +81,7 @@ class MetadataPane(VerticalScroll):
     def show_sizes(self, sizes: list[tuple[str, int]], unit: str, note: str) -> None:
         """Render the bar chart of the largest tables."""
         title = heading(f"Largest tables ({note})")
-        self.query_one("#metadata-chart", Static).update(Group(title, bar_chart(sizes, unit)))
+        # Name, bar and figure share one line: the bar takes what the pane has left.
+        width = max(8, min(BAR_WIDTH, self.size.width - NAME_WIDTH - 20))
+        chart = bar_chart(sizes, unit, width)
+        self.query_one("#metadata-chart", Static).update(Group(title, chart))

@@ -52,7 +52,8 @@ class SchemaPane(Horizontal):
         """Show a freshly read schema."""
         self._schema = schema
         self.schema_tree.set_schema(schema)
-        self._show_selected()
+        # The tree puts its cursor back after its next refresh; show details after that.
+        self.call_after_refresh(self._show_selected)
 
     def action_filter(self) -> None:
         """Focus the filter box."""
