@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import sqlite3
 from pathlib import Path
+from types import ModuleType
 
 from dbinspect.backends import open_backend
 from dbinspect.config import Settings
@@ -17,6 +19,7 @@ from dbinspect.url import DatabaseUrl
 
 log = logging.getLogger("dbinspect.tui")
 APP_MODULE = "dbinspect.tui.app"
+DATA_MODULE = "dbinspect.tui.data"
 
 
 def launch(
@@ -43,6 +46,13 @@ def _create_database(path: Path) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def _import_app() -> ModuleType:
+    """Import the app, and the Data pane it composes, off the event loop's thread."""
+    with contextlib.suppress(ImportError):
+        importlib.import_module(DATA_MODULE)
+    return importlib.import_module(APP_MODULE)
 
 
 async def apply_launch_migrations(settings: Settings, url: DatabaseUrl) -> LaunchOutcome:
@@ -75,7 +85,7 @@ async def run_app(
         await asyncio.to_thread(_create_database, url.path)
     # Import Textual on a thread while SQLite opens the file and lists its objects: on a
     # large schema both take a few hundred milliseconds, and they need not wait for each other.
-    importing = asyncio.ensure_future(asyncio.to_thread(importlib.import_module, APP_MODULE))
+    importing = asyncio.ensure_future(asyncio.to_thread(_import_app))
     try:
         backend = await open_backend(url)
     except BaseException:
