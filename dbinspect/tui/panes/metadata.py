@@ -42,6 +42,10 @@ def bar_chart(sizes: list[tuple[str, int]], unit: str, width: int = BAR_WIDTH) -
 class MetadataPane(VerticalScroll):
     """Counts of objects and migrations, page figures and a bar chart of table sizes."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._sizes: tuple[list[tuple[str, int]], str, str] | None = None
+
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…"), id="metadata-counts")
         yield Static(Text(""), id="metadata-chart")
@@ -80,8 +84,19 @@ class MetadataPane(VerticalScroll):
 
     def show_sizes(self, sizes: list[tuple[str, int]], unit: str, note: str) -> None:
         """Render the bar chart of the largest tables."""
-        title = heading(f"Largest tables ({note})")
+        self._sizes = (sizes, unit, note)
+        self._render_chart()
+
+    def on_resize(self) -> None:
+        self._render_chart()
+
+    def _render_chart(self) -> None:
+        if self._sizes is None:
+            return
+        sizes, unit, note = self._sizes
         # Name, bar and figure share one line: the bar takes what the pane has left.
-        width = max(8, min(BAR_WIDTH, self.size.width - NAME_WIDTH - 20))
+        room = self.size.width - NAME_WIDTH - 20
+        width = max(8, min(BAR_WIDTH, room)) if self.size.width else BAR_WIDTH
+        title = heading(f"Largest tables ({note})")
         chart = bar_chart(sizes, unit, width)
         self.query_one("#metadata-chart", Static).update(Group(title, chart))

@@ -144,6 +144,11 @@ class MainScreen(Screen[None]):
             else:
                 self.notify(outcome.summary, markup=False)
         self._focus_pane(self.query_one(TabbedContent).active)
+        early = session.outline
+        if early is not None and early.done() and early.exception() is None:
+            # Read while the app was importing: the tree is filled in the very first frame.
+            session.outline = None
+            self._show_schema(early.result())
         self.load_all(reopen=False)
         if session.url.path is not None:
             self.watch_changes()
@@ -214,10 +219,11 @@ class MainScreen(Screen[None]):
                 old, session.backend = session.backend, fresh
                 await old.aclose()
             else:
-                # Names first: the tree fills long before every column has been read.
-                outline = session.outline or session.backend.outline()
-                session.outline = None
-                self.post_message(SchemaLoaded(await outline))
+                if self.schema_ is None:  # not already shown from the launch outline
+                    # Names first: the tree fills long before every column has been read.
+                    outline = session.outline or session.backend.outline()
+                    session.outline = None
+                    self.post_message(SchemaLoaded(await outline))
                 await self._first_frame.wait()
             backend = session.backend
             self.post_message(SchemaLoaded(await backend.schema()))
@@ -277,8 +283,11 @@ class MainScreen(Screen[None]):
 
     @on(SchemaLoaded)
     def _schema_loaded(self, message: SchemaLoaded) -> None:
-        self.schema_ = message.schema
-        self.query_one(SchemaPane).show(message.schema)
+        self._show_schema(message.schema)
+
+    def _show_schema(self, schema: Schema) -> None:
+        self.schema_ = schema
+        self.query_one(SchemaPane).show(schema)
         # Reading the details competes for the interpreter: let the tree paint first.
         self.call_after_refresh(self._first_frame.set)
 
