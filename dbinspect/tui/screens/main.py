@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from dbinspect.backends import Backend, open_backend
-from dbinspect.errors import DbInspectError, MigrationError, MigrationFailedError
+from dbinspect.errors import DbInspectError
 from dbinspect.migrate import (
     MigrationEvent,
     MigrationStatus,
@@ -38,6 +35,12 @@ from dbinspect.tui.messages import (
     SchemaLoaded,
     SizesLoaded,
 )
+from dbinspect.tui.migration_plans import (
+    choose_action,
+    confirmation_body,
+    failure_report,
+    make_plan,
+)
 from dbinspect.tui.panes import (
     ConnectionPane,
     HelpPane,
@@ -46,10 +49,10 @@ from dbinspect.tui.panes import (
     SchemaPane,
     make_data_pane,
 )
-from dbinspect.tui.panes.migrations import sql_block
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
 from dbinspect.tui.session import Session
+from dbinspect.tui.watch import watch_database
 
 PANES = (
     ("connection", "Connection"),
@@ -59,26 +62,9 @@ PANES = (
     ("migrations", "Migrations"),
     ("help", "Help"),
 )
-POLL_SECONDS = 1.0
 SIZE_TABLES_LIMIT = 1000
 """Row estimates cost a query per table; beyond this many tables the chart samples."""
 CHART_BARS = 12
-FileSignature = tuple[int, int, int, int]
-
-
-def file_signature(path: Path | None) -> FileSignature:
-    """Size and modification time of the file and its `-wal`: they move when others write."""
-    if path is None:
-        return (0, 0, 0, 0)
-    parts: list[int] = []
-    for candidate in (path, Path(f"{path}-wal")):
-        try:
-            info = os.stat(candidate)
-        except OSError:
-            parts += [-1, -1]
-        else:
-            parts += [info.st_size, info.st_mtime_ns]
-    return (parts[0], parts[1], parts[2], parts[3])
 
 
 class MainScreen(Screen[None]):
@@ -328,37 +314,13 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="watch")
     async def watch_changes(self) -> None:
-        """Poll `data_version`/`schema_version` on a connection of its own, and the files."""
-        url = self.session.url
-        watcher: Backend | None = None
-        marker: tuple[int, int] | None = None
-        signature = await asyncio.to_thread(file_signature, url.path)
-        try:
-            while True:
-                await asyncio.sleep(POLL_SECONDS)
-                changed = False
-                now = await asyncio.to_thread(file_signature, url.path)
-                if now != signature:
-                    # An immutable or copied snapshot never sees new data: reopen it.
-                    signature, changed = now, True
-                    if watcher is not None:
-                        await watcher.aclose()
-                        watcher = None
-                try:
-                    if watcher is None:
-                        watcher = await open_backend(url)
-                        marker = None
-                    current = await watcher.change_marker()
-                except DbInspectError:
-                    continue
-                if marker is not None and current != marker:
-                    changed = True
-                marker = current
-                if changed and not self._migrating:
-                    self.post_message(DatabaseChanged())
-        finally:
-            if watcher is not None:
-                await asyncio.shield(watcher.aclose())
+        """Reload the panes when another process writes to the database."""
+
+        def changed() -> None:
+            if not self._migrating:  # our own migrations reload when they finish
+                self.post_message(DatabaseChanged())
+
+        await watch_database(self.session.url, changed)
 
     @property
     def _migrating(self) -> bool:
@@ -391,71 +353,32 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="migrate")
     async def plan_migration(self, kind: str, selected: int | None) -> None:
         """Dry-run the action so the confirmation shows exactly what will run."""
-        session = self.session
-        url, folder, sqlx = session.url, session.folder, session.settings.sqlx
-        statuses = self.statuses or []
-        applied = [s.version for s in statuses if s.applied is not None]
-        current = max(applied, default=0)
-        pending = [s.version for s in statuses if s.status == "pending"]
-        title, direction, target = "", "up", None
-        if kind == "next":
-            if not pending:
-                self.notify("No pending migrations.")
-                return
-            title, target = f"Apply the next migration ({pending[0]})", pending[0]
-        elif kind == "all":
-            title = "Apply all pending migrations"
-        elif kind == "revert":
-            title, direction = "Revert the last applied migration", "down"
-        else:
-            if selected is None:
-                self.notify("Select a migration first.")
-                return
-            if selected == current:
-                self.notify(f"The database is already at version {current}.")
-                return
-            direction = "up" if selected > current else "down"
-            title, target = f"Migrate {direction} to version {selected}", selected
-        try:
-            if direction == "up":
-                steps = await run_migrations(url, folder, sqlx, target_version=target, dry_run=True)
-            else:
-                steps = await revert_migrations(
-                    url, folder, sqlx, target_version=target, dry_run=True
-                )
-        except DbInspectError as error:
-            self.post_message(MigrationsFailed(title, error))
+        session, statuses = self.session, self.statuses or []
+        action = choose_action(kind, selected, statuses)
+        if isinstance(action, str):
+            self.notify(action)
             return
-        if not steps:
+        try:
+            plan = await make_plan(
+                action, statuses, session.url, session.folder, session.settings.sqlx
+            )
+        except DbInspectError as error:
+            self.post_message(MigrationsFailed(action.title, error))
+            return
+        if not plan.steps:
             self.notify("Nothing to run.")
             return
-        by_version = {s.version: s.migration for s in statuses}
-        sql = []
-        for step in steps:
-            migration = by_version.get(step.version)
-            text = None
-            if migration is not None:
-                text = migration.up_sql if direction == "up" else migration.down_sql
-            sql.append(text or "")
-        plan = MigrationPlan(title, "up" if direction == "up" else "down", target,
-                             tuple(steps), tuple(sql))  # fmt: skip
         self.post_message(PlanReady(plan))
 
     @on(PlanReady)
     def _confirm_plan(self, message: PlanReady) -> None:
         plan = message.plan
-        verb = "apply" if plan.direction == "up" else "revert"
-        parts: list[Any] = [Text(f"This will {verb} {len(plan.steps)} migration(s):", style="bold")]
-        for step, sql in zip(plan.steps, plan.sql, strict=True):
-            label = f"{step.version} " + ("up" if plan.direction == "up" else "down")
-            parts.append(sql_block(label + ": " + step.description, sql))
-            parts.extend(Text(f"warning: {w}", style="yellow") for w in step.warnings)
 
         def answered(run: bool | None) -> None:
             if run:
                 self.run_plan(plan)
 
-        self.app.push_screen(ConfirmScreen(plan.title + "?", Group(*parts)), answered)
+        self.app.push_screen(ConfirmScreen(plan.title + "?", confirmation_body(plan)), answered)
 
     @work(exclusive=True, group="migrate")
     async def run_plan(self, plan: MigrationPlan) -> None:
@@ -506,25 +429,4 @@ class MainScreen(Screen[None]):
         self.reload()
 
     def _report(self, title: str, error: DbInspectError) -> ReportScreen:
-        lines: list[Any] = [safe_text(error.message, style="bold red")]
-        if isinstance(error, MigrationFailedError):
-            lines += [
-                Text(""),
-                Text("Migration: ", style="bold") + Text(str(error.version)),
-                Text("File:      ", style="bold") + safe_text(error.path),
-            ]
-            if error.statement:
-                lines += [Text("Statement:", style="bold"), safe_text(error.statement)]
-            lines += [
-                Text(""),
-                Text(
-                    f"The migration was rolled back. The database is at version "
-                    f"{error.at_version or 'none (no migration applied)'}.",
-                    style="bold",
-                ),
-            ]
-        elif isinstance(error, MigrationError):
-            lines += [Text(""), Text("Nothing was run; the database is unchanged.")]
-        if error.hint:
-            lines += [Text(""), Text("Hint: ", style="bold") + safe_text(error.hint)]
-        return ReportScreen(title, Group(*lines))
+        return ReportScreen(title, failure_report(error))
