@@ -179,3 +179,21 @@ def test_launch_on_a_missing_file_fails_before_the_app(workdir: Path) -> None:
     with pytest.raises(ConnectError, match="no such database file"):
         launch(settings, migrate_on_launch=True)
     assert not (workdir / "missing.db").exists()
+
+
+async def test_an_edited_applied_file_is_refused_with_a_report(
+    half_migrated: Path, open_app: OpenApp
+) -> None:
+    edited = half_migrated.parent / "migrations" / "0001_create_workspaces_and_sessions.up.sql"
+    edited.write_text(edited.read_text() + "\n-- edited\n")
+    async with open_app(half_migrated) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "A")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportScreen)
+        report = plain(app.screen.query_one("#dialog-body Static"))
+        assert "Nothing was run; the database is unchanged." in report
+        assert "was changed after it was applied" in report
+        pane = app.screen.query_one(MigrationsPane)
+        assert pane.statuses[0].status == "modified"
+    assert applied_versions(half_migrated) == [1, 2]
