@@ -194,6 +194,8 @@ async def test_an_edited_applied_file_is_refused_with_a_report(
         report = plain(app.screen.query_one("#dialog-body Static"))
         assert "Nothing was run; the database is unchanged." in report
         assert "was changed after it was applied" in report
+        await pilot.press("escape")
+        await settle(pilot)
         pane = app.screen.query_one(MigrationsPane)
         assert pane.statuses[0].status == "modified"
     assert applied_versions(half_migrated) == [1, 2]
