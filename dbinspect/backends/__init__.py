@@ -10,8 +10,10 @@ from dbinspect.url import DatabaseUrl
 __all__ = ["Backend", "SqliteBackend", "open_backend", "quote_identifier"]
 
 
-async def open_backend(url: DatabaseUrl, *, busy_timeout: float = 5.0) -> Backend:
-    """Open an inspection session on `url`.
+async def open_backend(
+    url: DatabaseUrl, *, busy_timeout: float = 5.0, probe: bool = True
+) -> Backend:
+    """Open an inspection session on `url` (see `SqliteBackend.open` for `probe`).
 
     Raises:
         ConnectError: The database cannot be opened.
@@ -19,4 +21,4 @@ async def open_backend(url: DatabaseUrl, *, busy_timeout: float = 5.0) -> Backen
     """
     if url.backend != "sqlite":
         raise UnsupportedBackendError(url.backend)
-    return await SqliteBackend.open(url, busy_timeout=busy_timeout)
+    return await SqliteBackend.open(url, busy_timeout=busy_timeout, probe=probe)

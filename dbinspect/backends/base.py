@@ -35,6 +35,13 @@ class Backend(Protocol):
         """Every object's kind, name, table and SQL, without column details (fast)."""
         ...
 
+    async def quick_outline(self) -> Schema | None:
+        """Kinds and names only, read before the engine has parsed the schema; or None.
+
+        For a first frame on a very large schema; `outline()` and `schema()` follow.
+        """
+        ...
+
     async def row_count(self, table: str) -> RowCount:
         """The exact number of rows (may scan the table)."""
         ...

@@ -13,7 +13,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -220,8 +220,29 @@ async def load_schema(conn: aiosqlite.Connection, *, details: bool = True) -> Sc
                 error=errors.get(name),
             )
         )
-    objects.sort(key=lambda o: (_KIND_ORDER[o.kind], o.name.casefold(), o.name))
+    objects.sort(key=_sort_key)
     return Schema(tuple(objects))
+
+
+def outline_from_names(rows: Iterable[tuple[str, str, str]]) -> Schema:
+    """A Schema of bare objects (no SQL, no details) from `(type, name, tbl_name)` rows."""
+    objects = [
+        SchemaObject(
+            kind=cast(ObjectKind, kind),
+            name=name,
+            table=table,
+            sql=None,
+            internal=is_internal(kind, name, None),
+        )
+        for kind, name, table in rows
+        if kind in _KIND_ORDER
+    ]
+    objects.sort(key=_sort_key)
+    return Schema(tuple(objects))
+
+
+def _sort_key(obj: SchemaObject) -> tuple[int, str, str]:
+    return (_KIND_ORDER[obj.kind], obj.name.casefold(), obj.name)
 
 
 def _without_rowid(sql: str | None) -> bool:
