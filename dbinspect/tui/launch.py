@@ -10,10 +10,11 @@ import sqlite3
 from pathlib import Path
 from types import ModuleType
 
-from dbinspect.backends import open_backend
+from dbinspect.backends import Backend, open_backend
 from dbinspect.config import Settings
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.migrate import run_migrations
+from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
 
@@ -67,6 +68,12 @@ async def apply_launch_migrations(settings: Settings, url: DatabaseUrl) -> Launc
     return LaunchOutcome(applied=tuple(applied))
 
 
+async def first_outline(backend: Backend) -> Schema:
+    """The quickest list of objects: from the file's pages if possible, else from SQLite."""
+    quick = await backend.quick_outline()
+    return quick if quick is not None else await backend.outline()
+
+
 async def run_app(
     settings: Settings, migrate_on_launch: bool, read_only: bool, create: bool
 ) -> None:
@@ -87,11 +94,13 @@ async def run_app(
     # large schema both take a few hundred milliseconds, and they need not wait for each other.
     importing = asyncio.ensure_future(asyncio.to_thread(_import_app))
     try:
-        backend = await open_backend(url)
+        # No probe: SQLite's first query parses the whole schema (over a second on 20,000
+        # tables); the names come from the file's pages first, and SQLite follows.
+        backend = await open_backend(url, probe=False)
     except BaseException:
         await asyncio.gather(importing, return_exceptions=True)
         raise
-    outline = asyncio.ensure_future(backend.outline())
+    outline = asyncio.ensure_future(first_outline(backend))
     try:
         app_module = await importing
         session = app_module.Session(
