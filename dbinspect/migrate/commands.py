@@ -14,6 +14,7 @@ from dbinspect.migrate import migrator
 from dbinspect.migrate.records import Migration, MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.source import DEFAULT_SETTINGS, load_migrations
 from dbinspect.migrate.sqlite_store import SqliteStore
+from dbinspect.migrate.statements import Statement
 from dbinspect.url import DatabaseUrl
 
 log = logging.getLogger("dbinspect.migrate")
@@ -61,34 +62,77 @@ async def _execute_plan(
     on_event: EventHandler | None,
 ) -> list[MigrationResult]:
     down = direction == "down"
-    prepared = [migrator.prepare(m, down=down) for m in plan]  # refuse before running any
-    results = []
+    prepared = {m.version: migrator.prepare(m, down=down) for m in plan}  # refuse up front
+    position = {m.version: index for index, m in enumerate(plan)}
+    results: list[MigrationResult] = []
     total = len(plan)
-    for index, (migration, sql) in enumerate(zip(plan, prepared, strict=True)):
+
+    def started(migration: Migration) -> None:
         version, description = migration.version, migration.description
-        for warning in sql.warnings:
+        for warning in prepared[version].warnings:
             log.warning("%s", warning)
             _emit(
                 on_event,
-                MigrationEvent("warning", version, description, index, total, message=warning),
+                MigrationEvent(
+                    "warning", version, description, position[version], total, message=warning
+                ),
             )
-        if dry_run:
-            results.append(MigrationResult(version, description, direction, 0, sql.warnings))
-            continue
-        _emit(on_event, MigrationEvent("started", version, description, index, total))
-        elapsed = await store.apply(migration, sql.statements, down=down)
+        if not dry_run:
+            _emit(
+                on_event, MigrationEvent("started", version, description, position[version], total)
+            )
+
+    def finished(migration: Migration, elapsed: int | None) -> None:
+        version, description = migration.version, migration.description
         if elapsed is None:
             # Another runner applied (or reverted) it between our read and our lock.
             log.info("skipped %s/%s %s: done by another process", version, direction, description)
-            continue
-        verb = "reverted" if down else "applied"
-        log.info("%s %s %s (%.3f ms)", verb, version, description, elapsed / 1e6)
-        _emit(
-            on_event,
-            MigrationEvent("finished", version, description, index, total, duration_ns=elapsed),
+            return
+        if not dry_run:
+            verb = "reverted" if down else "applied"
+            log.info("%s %s %s (%.3f ms)", verb, version, description, elapsed / 1e6)
+            _emit(
+                on_event,
+                MigrationEvent(
+                    "finished", version, description, position[version], total, duration_ns=elapsed
+                ),
+            )
+        results.append(
+            MigrationResult(version, description, direction, elapsed, prepared[version].warnings)
         )
-        results.append(MigrationResult(version, description, direction, elapsed, sql.warnings))
+
+    if dry_run:
+        for migration in plan:
+            started(migration)
+            finished(migration, 0)
+        return results
+    # Consecutive transactional migrations go to the connection's thread together: one
+    # round trip instead of one per migration. A -- no-transaction file runs on its own.
+    batch: list[tuple[Migration, list[Statement]]] = []
+    for migration in plan:
+        no_tx = migration.down_no_transaction if down else migration.no_transaction
+        if not no_tx:
+            batch.append((migration, prepared[migration.version].statements))
+            continue
+        await _run_batch(store, batch, down, started, finished)
+        started(migration)
+        statements = prepared[migration.version].statements
+        finished(migration, await store.apply(migration, statements, down=down))
+    await _run_batch(store, batch, down, started, finished)
     return results
+
+
+async def _run_batch(
+    store: SqliteStore,
+    batch: list[tuple[Migration, list[Statement]]],
+    down: bool,
+    started: Callable[[Migration], None],
+    finished: Callable[[Migration, int | None], None],
+) -> None:
+    if batch:
+        items = list(batch)
+        batch.clear()
+        await store.apply_batch(items, down=down, on_started=started, on_finished=finished)
 
 
 async def run_migrations(
