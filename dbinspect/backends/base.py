@@ -105,6 +105,10 @@ class Backend(Protocol):
         """One cell of the row at `position`, cut to `limit` characters or bytes."""
         ...
 
+    async def table_sizes(self) -> dict[str, int] | None:
+        """Bytes on disk of each table with its indexes; None when the engine cannot tell."""
+        ...
+
     async def change_marker(self) -> tuple[int, int]:
         """Numbers that change when another connection writes: data and schema version."""
         ...

@@ -23,6 +23,7 @@ from dbinspect.backends.sqlite_files import (
 from dbinspect.backends.sqlite_pages import read_schema_names
 from dbinspect.backends.sqlite_rows import RowBrowsing
 from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
+from dbinspect.backends.sqlite_sizes import TableSizes
 from dbinspect.errors import ConnectError, QueryError
 from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
 from dbinspect.url import DatabaseUrl
@@ -86,7 +87,7 @@ def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> Qu
     return QueryError(f"{path}: {text}", sql)
 
 
-class SqliteBackend(RowBrowsing):
+class SqliteBackend(RowBrowsing, TableSizes):
     """A read-only inspection session on one SQLite file.
 
     Nothing it does changes the file or its directory: the connection is `mode=ro`
