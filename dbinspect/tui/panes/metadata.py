@@ -48,7 +48,8 @@ class MetadataPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…"), id="metadata-counts")
-        yield Static(Text(""), id="metadata-chart")
+        # Sizes are measured only once this pane is shown: say so until they arrive.
+        yield Static(Text("Measuring the largest tables…", style="dim"), id="metadata-chart")
 
     def show_counts(self, facts: DatabaseFacts, statuses: list[MigrationStatus] | None) -> None:
         """Render object, migration and page counts."""
@@ -83,7 +84,7 @@ class MetadataPane(VerticalScroll):
         )
 
     def show_sizes(self, sizes: list[tuple[str, int]], unit: str, note: str) -> None:
-        """Render the bar chart of the largest tables."""
+        """Render the bar chart of the largest tables; `note` says how they were measured."""
         self._sizes = (sizes, unit, note)
         self._render_chart()
 
@@ -97,6 +98,6 @@ class MetadataPane(VerticalScroll):
         # Name, bar and figure share one line: the bar takes what the pane has left.
         room = self.size.width - NAME_WIDTH - 20
         width = max(8, min(BAR_WIDTH, room)) if self.size.width else BAR_WIDTH
-        title = heading(f"Largest tables ({note})")
+        title = heading(f"Largest tables {note}")
         chart = bar_chart(sizes, unit, width)
         self.query_one("#metadata-chart", Static).update(Group(title, chart))

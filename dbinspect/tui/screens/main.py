@@ -201,6 +201,8 @@ class MainScreen(Screen[None]):
         session = self.session
         try:
             if reopen:
+                # A size scan still running on the old connection is stopped, not awaited.
+                self.workers.cancel_group(self, "sizes")
                 fresh = await open_backend(session.url)
                 old, session.backend = session.backend, fresh
                 await old.aclose()
@@ -242,14 +244,15 @@ class MainScreen(Screen[None]):
 
     async def _measure_sizes(self, backend: Backend) -> None:
         try:
-            table_sizes = getattr(backend, "table_sizes", None)
-            if table_sizes is not None:
-                # A backend that can read `dbstat` reports bytes on disk per table.
-                measured: dict[str, int] | None = await table_sizes()
-                if measured is not None:
-                    largest = sorted(measured.items(), key=lambda kv: (-kv[1], kv[0]))
-                    self.post_message(SizesLoaded(largest[:CHART_BARS], "bytes", "dbstat"))
-                    return
+            # Bytes on disk where the engine can tell (SQLite with `dbstat`); a cancelled
+            # worker interrupts the scan, so a reload or quit never waits for it.
+            measured = await backend.table_sizes()
+            if measured is not None:
+                largest = sorted(measured.items(), key=lambda kv: (-kv[1], kv[0]))
+                self.post_message(
+                    SizesLoaded(largest[:CHART_BARS], "bytes", "by size on disk (dbstat)")
+                )
+                return
             schema = await backend.schema()
             tables = [o.name for o in schema.of_kind("table")][:SIZE_TABLES_LIMIT]
             counts: list[tuple[str, int]] = []
@@ -262,9 +265,10 @@ class MainScreen(Screen[None]):
             self.post_message(LoadFailed("sizes", error))
             return
         counts.sort(key=lambda kv: (-kv[1], kv[0]))
-        note = "by row count" if exact else "by row count, estimated"
+        notes = [] if exact else ["estimated"]
         if len(schema.of_kind("table")) > SIZE_TABLES_LIMIT:
-            note += f", first {SIZE_TABLES_LIMIT} tables"
+            notes.append(f"first {SIZE_TABLES_LIMIT} tables")
+        note = "by row count" + (f" ({', '.join(notes)})" if notes else "")
         self.post_message(SizesLoaded(counts[:CHART_BARS], "rows", note))
 
     @on(SchemaLoaded)
