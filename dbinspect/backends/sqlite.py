@@ -21,6 +21,7 @@ from dbinspect.backends.sqlite_files import (
     read_only_uri,
 )
 from dbinspect.backends.sqlite_pages import read_schema_names
+from dbinspect.backends.sqlite_query import fetch_all, fetch_value
 from dbinspect.backends.sqlite_rows import RowBrowsing
 from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
 from dbinspect.backends.sqlite_sizes import TableSizes
@@ -163,15 +164,13 @@ class SqliteBackend(RowBrowsing, TableSizes):
             "PRAGMA mmap_size = 0",
             "PRAGMA query_only = ON",
         ):
-            await self._conn.execute(pragma)
+            await fetch_all(self._conn, pragma)
         if probe:
             # Reading the schema proves the file is a database we can read, now, not later.
             await self._scalar("SELECT count(*) FROM sqlite_schema")
 
     async def _scalar(self, sql: str, params: tuple[Value, ...] = ()) -> Any:
-        async with self._conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else row[0]
+        return await fetch_value(self._conn, sql, params)
 
     async def _guarded(self, coro: Any, sql: str = "") -> Any:
         try:
@@ -332,10 +331,10 @@ class SqliteBackend(RowBrowsing, TableSizes):
         )
 
     async def _fetchall(self, sql: str, params: tuple[Value, ...]) -> list[Any]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await fetch_all(self._conn, sql, params)
 
     async def _columns_of(self, sql: str, params: tuple[Value, ...], skip: int) -> tuple[str, ...]:
+        # Called with LIMIT 0: the statement is done at its first step, never left active.
         async with self._conn.execute(sql, params) as cursor:
             return tuple(d[0] for d in cursor.description[skip:])
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.models import CellValue, RowPage, RowQuery, Value
 
 SIZE_GROUP = 100
@@ -144,8 +145,8 @@ def _parse_sizes(parts: Sequence[Any]) -> tuple[tuple[int, int], ...]:
 async def _fetchall(
     conn: aiosqlite.Connection, sql: str, params: Sequence[Value]
 ) -> list[sqlite3.Row]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+    rows: list[sqlite3.Row] = await fetch_all(conn, sql, params)
+    return rows
 
 
 async def fetch_page(

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import aiosqlite
 
+from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.models import (
     ColumnInfo,
     ForeignKeyInfo,
@@ -116,11 +117,6 @@ def partial_where(sql: str | None) -> str | None:
     return None
 
 
-async def _fetch(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
-
-
 async def _details(
     conn: aiosqlite.Connection, only: str | None
 ) -> tuple[
@@ -129,13 +125,13 @@ async def _details(
     """Columns, foreign keys and indexes of every object, or of the one named `only`."""
     clause, params = ("AND s.name = ?", (only,)) if only is not None else ("", ())
     columns: dict[str, list[ColumnInfo]] = defaultdict(list)
-    for table, name, type_, notnull, default, pk, hidden in await _fetch(
+    for table, name, type_, notnull, default, pk, hidden in await fetch_all(
         conn, COLUMNS_SQL.format(only=clause), params
     ):
         columns[table].append(ColumnInfo(name, type_ or "", bool(notnull), default, pk, hidden))
 
     grouped: dict[tuple[str, int], list[Any]] = defaultdict(list)
-    for row in await _fetch(conn, FOREIGN_KEYS_SQL.format(only=clause), params):
+    for row in await fetch_all(conn, FOREIGN_KEYS_SQL.format(only=clause), params):
         grouped[(row[0], row[1])].append(row)
     foreign_keys: dict[str, list[ForeignKeyInfo]] = defaultdict(list)
     for (table, _), rows in grouped.items():
@@ -152,10 +148,10 @@ async def _details(
         )
 
     index_columns: dict[str, list[str]] = defaultdict(list)
-    for index, cid, name in await _fetch(conn, INDEX_COLUMNS_SQL.format(only=clause), params):
+    for index, cid, name in await fetch_all(conn, INDEX_COLUMNS_SQL.format(only=clause), params):
         index_columns[index].append("<expr>" if cid == -2 else ("rowid" if cid == -1 else name))
     indexes: dict[str, list[IndexInfo]] = defaultdict(list)
-    for table, name, unique, origin, partial in await _fetch(
+    for table, name, unique, origin, partial in await fetch_all(
         conn, INDEXES_SQL.format(only=clause), params
     ):
         indexes[table].append(
@@ -172,9 +168,9 @@ async def load_schema(conn: aiosqlite.Connection, *, details: bool = True) -> Sc
     Without details (columns, keys, indexes) it is one cheap query: enough for a
     schema dump as SQL or a tree of names.
     """
-    raw = await _fetch(conn, OBJECTS_SQL)
+    raw = await fetch_all(conn, OBJECTS_SQL)
     try:
-        table_list = {row[0]: row[1:] for row in await _fetch(conn, TABLE_LIST_SQL)}
+        table_list = {row[0]: row[1:] for row in await fetch_all(conn, TABLE_LIST_SQL)}
     except sqlite3.Error:
         # pragma_table_list parses every table; one with a missing module breaks it.
         table_list = {}

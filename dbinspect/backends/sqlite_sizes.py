@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from dbinspect.backends.sqlite_query import fetch_all
+
 SIZES_SQL = "SELECT name, sum(pgsize) FROM dbstat GROUP BY name"
 NO_DBSTAT = "no such table: dbstat"
 """The error of a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB."""
@@ -16,8 +18,7 @@ NO_DBSTAT = "no such table: dbstat"
 async def _btree_sizes(conn: aiosqlite.Connection) -> dict[str, int] | None:
     """Bytes of every b-tree (table or index) by its name; None without `dbstat`."""
     try:
-        async with conn.execute(SIZES_SQL) as cursor:
-            rows = await cursor.fetchall()
+        rows = await fetch_all(conn, SIZES_SQL)
     except sqlite3.OperationalError as error:
         if NO_DBSTAT in str(error):
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -138,3 +139,25 @@ async def test_heavy_view_is_interrupted_when_the_user_moves_on(big: Path, tmp_p
         pane.show(parse_url(str(shop)), "users")
         await settle(pilot)
         assert pane.table == "users" and pane.window.rows[0].values[1] == "user1"
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_rapid_scrollbar_jumps_always_end_with_rows_shown(big: Path, seed: int) -> None:
+    # A drag cancels fetch after fetch; a cancelled fetch must never leave the
+    # connection in a state where every later query is interrupted.
+    rng = random.Random(seed)
+    app = PaneApp(big, "big")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one(DataPane)
+        grid = pane.grid
+        for _ in range(40):
+            grid.scroll_to(y=rng.randrange(0, ROWS - grid.data_height), animate=False)
+            await asyncio.sleep(rng.choice([0, 0.001, 0.003, 0.01]))
+        await settle(pilot)
+        top = int(grid.scroll_y)
+        shown = pane.window.get(top)
+        assert shown is not None and shown.values[0] == top + 1
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen_lines(pane)[-1].split()[0] == str(ROWS)

@@ -48,6 +48,10 @@ class Place:
     column: int
 
 
+STALE_INTERRUPT_RETRIES = 10
+"""Retries of a fetch hit by interrupts aimed at fetches cancelled before it."""
+
+
 class DataPane(Vertical):
     """Browse any table or view of any size: header with counts, a grid, a filter box."""
 
@@ -264,13 +268,15 @@ class DataPane(Vertical):
         if backend is None or table is None:
             return
         try:
-            for attempt in (1, 2):
+            for attempt in range(1, STALE_INTERRUPT_RETRIES + 1):
                 try:
                     page, start = await self._run_plan(backend, table, query, plan)
                     break
                 except DbInspectError as error:
-                    # An interrupt meant for a cancelled fetch can land on this one.
-                    if attempt == 2 or "interrupt" not in error.message:
+                    # This worker was not cancelled (that raises CancelledError), so an
+                    # interrupt here was meant for a fetch cancelled a moment ago whose
+                    # query had already finished: a fast scrollbar drag cancels many.
+                    if attempt == STALE_INTERRUPT_RETRIES or "interrupt" not in error.message:
                         raise
         except DbInspectError as error:
             self._fetching = None
