@@ -8,14 +8,15 @@ view and a trigger every 10 tables) and a 5,000,000-row `events` table.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def big_schema(n: int = 2000) -> Path:
-    """A WAL database of `n` tables, built once and reused."""
-    path = DATA / f"schema{n}.db"
+def _cached(name: str, fill: Callable[[sqlite3.Connection], None]) -> Path:
+    """`DATA/name`, built by `fill` on a WAL connection the first time it is asked for."""
+    path = DATA / name
     if path.exists():
         return path
     DATA.mkdir(exist_ok=True)
@@ -23,6 +24,18 @@ def big_schema(n: int = 2000) -> Path:
     partial.unlink(missing_ok=True)
     conn = sqlite3.connect(partial)
     conn.execute("PRAGMA journal_mode=WAL")
+    fill(conn)
+    conn.close()
+    partial.rename(path)
+    return path
+
+
+def big_schema(n: int = 2000) -> Path:
+    """A WAL database of `n` tables, built once and reused."""
+    return _cached(f"schema{n}.db", lambda conn: _fill_schema(conn, n))
+
+
+def _fill_schema(conn: sqlite3.Connection, n: int) -> None:
     with conn:
         for i in range(n):
             cols = ", ".join(f"c{j} TEXT" for j in range(10))
@@ -33,21 +46,14 @@ def big_schema(n: int = 2000) -> Path:
                 conn.execute(f"CREATE VIEW v{i} AS SELECT id, c0 FROM t{i}")
                 conn.execute(f"CREATE TRIGGER tr{i} AFTER INSERT ON t{i} BEGIN SELECT 1; END")
             conn.execute(f"INSERT INTO t{i}(c0,c1) VALUES ('a','b')")
-    conn.close()
-    partial.rename(path)
-    return path
 
 
 def big_events(n: int = 5_000_000) -> Path:
     """The `events` table of `n` rows with an index on user_id (about 470 MB at 5M)."""
-    path = DATA / f"events{n}.db"
-    if path.exists():
-        return path
-    DATA.mkdir(exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    conn = sqlite3.connect(partial)
-    conn.execute("PRAGMA journal_mode=WAL")
+    return _cached(f"events{n}.db", lambda conn: _fill_events(conn, n))
+
+
+def _fill_events(conn: sqlite3.Connection, n: int) -> None:
     conn.execute(
         "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, kind TEXT NOT NULL,"
         " user_id INTEGER, payload TEXT, amount REAL)"
@@ -68,6 +74,3 @@ def big_events(n: int = 5_000_000) -> Path:
             ),
         )
     conn.execute("CREATE INDEX ix_events_user ON events(user_id)")
-    conn.close()
-    partial.rename(path)
-    return path

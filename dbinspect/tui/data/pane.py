@@ -481,31 +481,28 @@ class DataPane(Vertical):
             return None
         return CellDetail(table=self.table, column=column, key=key, cell=cell)
 
+    async def _cursor_detail(self) -> CellDetail | None:
+        """The full cell under the cursor; None when there is none (errors are shown)."""
+        where = self._cursor_cell()
+        if where is None:
+            return None
+        try:
+            return await self._full_cell(where[0], where[1])
+        except DbInspectError as error:
+            self._show_error(error)
+            return None
+
     @work(exclusive=True, group="data-cell")
     async def action_open_cell(self) -> None:
         """Open the cell under the cursor in a detail view."""
-        where = self._cursor_cell()
-        if where is None:
-            return
-        try:
-            detail = await self._full_cell(where[0], where[1])
-        except DbInspectError as error:
-            self._show_error(error)
-            return
+        detail = await self._cursor_detail()
         if detail is not None:
             self.app.push_screen(DetailScreen(detail))
 
     @work(exclusive=True, group="data-cell")
     async def action_copy_cell(self) -> None:
         """Copy the cell under the cursor through the terminal clipboard."""
-        where = self._cursor_cell()
-        if where is None:
-            return
-        try:
-            detail = await self._full_cell(where[0], where[1])
-        except DbInspectError as error:
-            self._show_error(error)
-            return
+        detail = await self._cursor_detail()
         if detail is None:
             return
         self.app.copy_to_clipboard(clip_value(detail.cell.value))
