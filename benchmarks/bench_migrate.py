@@ -24,6 +24,28 @@ DBMATE_REFERENCE_S = 0.63
 COUNT = 500
 
 
+# The least Python can do: each migration's statements and its tracking row in one
+# transaction, nothing else. Run at both sync levels, it shows what the durability
+# setting costs apart from dbinspect's own work.
+PYTHON_LOOP = """
+import pathlib, sqlite3, sys
+db, folder, sync = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute(f"PRAGMA synchronous={sync}")
+conn.execute("CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT"
+             " NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success"
+             " BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)")
+for path in sorted(folder.glob("*.up.sql")):
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in path.read_text().split(";\\n"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO _sqlx_migrations VALUES (?, '', CURRENT_TIMESTAMP, 1, x'00', -1)",
+                 (int(path.name.split("_")[0]),))
+    conn.execute("COMMIT")
+"""
+
+
 def write_migrations(base: Path, count: int = COUNT) -> tuple[Path, Path, Path]:
     """Write the set as sqlx files, dbmate files and one sqlite3 script."""
     sqlx, dbmate, script = base / "mig_sqlx", base / "mig_dbmate", base / "mig_raw.sql"
@@ -82,13 +104,6 @@ def main() -> None:
         sqlx, dbmate_dir, script = write_migrations(base)
         db = base / "bench.db"
         ours = [sys.executable, "-m", "dbinspect", "migrate", "run"]
-        if not (REPO / "dbinspect" / "cli.py").exists():
-            ours = [
-                sys.executable,
-                "-c",
-                "from dbinspect.cli_migrate import migrate; migrate()",
-                "run",
-            ]
         ours += ["--database-url", f"sqlite:{db}", "--source", str(sqlx)]
         figures: dict[str, float] = {}
         figures["dbinspect"] = statistics.median(timed(ours, db) for _ in range(runs))
@@ -102,6 +117,9 @@ def main() -> None:
                 "--migrations-dir", str(dbmate_dir), "up",
             ]  # fmt: skip
             figures["dbmate"] = statistics.median(timed(command, db) for _ in range(runs))
+        for sync in ("FULL", "NORMAL"):
+            loop = [sys.executable, "-c", PYTHON_LOOP, str(db), str(sqlx), sync]
+            figures[f"loop-{sync}"] = statistics.median(timed(loop, db) for _ in range(runs))
     target = figures.get("dbmate", DBMATE_REFERENCE_S)
     source = "measured" if "dbmate" in figures else "reference"
     print(
@@ -114,6 +132,11 @@ def main() -> None:
         print("dbmate: not installed (npm install -g dbmate to measure it here)")
     if "sqlite3" in figures:
         print(f"sqlite3 one script: {figures['sqlite3']:.2f} s (reference 0.55 s)")
+    print(
+        f"plain Python sqlite3 loop, same SQL and tracking rows: "
+        f"{figures['loop-FULL']:.2f} s at synchronous=FULL (sqlx's default, as dbinspect), "
+        f"{figures['loop-NORMAL']:.2f} s at NORMAL (3 syncs a migration, as dbmate's driver)"
+    )
 
 
 if __name__ == "__main__":
