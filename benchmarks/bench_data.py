@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bytecode import compile_package
 from datasets import big_events
 
 TARGET_FIRST = 0.3
@@ -242,6 +243,7 @@ def report(label: str, samples: list[float], target: float) -> bool:
 
 
 def main() -> int:
+    compile_package()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, help="an events database (default: big_events())")
     parser.add_argument("--rounds", type=int, default=3)

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import compile_package
+
 REPO = Path(__file__).resolve().parents[1]
 DBMATE_REFERENCE_S = 0.63
 COUNT = 500
@@ -96,6 +98,7 @@ def dbmate_command() -> list[str] | None:
 
 
 def main() -> None:
+    compile_package()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per tool; the median counts")
     runs = parser.parse_args().runs

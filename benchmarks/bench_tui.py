@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bytecode import compile_package
 from datasets import big_schema
 
 DBINSPECT = [sys.executable, "-m", "dbinspect"]
@@ -93,6 +94,7 @@ def report(label: str, times: tuple[float, float], target: str) -> None:
 
 
 def main() -> int:
+    compile_package()
     if shutil.which("tmux") is None:
         print("tmux is needed to time the app as a user sees it", file=sys.stderr)
         return 1

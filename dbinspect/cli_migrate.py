@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,19 +11,55 @@ import click
 
 from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError
-from dbinspect.migrate import (
-    MigrationEvent,
-    MigrationResult,
-    MigrationStatus,
-    add_migration,
+from dbinspect.migrate.authoring import add_migration
+from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
+from dbinspect.migrate.runner import (
     migration_status,
     restamp_migration,
     revert_migrations,
     run_migrations,
 )
+from dbinspect.migrate.sqlite_tx import Cancellation, CancelledInWorker
 from dbinspect.url import DatabaseUrl
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def run_interruptibly(work: Callable[[Cancellation], T]) -> T:
+    """Run `work` on a worker thread so that Ctrl+C can stop it cleanly.
+
+    A statement running on the main thread would hold Ctrl+C back until it ends. Here
+    the main thread waits, and on Ctrl+C interrupts the statement, waits for the
+    rollback (a second Ctrl+C does not cut it short) and raises KeyboardInterrupt.
+    """
+    cancellation = Cancellation()
+    outcome: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, work(cancellation)))
+        except BaseException as error:  # re-raised on the main thread below
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=target, name="dbinspect-migrate", daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        cancellation.cancel()
+        while worker.is_alive():
+            try:
+                worker.join()
+            except KeyboardInterrupt:
+                continue
+        raise
+    done, value = outcome[0]
+    if done:
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, CancelledInWorker):
+        raise KeyboardInterrupt from value
+    raise value
 
 
 def format_duration(ns: int) -> str:
@@ -146,8 +182,8 @@ def run(
             )
             _print_result(result, "Applied")
 
-    results = asyncio.run(
-        run_migrations(
+    results = run_interruptibly(
+        lambda cancellation: run_migrations(
             url,
             settings.migrations.path,
             settings.sqlx,
@@ -155,6 +191,7 @@ def run(
             dry_run=dry_run,
             ignore_missing=ignore_missing,
             on_event=report,
+            cancellation=cancellation,
         )
     )
     if dry_run:
@@ -178,14 +215,15 @@ def revert(
         dbinspect migrate revert --target-version 0
     """
     settings, url = _settings(database_url, source)
-    results = asyncio.run(
-        revert_migrations(
+    results = run_interruptibly(
+        lambda cancellation: revert_migrations(
             url,
             settings.migrations.path,
             settings.sqlx,
             target_version=target_version,
             dry_run=dry_run,
             on_event=_print_warning,
+            cancellation=cancellation,
         )
     )
     for result in results:
@@ -240,7 +278,7 @@ def info(database_url: str | None, source: str | None, as_json: bool) -> None:
         dbinspect migrate info --json
     """
     settings, url = _settings(database_url, source)
-    statuses = asyncio.run(migration_status(url, settings.migrations.path, settings.sqlx))
+    statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:
         click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
         return
@@ -260,14 +298,14 @@ def restamp(database_url: str | None, source: str | None, yes: bool, version: in
         dbinspect migrate restamp 20220721124650 --yes
     """
     settings, url = _settings(database_url, source)
-    statuses = asyncio.run(migration_status(url, settings.migrations.path, settings.sqlx))
+    statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)
     if current and current.applied and current.migration:
         click.echo(f"applied migration had checksum {current.applied.checksum.hex()}")
         click.echo(f"local migration has checksum {current.migration.checksum.hex()}")
         if current.applied.checksum != current.migration.checksum and not yes:
             click.confirm(f"Record the new checksum for {version}?", abort=True)
-    old, new = asyncio.run(restamp_migration(url, settings.migrations.path, settings.sqlx, version))
+    old, new = restamp_migration(url, settings.migrations.path, settings.sqlx, version)
     if old == new:
         click.echo(f"{version}: checksum unchanged, nothing to do")
     else:

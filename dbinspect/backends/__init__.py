@@ -1,13 +1,36 @@
-"""Provides `open_backend(url)`: the async, read-only data layer for each database kind."""
+"""Provides `open_backend(url)`: the async, read-only data layer for each database kind.
+
+The package's names load on first use: the migration engine needs only the light
+`sqlite_files` and `sqlite_names` modules, and importing the whole backend (its models
+and row browsing) would add to every `migrate` command's start-up.
+"""
 
 from __future__ import annotations
 
-from dbinspect.backends.base import Backend
-from dbinspect.backends.sqlite import SqliteBackend, quote_identifier
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from dbinspect.errors import UnsupportedBackendError
 from dbinspect.url import DatabaseUrl
 
+if TYPE_CHECKING:
+    from dbinspect.backends.base import Backend
+    from dbinspect.backends.sqlite import SqliteBackend
+    from dbinspect.backends.sqlite_names import quote_identifier
+
 __all__ = ["Backend", "SqliteBackend", "open_backend", "quote_identifier"]
+
+_LAZY = {
+    "Backend": "dbinspect.backends.base",
+    "SqliteBackend": "dbinspect.backends.sqlite",
+    "quote_identifier": "dbinspect.backends.sqlite_names",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def open_backend(
@@ -21,4 +44,6 @@ async def open_backend(
     """
     if url.backend != "sqlite":
         raise UnsupportedBackendError(url.backend)
+    from dbinspect.backends.sqlite import SqliteBackend
+
     return await SqliteBackend.open(url, busy_timeout=busy_timeout, probe=probe)

@@ -20,6 +20,7 @@ from dbinspect.backends.sqlite_files import (
     is_wal_mode,
     read_only_uri,
 )
+from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.backends.sqlite_pages import read_schema_names
 from dbinspect.backends.sqlite_query import fetch_all, fetch_value
 from dbinspect.backends.sqlite_rows import RowBrowsing
@@ -32,11 +33,6 @@ from dbinspect.url import DatabaseUrl
 DEFAULT_BUSY_TIMEOUT = 5.0
 ESTIMATE_ABOVE_ROWS = 200_000
 """Row counts up to this many (by rowid estimate) are counted exactly on request."""
-
-
-def quote_identifier(name: str) -> str:
-    """Quote an identifier for SQLite, doubling embedded double quotes."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 class HardenedConnection(sqlite3.Connection):

@@ -19,7 +19,39 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class CancelledInWorker(Exception):
-    """The awaiting task was cancelled; the transaction was rolled back."""
+    """The run was cancelled; the running migration's transaction was rolled back."""
+
+
+class Cancellation:
+    """Stops a migration run from another thread.
+
+    `cancel()` sets the flag looked at between statements and interrupts the statement
+    running on the attached connection. SQLite forbids interrupting a connection that is
+    closing, so attaching, detaching and interrupting share one lock.
+    """
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def attach(self, conn: sqlite3.Connection) -> None:
+        """Interrupt `conn` on cancel (from now until `detach`)."""
+        with self._lock:
+            self._conn = conn
+
+    def detach(self) -> None:
+        """Forget the connection; call before closing it."""
+        with self._lock:
+            self._conn = None
+
+    def cancel(self) -> None:
+        """Ask the run to stop: the running statement is interrupted and rolled back."""
+        with self._lock:
+            self.event.set()
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    self._conn.interrupt()
 
 
 class StatementFailedError(Exception):

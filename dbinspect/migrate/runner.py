@@ -1,0 +1,207 @@
+"""Runs the migration commands synchronously: status, run, revert and restamp.
+
+Every function here does its database work on the calling thread, so it can run on a
+worker thread and be stopped from another one through a `Cancellation`. The CLI calls
+these directly; the app calls them through `dbinspect.migrate.aio`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from dbinspect.config import SqlxSettings
+from dbinspect.errors import ConfigError, MigrationError
+from dbinspect.migrate import migrator
+from dbinspect.migrate.records import Migration, MigrationEvent, MigrationResult, MigrationStatus
+from dbinspect.migrate.source import DEFAULT_SETTINGS, load_migrations
+from dbinspect.migrate.sqlite_store import SqliteStore
+from dbinspect.migrate.sqlite_tx import Cancellation
+from dbinspect.url import DatabaseUrl
+
+log = logging.getLogger("dbinspect.migrate")
+EventHandler = Callable[[MigrationEvent], None]
+
+
+def _sqlite_only(url: DatabaseUrl) -> None:
+    if url.backend != "sqlite":
+        raise ConfigError(
+            f"migrations on {url.backend} are not supported yet: {url.masked}",
+            "use a sqlite: URL",
+        )
+
+
+def migration_status(
+    url: DatabaseUrl, folder: Path, settings: SqlxSettings = DEFAULT_SETTINGS
+) -> list[MigrationStatus]:
+    """Every migration's status; never creates the database file or the tracking table.
+
+    A database file that does not exist yet reports every migration as pending.
+    """
+    _sqlite_only(url)
+    migrations = load_migrations(folder, settings)
+    if url.path is not None and not url.path.exists():
+        return migrator.statuses(migrations, [])
+    read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
+    store = SqliteStore.open(read_only, settings.table_name)
+    try:
+        applied = store.list_applied()
+    finally:
+        store.close()
+    return migrator.statuses(migrations, applied)
+
+
+def _execute_plan(
+    store: SqliteStore,
+    plan: list[Migration],
+    direction: Literal["up", "down"],
+    on_event: EventHandler | None,
+) -> list[MigrationResult]:
+    down = direction == "down"
+    prepared = {m.version: migrator.prepare(m, down=down) for m in plan}  # refuse up front
+    results: list[MigrationResult] = []
+    total = len(plan)
+    verb = "reverted" if down else "applied"
+    for index, migration in enumerate(plan):
+        version, description = migration.version, migration.description
+        step = prepared[version]
+        for warning in step.warnings:
+            log.warning("%s", warning)
+            if on_event is not None:
+                on_event(
+                    MigrationEvent("warning", version, description, index, total, message=warning)
+                )
+        if on_event is not None:
+            on_event(MigrationEvent("started", version, description, index, total))
+        elapsed = store.apply(migration, step.statements, down=down)
+        if elapsed is None:
+            # Another runner applied (or reverted) it between our read and our lock.
+            log.info("skipped %s/%s %s: done by another process", version, direction, description)
+            continue
+        log.info("%s %s %s (%.3f ms)", verb, version, description, elapsed / 1e6)
+        if on_event is not None:
+            on_event(
+                MigrationEvent("finished", version, description, index, total, duration_ns=elapsed)
+            )
+        results.append(MigrationResult(version, description, direction, elapsed, step.warnings))
+    return results
+
+
+def run_migrations(
+    url: DatabaseUrl,
+    folder: Path,
+    settings: SqlxSettings = DEFAULT_SETTINGS,
+    *,
+    target_version: int | None = None,
+    dry_run: bool = False,
+    ignore_missing: bool = False,
+    on_event: EventHandler | None = None,
+    cancellation: Cancellation | None = None,
+) -> list[MigrationResult]:
+    """Apply pending migrations in version order, each in its own transaction.
+
+    Creates the database file when missing (not on a dry run). `cancellation.cancel()`
+    from another thread interrupts the running statement and rolls its migration back.
+
+    Returns:
+        One result per migration this call applied (or would apply, on a dry run).
+
+    Raises:
+        MigrationSourceError, DirtyDatabaseError, MissingMigrationError,
+        ChecksumMismatchError, MigrationFailedError, MigrationError, and
+        CancelledInWorker after a cancel.
+    """
+    _sqlite_only(url)
+    if dry_run:
+        status_list = migration_status(url, folder, settings)
+        applied = [s.applied for s in status_list if s.applied is not None]
+        migrator.validate(status_list, ignore_missing=ignore_missing)
+        plan = migrator.plan_run(status_list, applied, target_version)
+        return [
+            MigrationResult(m.version, m.description, "up", 0, migrator.prepare(m).warnings)
+            for m in plan
+        ]
+    migrations = load_migrations(folder, settings)
+    store = SqliteStore.open(
+        url, settings.table_name, create=True, write=True, cancellation=cancellation
+    )
+    try:
+        store.ensure_table()
+        applied = store.list_applied()
+        status_list = migrator.statuses(migrations, applied)
+        migrator.validate(status_list, ignore_missing=ignore_missing)
+        plan = migrator.plan_run(status_list, applied, target_version)
+        return _execute_plan(store, plan, "up", on_event)
+    finally:
+        store.flush_execution_time()
+        store.close()
+
+
+def revert_migrations(
+    url: DatabaseUrl,
+    folder: Path,
+    settings: SqlxSettings = DEFAULT_SETTINGS,
+    *,
+    target_version: int | None = None,
+    dry_run: bool = False,
+    on_event: EventHandler | None = None,
+    cancellation: Cancellation | None = None,
+) -> list[MigrationResult]:
+    """Revert the newest applied reversible migration, or all of them above `target_version`.
+
+    `target_version=0` reverts every reversible migration. Each down file runs in its own
+    transaction with the deletion of its tracking row.
+
+    Raises:
+        The same refusals as `run_migrations`, and MigrationError for a missing down file.
+    """
+    _sqlite_only(url)
+    status_list = migration_status(url, folder, settings)
+    applied = [s.applied for s in status_list if s.applied is not None]
+    migrator.validate(status_list)
+    plan = migrator.plan_revert(status_list, applied, target_version)
+    if dry_run or not plan:
+        return [
+            MigrationResult(
+                m.version, m.description, "down", 0, migrator.prepare(m, down=True).warnings
+            )
+            for m in plan
+        ]
+    store = SqliteStore.open(url, settings.table_name, write=True, cancellation=cancellation)
+    try:
+        return _execute_plan(store, plan, "down", on_event)
+    finally:
+        store.close()
+
+
+def restamp_migration(
+    url: DatabaseUrl, folder: Path, settings: SqlxSettings, version: int
+) -> tuple[bytes, bytes]:
+    """Accept the file's current checksum for an applied migration.
+
+    Returns:
+        The old (applied) and new (file) checksums; equal when there was nothing to do.
+
+    Raises:
+        MigrationError: The version is not applied or has no file.
+    """
+    _sqlite_only(url)
+    status_list = migration_status(url, folder, settings)
+    status = next((s for s in status_list if s.version == version), None)
+    if status is None or status.applied is None:
+        raise MigrationError(f"migration {version} is not applied", "nothing to restamp")
+    if status.migration is None:
+        raise MigrationError(
+            f"migration {version} has no file in {folder}", "restore the file first"
+        )
+    old, new = status.applied.checksum, status.migration.checksum
+    if old != new:
+        store = SqliteStore.open(url, settings.table_name, write=True)
+        try:
+            store.restamp(version, new)
+        finally:
+            store.close()
+        log.info("restamped %s %s: %s -> %s", version, status.description, old.hex(), new.hex())
+    return old, new
