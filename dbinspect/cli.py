@@ -289,7 +289,11 @@ def main() -> None:
         cli.main(standalone_mode=False, prog_name="dbinspect")
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except click.Abort:
+    except click.Abort as abort:
+        # click turns Ctrl+C into Abort; a run it stopped ends as an interrupted one.
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
         click.echo("error: aborted", err=True)
         sys.exit(1)
     except click.ClickException as error:

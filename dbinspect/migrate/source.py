@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,10 @@ def parse_file_name(path: Path) -> MigrationFile | None:
 
 def _read(path: Path) -> tuple[bytes, str]:
     try:
-        data = path.read_bytes()
+        # Unbuffered: a buffered open also asks whether each file is a terminal, which
+        # doubles the cost of reading a folder of hundreds of small files.
+        with open(path, "rb", buffering=0) as handle:
+            data = handle.readall()
     except OSError as error:
         raise MigrationSourceError(f"{path}: cannot read: {error.strerror}") from error
     try:
@@ -94,18 +98,24 @@ def _list_files(folder: Path) -> list[MigrationFile]:
             f"migrations folder not found: {folder}",
             "pass --source DIR, or create it with `dbinspect migrate add NAME`",
         )
+    try:
+        # scandir knows each entry's type without a stat per file (symlinks aside).
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        raise MigrationSourceError(f"{folder}: cannot read: {error.strerror}") from error
     files = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        parsed = parse_file_name(entry)
+    for entry in entries:
+        parsed = parse_file_name(Path(entry.path))
         if parsed is None:
             continue
         try:
             is_file = entry.is_file()  # follows symlinks, as sqlx does
         except OSError as error:
-            raise MigrationSourceError(f"{entry}: cannot read: {error.strerror}") from error
+            raise MigrationSourceError(f"{entry.path}: cannot read: {error.strerror}") from error
         if not is_file:
-            if entry.is_symlink() and not entry.exists():
-                raise MigrationSourceError(f"{entry}: broken symbolic link")
+            if entry.is_symlink() and not os.path.exists(entry.path):
+                raise MigrationSourceError(f"{entry.path}: broken symbolic link")
             continue
         files.append(parsed)
     return files

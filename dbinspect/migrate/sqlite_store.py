@@ -49,24 +49,6 @@ def check_header(path: Path) -> None:
     check_database_file(path)
 
 
-def _keep_journal_between_commits(conn: sqlite3.Connection) -> str | None:
-    """Switch a rollback-journal database to PERSIST for this connection's commits.
-
-    In DELETE mode every commit creates the `-journal`, syncs its folder and unlinks it;
-    PERSIST overwrites one journal in place and commits by zeroing (and syncing) its
-    header, so each commit is as durable and costs one folder sync less. The mode is
-    this connection's only (nothing is written to the file), and `close` puts it back.
-
-    Returns:
-        The mode to restore, or None when the database is left as it was (WAL, memory).
-    """
-    mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-    if mode not in ("delete", "truncate"):
-        return None
-    conn.execute("PRAGMA journal_mode=PERSIST")
-    return mode
-
-
 class SqliteStore:
     """The tracking table and migration transactions of one SQLite database.
 
@@ -75,7 +57,6 @@ class SqliteStore:
         table: The tracking table's name (`_sqlx_migrations` unless `sqlx.toml` says).
         path: The database file, None in memory.
         cancellation: Stops the run from another thread.
-        journal_mode: The journal mode to put back on close, if it was changed.
     """
 
     def __init__(
@@ -84,13 +65,11 @@ class SqliteStore:
         table: str,
         path: Path | None,
         cancellation: Cancellation,
-        journal_mode: str | None = None,
     ) -> None:
         self.conn = conn
         self.table = table
         self.path = path
         self.cancellation = cancellation
-        self._journal_mode = journal_mode
         self._quoted = quote_identifier(table)
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
@@ -111,7 +90,7 @@ class SqliteStore:
             url: The SQLite database.
             table: The tracking table's name.
             create: Create the file when missing (`migrate run`), as sqlx does.
-            write: Set the connection up for commits (sync level and journal).
+            write: Set the connection up for commits (their sync level).
             cancellation: Stops the run from another thread; a new one when None.
         """
         if url.path is None:
@@ -131,33 +110,27 @@ class SqliteStore:
             )
         except sqlite3.Error as error:
             raise ConnectError(f"cannot open {url.masked}: {error}") from error
-        journal_mode = None
         try:
             # sqlx's SQLite connections have foreign keys on; a migration must behave the same.
             conn.execute("PRAGMA foreign_keys=ON")
             if write:
                 # In a rollback journal, NORMAL syncs the journal once before the database
-                # is written, instead of twice (FULL): the level of dbmate's driver, and
-                # safe from corruption on journaling file systems. Commits stay durable:
-                # the PERSIST journal's header is synced as each commit's last step.
+                # is written instead of twice (FULL): three syncs a commit, as dbmate's
+                # driver does, and safe from corruption on journaling file systems. The
+                # journal mode stays as the file has it (in WAL, NORMAL defers syncs to
+                # checkpoints and never risks corruption).
                 conn.execute("PRAGMA synchronous=NORMAL")
-                journal_mode = _keep_journal_between_commits(conn)
         except sqlite3.Error as error:
             conn.close()
             raise ConnectError(f"cannot use {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
         cancellation.attach(conn)
-        return cls(conn, table, url.path, cancellation, journal_mode)
+        return cls(conn, table, url.path, cancellation)
 
     def close(self) -> None:
-        """Put the journal mode back (removing the kept journal) and close the connection."""
+        """Close the connection."""
         self.cancellation.detach()
-        try:
-            if self._journal_mode is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute(f"PRAGMA journal_mode={self._journal_mode}")
-        finally:
-            self.conn.close()
+        self.conn.close()
 
     def table_exists(self) -> bool:
         """Whether the tracking table exists (reading never creates it)."""

@@ -22,7 +22,7 @@ RUNNER = (
     "import sys; from dbinspect.cli_migrate import migrate; "
     "migrate(['run', '--database-url', sys.argv[1], '--source', sys.argv[2]])"
 )
-ROWS = 80_000
+ROWS = 150_000
 SLOW = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) "
 
 
@@ -90,11 +90,16 @@ def test_sigkill_at_random_points_never_leaves_half_a_migration(tmp_path: Path) 
     folder = logged_folder(tmp_path / "m", 12, ROWS)
     rng = random.Random(20260101)
     db_path = tmp_path / "app.db"
+    # Kill within the span of a whole run, however fast this machine runs one.
+    started = time.monotonic()
+    assert runner(f"sqlite:{db_path}", folder).wait(timeout=60) == 0
+    full_run = time.monotonic() - started
+    db_path.unlink()
     kills_mid_run = 0
     partial = 0
     for _ in range(50):
         process = runner(f"sqlite:{db_path}", folder)
-        time.sleep(rng.uniform(0.1, 0.6))
+        time.sleep(rng.uniform(0.05, 0.95) * full_run)
         if process.poll() is None:
             kills_mid_run += 1
         process.send_signal(signal.SIGKILL)
@@ -142,3 +147,40 @@ async def test_failure_in_no_transaction_file_records_nothing(tmp_path: Path) ->
     with pytest.raises(Exception, match="stay applied"):
         await run_migrations(parse_url(str(db_path)), folder)
     assert tracking_rows(db_path) == []
+
+
+def test_ctrl_c_on_the_command_line_interrupts_and_rolls_back(tmp_path: Path) -> None:
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_quick.sql": "CREATE TABLE a (x);\n",
+            "2_slow.sql": "CREATE TABLE b (x);\n"
+            f"INSERT INTO b {SLOW.format(rows=10**9)}SELECT i FROM n;\n",
+        },
+    )
+    db_path = tmp_path / "app.db"
+    command = [sys.executable, "-m", "dbinspect", "migrate", "run"]
+    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith(b"Applied 1/migrate quick")
+    time.sleep(0.3)  # well into the slow one
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 2.0
+    assert process.returncode == 130
+    assert err.decode().strip() == "error: interrupted"
+    writer = sqlite3.connect(db_path, timeout=0.1, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # not locked out: the transaction is gone
+    writer.execute("ROLLBACK")
+    names = {r[0] for r in writer.execute("SELECT name FROM sqlite_schema")}
+    writer.close()
+    assert "a" in names and "b" not in names
+    assert [r[0] for r in tracking_rows(db_path)] == [1]
+    integrity(db_path)

@@ -32,6 +32,7 @@ from dbinspect.migrate import (
     restamp_migration,
     revert_migrations,
     run_migrations,
+    runner,
 )
 from dbinspect.url import DatabaseUrl
 
@@ -280,3 +281,34 @@ async def test_no_transaction_file_runs_vacuum(tmp_path: Path, db_url: DatabaseU
     )
     assert [r.version for r in await run_migrations(db_url, folder)] == [1, 2]
     assert [s.status for s in await migration_status(db_url, folder)] == ["applied"] * 2
+
+
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_runs_leave_the_journal_mode_as_the_file_had_it(tmp_path: Path, mode: str) -> None:
+    # Runs change the connection's sync level only: the file keeps its journal mode and
+    # no journal is left beside it.
+    db_path = tmp_path / "app.db"
+    setup = sqlite3.connect(db_path)
+    setup.execute(f"PRAGMA journal_mode={mode}")
+    setup.execute("CREATE TABLE existing (x)")
+    setup.close()
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_a.up.sql": "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\n",
+            "1_a.down.sql": "DROP TABLE a;\n",
+            "2_b.up.sql": "CREATE TABLE b (x);\n",
+            "2_b.down.sql": "DROP TABLE b;\n",
+        },
+    )
+    url = DatabaseUrl("sqlite", db_path, None, str(db_path))
+    assert len(runner.run_migrations(url, folder)) == 2
+    assert len(runner.revert_migrations(url, folder)) == 1
+    check = sqlite3.connect(db_path)
+    try:
+        assert check.execute("PRAGMA journal_mode").fetchone() == (mode,)
+    finally:
+        check.close()
+    assert not Path(f"{db_path}-journal").exists()
+    assert [r[0] for r in tracking_rows(db_path)] == [1]
+    integrity(db_path)
