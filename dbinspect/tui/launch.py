@@ -10,10 +10,10 @@ import sqlite3
 from pathlib import Path
 from types import ModuleType
 
+from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend, open_backend
 from dbinspect.config import Settings
 from dbinspect.errors import ConfigError, DbInspectError
-from dbinspect.migrate import run_migrations
 from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
@@ -59,7 +59,7 @@ def _import_app() -> ModuleType:
 async def apply_launch_migrations(settings: Settings, url: DatabaseUrl) -> LaunchOutcome:
     """Apply every pending migration of the explicitly configured folder."""
     try:
-        applied = await run_migrations(url, settings.migrations.path, settings.sqlx)
+        applied = await migrate.run_migrations(url, settings.migrations.path, settings.sqlx)
     except DbInspectError as error:
         log.error("migrations on launch failed for %s: %s", url.masked, error.one_line())
         if url.path is not None and not url.path.exists():

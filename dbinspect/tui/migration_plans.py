@@ -9,9 +9,10 @@ from typing import Literal
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.config import SqlxSettings
 from dbinspect.errors import DbInspectError, MigrationError, MigrationFailedError
-from dbinspect.migrate import MigrationStatus, revert_migrations, run_migrations
+from dbinspect.migrate import MigrationStatus
 from dbinspect.tui.messages import MigrationPlan
 from dbinspect.tui.panes.migrations import sql_block
 from dbinspect.tui.sanitize import safe_text
@@ -62,9 +63,11 @@ async def make_plan(
         DbInspectError: The engine refuses (dirty database, edited file, missing down file...).
     """
     if action.direction == "up":
-        steps = await run_migrations(url, folder, sqlx, target_version=action.target, dry_run=True)
+        steps = await migrate.run_migrations(
+            url, folder, sqlx, target_version=action.target, dry_run=True
+        )
     else:
-        steps = await revert_migrations(
+        steps = await migrate.revert_migrations(
             url, folder, sqlx, target_version=action.target, dry_run=True
         )
     by_version = {s.version: s.migration for s in statuses}

@@ -12,15 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
-from dbinspect.migrate import (
-    MigrationEvent,
-    MigrationStatus,
-    migration_status,
-    revert_migrations,
-    run_migrations,
-)
+from dbinspect.migrate import MigrationEvent, MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
 from dbinspect.tui.messages import (
     DatabaseChanged,
@@ -231,7 +226,9 @@ class MainScreen(Screen[None]):
             )
             return
         try:
-            statuses = await migration_status(session.url, session.folder, session.settings.sqlx)
+            statuses = await migrate.migration_status(
+                session.url, session.folder, session.settings.sqlx
+            )
         except DbInspectError as error:
             self.post_message(MigrationsLoaded(None, error.one_line()))
         else:
@@ -396,11 +393,11 @@ class MainScreen(Screen[None]):
         self.query_one(MigrationsPane).start_progress(len(plan.steps))
         try:
             if plan.direction == "up":
-                results = await run_migrations(
+                results = await migrate.run_migrations(
                     url, folder, sqlx, target_version=plan.target, on_event=progressed
                 )
             else:
-                results = await revert_migrations(
+                results = await migrate.revert_migrations(
                     url, folder, sqlx, target_version=plan.target, on_event=progressed
                 )
         except DbInspectError as error:
