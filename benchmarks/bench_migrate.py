@@ -100,7 +100,7 @@ def dbmate_command() -> list[str] | None:
 def main() -> None:
     compile_package()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per tool; the median counts")
+    parser.add_argument("--runs", type=int, default=9, help="runs per tool; the median counts")
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -108,21 +108,27 @@ def main() -> None:
         db = base / "bench.db"
         ours = [sys.executable, "-m", "dbinspect", "migrate", "run"]
         ours += ["--database-url", f"sqlite:{db}", "--source", str(sqlx)]
-        figures: dict[str, float] = {}
-        figures["dbinspect"] = statistics.median(timed(ours, db) for _ in range(runs))
+        tools: dict[str, tuple[list[str], Path | None]] = {"dbinspect": (ours, None)}
         if shutil.which("sqlite3"):
-            shell = ["sqlite3", str(db)]
-            figures["sqlite3"] = statistics.median(timed(shell, db, script) for _ in range(runs))
+            tools["sqlite3"] = (["sqlite3", str(db)], script)
         dbmate = dbmate_command()
         if dbmate:
-            command = [
-                *dbmate, "--no-dump-schema", "--url", f"sqlite:{db}",
-                "--migrations-dir", str(dbmate_dir), "up",
-            ]  # fmt: skip
-            figures["dbmate"] = statistics.median(timed(command, db) for _ in range(runs))
+            tools["dbmate"] = (
+                [
+                    *dbmate, "--no-dump-schema", "--url", f"sqlite:{db}",
+                    "--migrations-dir", str(dbmate_dir), "up",
+                ],
+                None,
+            )  # fmt: skip
         for sync in ("FULL", "NORMAL"):
             loop = [sys.executable, "-c", PYTHON_LOOP, str(db), str(sqlx), sync]
-            figures[f"loop-{sync}"] = statistics.median(timed(loop, db) for _ in range(runs))
+            tools[f"loop-{sync}"] = (loop, None)
+        # Round-robin, so a slow spell of the disk falls on every tool alike.
+        samples: dict[str, list[float]] = {name: [] for name in tools}
+        for _ in range(runs):
+            for name, (command, stdin) in tools.items():
+                samples[name].append(timed(command, db, stdin))
+        figures = {name: statistics.median(times) for name, times in samples.items()}
     target = figures.get("dbmate", DBMATE_REFERENCE_S)
     source = "measured" if "dbmate" in figures else "reference"
     print(
@@ -137,8 +143,8 @@ def main() -> None:
         print(f"sqlite3 one script: {figures['sqlite3']:.2f} s (reference 0.55 s)")
     print(
         f"plain Python sqlite3 loop, same SQL and tracking rows: "
-        f"{figures['loop-FULL']:.2f} s at synchronous=FULL (sqlx's default, as dbinspect), "
-        f"{figures['loop-NORMAL']:.2f} s at NORMAL (3 syncs a migration, as dbmate's driver)"
+        f"{figures['loop-FULL']:.2f} s at synchronous=FULL (sqlx's default), "
+        f"{figures['loop-NORMAL']:.2f} s at NORMAL (3 syncs a migration, as dbmate and dbinspect)"
     )
 
 
