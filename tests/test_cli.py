@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from header_pragmas import HEADER_PRAGMAS
 
 from dbinspect import __version__
 from dbinspect.cli import cli
@@ -51,17 +52,7 @@ def what_sqlite_says(path: Path) -> dict[str, object]:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         facts: dict[str, object] = {
-            name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-            for name in (
-                "journal_mode",
-                "page_size",
-                "page_count",
-                "freelist_count",
-                "encoding",
-                "user_version",
-                "schema_version",
-                "application_id",
-            )
+            name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in HEADER_PRAGMAS
         }
         facts["sqlite_version"] = conn.execute("SELECT sqlite_version()").fetchone()[0]
         rows = conn.execute("SELECT type, name, sql FROM sqlite_schema").fetchall()

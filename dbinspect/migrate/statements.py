@@ -42,8 +42,11 @@ class Statement:
         return self.body.split("\n", 1)[0].strip()
 
     def label(self) -> str:
-        """`statement N: <first line>`, as error messages show it."""
-        return f"statement {self.number}: {self.first_line}"
+        """`statement N: <first line>`, as error messages show it.
+
+        Without its closing `;`, which would run into the `: <error>` that follows.
+        """
+        return f"statement {self.number}: {self.first_line.removesuffix(';').rstrip()}"
 
 
 def strip_leading_comments(sql: str) -> str:

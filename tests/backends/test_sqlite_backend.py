@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from header_pragmas import HEADER_PRAGMAS
 
 from dbinspect.backends import SqliteBackend, open_backend, quote_identifier
 from dbinspect.errors import QueryError, UnsupportedBackendError
@@ -102,16 +103,7 @@ async def test_facts_match_sqlite(sample: Path, backend: SqliteBackend) -> None:
     assert facts.size_bytes == size
     assert facts.wal_size_bytes is None
     assert facts.sqlite_version == sqlite3.sqlite_version
-    for name in (
-        "journal_mode",
-        "page_size",
-        "page_count",
-        "freelist_count",
-        "encoding",
-        "user_version",
-        "schema_version",
-        "application_id",
-    ):
+    for name in HEADER_PRAGMAS:
         assert getattr(facts, name) == pragma(sample, name), name
     assert facts.user_version == 42
     assert facts.application_id == 1234

@@ -117,7 +117,7 @@ async def test_statement_three_of_five_leaves_no_trace(
     with pytest.raises(MigrationFailedError) as info:
         await run_migrations(db_url, folder)
     error = info.value
-    assert error.statement == "statement 3: insert into nope values (2);"
+    assert error.statement == "statement 3: insert into nope values (2)"
     assert (error.version, error.at_version) == (2, 1)
     assert error.path.endswith("2_broken.sql")
     conn = sqlite3.connect(db_path)

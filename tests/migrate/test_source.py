@@ -153,7 +153,7 @@ def test_split_keeps_trigger_bodies_whole() -> None:
     statements = split_statements(sql)
     assert [s.keyword for s in statements] == ["CREATE", "CREATE", "INSERT", "SELECT"]
     assert statements[1].body.rstrip().endswith("END;")
-    assert statements[2].label() == 'statement 3: INSERT INTO t (note) VALUES ("q;");'
+    assert statements[2].label() == 'statement 3: INSERT INTO t (note) VALUES ("q;")'
 
 
 def test_split_ignores_empty_statements_and_trailing_comments() -> None:
