@@ -31,35 +31,37 @@ def run_interruptibly(work: Callable[[Cancellation], T]) -> T:
 
     A statement running on the main thread would hold Ctrl+C back until it ends. Here
     the main thread waits, and on Ctrl+C interrupts the statement, waits for the
-    rollback (a second Ctrl+C does not cut it short) and raises KeyboardInterrupt.
+    rollback (a second Ctrl+C does not cut it short) and raises KeyboardInterrupt, or
+    the worker's own error if it failed for another reason.
     """
     cancellation = Cancellation()
     outcome: list[tuple[bool, Any]] = []
+    finished = threading.Event()
 
     def target() -> None:
         try:
             outcome.append((True, work(cancellation)))
         except BaseException as error:  # re-raised on the main thread below
             outcome.append((False, error))
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=target, name="dbinspect-migrate", daemon=True)
-    worker.start()
-    try:
-        worker.join()
-    except KeyboardInterrupt:
-        cancellation.cancel()
-        while worker.is_alive():
-            try:
-                worker.join()
-            except KeyboardInterrupt:
-                continue
-        raise
+    # An Event, not Thread.join: a join cut short by Ctrl+C marks the thread as stopped
+    # while it still runs, and the daemon thread would die mid-rollback at exit.
+    threading.Thread(target=target, name="dbinspect-migrate", daemon=True).start()
+    interrupted = False
+    while not finished.is_set():
+        try:
+            finished.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+            cancellation.cancel()
     done, value = outcome[0]
-    if done:
-        return value  # type: ignore[no-any-return]
-    if isinstance(value, CancelledInWorker):
-        raise KeyboardInterrupt from value
-    raise value
+    if not done and not isinstance(value, CancelledInWorker):
+        raise value
+    if interrupted or not done:
+        raise KeyboardInterrupt
+    return value  # type: ignore[no-any-return]
 
 
 def format_duration(ns: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import aiosqlite
 
+from dbinspect.backends.sqlite_errors import translate_error
 from dbinspect.backends.sqlite_files import (
     check_database_file,
     choose_open_strategy,
@@ -63,25 +64,6 @@ def _authorize(action: int, arg1: str | None, arg2: str | None, *_: str | None) 
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
-
-
-def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> QueryError:
-    """Turn a driver error into the one user-facing message it deserves."""
-    text = str(error)
-    if "locked" in text or "busy" in text:
-        return QueryError(
-            f"{path}: database is locked by another process", sql, "try again when it is done"
-        )
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return QueryError(f"{path}: database is corrupt ({text})", sql, "run dbinspect check")
-    if "readonly database" in text:
-        # A read-only connection met a hot journal (or WAL) that only a writer can recover.
-        return QueryError(
-            f"{path}: a process stopped mid-transaction and left a journal to roll back",
-            sql,
-            "open the database once with write access (e.g. sqlite3) to recover it",
-        )
-    return QueryError(f"{path}: {text}", sql)
 
 
 class SqliteBackend(RowBrowsing, TableSizes):

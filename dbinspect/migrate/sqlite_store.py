@@ -14,7 +14,9 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from dbinspect.backends.sqlite_errors import translate_error
 from dbinspect.backends.sqlite_files import check_database_file
 from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
@@ -132,21 +134,26 @@ class SqliteStore:
         self.cancellation.detach()
         self.conn.close()
 
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            # e.g. a read-only status check meeting a killed writer's hot journal
+            raise translate_error(error, self.path or ":memory:", sql) from error
+
     def table_exists(self) -> bool:
         """Whether the tracking table exists (reading never creates it)."""
-        rows = self.conn.execute(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (self.table,)
-        ).fetchall()
-        return bool(rows)
+        sql = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?"
+        return bool(self._read(sql, (self.table,)))
 
     def list_applied(self) -> list[AppliedMigration]:
         """Every tracking row, by version; empty when there is no tracking table."""
         if not self.table_exists():
             return []
-        rows = self.conn.execute(
+        rows = self._read(
             "SELECT version, description, installed_on, success, checksum, execution_time "
             f"FROM {self._quoted} ORDER BY version"
-        ).fetchall()
+        )
         return [
             AppliedMigration(int(v), str(d), str(i), bool(s), bytes(c), int(t))
             for v, d, i, s, c, t in rows

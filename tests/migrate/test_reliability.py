@@ -176,11 +176,49 @@ def test_ctrl_c_on_the_command_line_interrupts_and_rolls_back(tmp_path: Path) ->
     assert time.monotonic() - started < 2.0
     assert process.returncode == 130
     assert err.decode().strip() == "error: interrupted"
+    # Rolled back before the exit: no hot journal left for the next opener to replay.
+    assert not Path(f"{db_path}-journal").exists()
     writer = sqlite3.connect(db_path, timeout=0.1, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # not locked out: the transaction is gone
     writer.execute("ROLLBACK")
     names = {r[0] for r in writer.execute("SELECT name FROM sqlite_schema")}
     writer.close()
     assert "a" in names and "b" not in names
-    assert [r[0] for r in tracking_rows(db_path)] == [1]
+    rows = tracking_rows(db_path)
+    assert [r[0] for r in rows] == [1]
+    assert int(str(rows[0][4])) > 0  # the applied one's time was written before the exit
     integrity(db_path)
+
+
+# A writer that dies mid-transaction after its journal reached the disk.
+KILLED_WRITER = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size = 10")  # spill to the file, so the journal is hot
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO big SELECT randomblob(1000) FROM big")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_status_beside_a_killed_writers_journal_is_one_clear_error(tmp_path: Path) -> None:
+    db_path = tmp_path / "app.db"
+    setup = sqlite3.connect(db_path)
+    setup.execute("CREATE TABLE big (b)")
+    setup.execute(f"INSERT INTO big {SLOW.format(rows=2000)}SELECT randomblob(1000) FROM n")
+    setup.commit()
+    setup.close()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(db_path)], check=False)
+    assert killed.returncode == -signal.SIGKILL
+    journal = Path(f"{db_path}-journal")
+    before = (db_path.read_bytes(), journal.read_bytes())
+    folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
+    command = [sys.executable, "-m", "dbinspect", "migrate", "info"]
+    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
+    result = subprocess.run(
+        command, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: ") and "left a journal to roll back" in result.stderr
+    assert (db_path.read_bytes(), journal.read_bytes()) == before  # reading changed nothing
