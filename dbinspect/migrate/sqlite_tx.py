@@ -26,23 +26,34 @@ class Cancellation:
     """Stops a migration run from another thread.
 
     `cancel()` sets the flag looked at between statements and interrupts the statement
-    running on the attached connection. SQLite forbids interrupting a connection that is
-    closing, so attaching, detaching and interrupting share one lock.
+    running on the attached connection. A cancel that lands between the look at the flag
+    and the start of the next statement would miss both, so the connection's progress
+    handler also looks at the flag while any statement runs. SQLite forbids interrupting
+    a connection that is closing, so attaching, detaching and interrupting share a lock.
     """
+
+    PROGRESS_STEPS = 10_000
+    """SQLite instructions between looks at the flag: a fraction of a millisecond."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
+    def _stop_requested(self) -> int:
+        return 1 if self.event.is_set() else 0  # non-zero makes SQLite stop the statement
+
     def attach(self, conn: sqlite3.Connection) -> None:
-        """Interrupt `conn` on cancel (from now until `detach`)."""
+        """Stop `conn`'s statements on cancel (from now until `detach`)."""
+        conn.set_progress_handler(self._stop_requested, self.PROGRESS_STEPS)
         with self._lock:
             self._conn = conn
 
     def detach(self) -> None:
         """Forget the connection; call before closing it."""
         with self._lock:
+            if self._conn is not None:
+                self._conn.set_progress_handler(None, 0)
             self._conn = None
 
     def cancel(self) -> None:

@@ -16,6 +16,7 @@ import pytest
 from migrate_helpers import REPO, integrity, tracking_rows, write_folder
 
 from dbinspect.migrate import migration_status, run_migrations
+from dbinspect.migrate.sqlite_tx import Cancellation
 from dbinspect.url import DatabaseUrl, parse_url
 
 RUNNER = (
@@ -222,3 +223,19 @@ def test_status_beside_a_killed_writers_journal_is_one_clear_error(tmp_path: Pat
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: ") and "left a journal to roll back" in result.stderr
     assert (db_path.read_bytes(), journal.read_bytes()) == before  # reading changed nothing
+
+
+def test_a_cancel_between_statements_still_stops_the_next_one(tmp_path: Path) -> None:
+    # The flag set while no statement runs (an interrupt then does nothing): the next
+    # statement must still stop at once, not run to its end.
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    cancellation = Cancellation()
+    cancellation.attach(conn)
+    cancellation.event.set()
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        conn.execute(f"CREATE TABLE t AS {SLOW.format(rows=10**9)}SELECT i FROM n")
+    assert time.monotonic() - started < 0.5
+    cancellation.detach()
+    conn.execute("CREATE TABLE u (x)")  # detached: statements run again
+    conn.close()
