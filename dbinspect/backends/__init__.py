@@ -33,6 +33,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 async def open_backend(
     url: DatabaseUrl, *, busy_timeout: float = 5.0, probe: bool = True
 ) -> Backend:
