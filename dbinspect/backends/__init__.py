@@ -7,10 +7,10 @@ and row browsing) would add to every `migrate` command's start-up.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dbinspect.errors import UnsupportedBackendError
+from dbinspect.lazy import lazy_attributes
 from dbinspect.url import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -27,14 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)
 
 
 async def open_backend(
