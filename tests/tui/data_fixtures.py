@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from dbinspect.tui.data import DataCommands, DataPane
 from dbinspect.url import parse_url
@@ -124,7 +126,10 @@ class PaneApp(App[None]):
 async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
     """Wait until no worker is running (a fetch may start the next one), then repaint."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        # A fetch waited on here may be replaced (cancelled) by a newer one meanwhile:
+        # that is the pane working as meant, so keep waiting for the newer one.
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             break
