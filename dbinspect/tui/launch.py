@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import sqlite3
@@ -20,7 +19,6 @@ from dbinspect.url import DatabaseUrl
 
 log = logging.getLogger("dbinspect.tui")
 APP_MODULE = "dbinspect.tui.app"
-DATA_MODULE = "dbinspect.tui.data"
 
 
 def launch(
@@ -50,9 +48,7 @@ def _create_database(path: Path) -> None:
 
 
 def _import_app() -> ModuleType:
-    """Import the app, and the Data pane it composes, off the event loop's thread."""
-    with contextlib.suppress(ImportError):
-        importlib.import_module(DATA_MODULE)
+    """Import the app (Textual and every pane) off the event loop's thread."""
     return importlib.import_module(APP_MODULE)
 
 

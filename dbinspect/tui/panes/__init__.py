@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dbinspect.tui.panes.connection import ConnectionPane
-from dbinspect.tui.panes.data_placeholder import DataPlaceholder, make_data_pane
 from dbinspect.tui.panes.help import HelpPane
 from dbinspect.tui.panes.metadata import MetadataPane
 from dbinspect.tui.panes.migrations import MigrationsPane
@@ -11,10 +10,8 @@ from dbinspect.tui.panes.schema import SchemaPane
 
 __all__ = [
     "ConnectionPane",
-    "DataPlaceholder",
     "HelpPane",
     "MetadataPane",
     "MigrationsPane",
     "SchemaPane",
-    "make_data_pane",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,6 +17,7 @@ from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
 from dbinspect.migrate import MigrationEvent, MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
+from dbinspect.tui.data import DataPane
 from dbinspect.tui.messages import (
     DatabaseChanged,
     FactsLoaded,
@@ -42,7 +43,6 @@ from dbinspect.tui.panes import (
     MetadataPane,
     MigrationsPane,
     SchemaPane,
-    make_data_pane,
 )
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
@@ -101,7 +101,7 @@ class MainScreen(Screen[None]):
             with TabPane("Schema", id="schema"):
                 yield SchemaPane(id="schema-pane")
             with TabPane("Data", id="data"):
-                yield make_data_pane()
+                yield DataPane(id="data-pane")
             with TabPane("Migrations", id="migrations"):
                 yield MigrationsPane(id="migrations-pane")
             with TabPane("Help", id="help"):
@@ -174,7 +174,7 @@ class MainScreen(Screen[None]):
         """Reopen the database and reread everything, the Data pane's table included."""
         self.reload()
         if self._data_table is not None:
-            pane: Any = self.query_one("#data-pane")
+            pane = self.query_one("#data-pane", DataPane)
             pane.show(self.session.url, self._data_table)
 
     def reload(self) -> None:
@@ -184,7 +184,7 @@ class MainScreen(Screen[None]):
     @on(SchemaPane.DataRequested)
     def _open_data(self, event: SchemaPane.DataRequested) -> None:
         self._data_table = event.name
-        pane: Any = self.query_one("#data-pane")
+        pane = self.query_one("#data-pane", DataPane)
         pane.show(self.session.url, event.name)
         self.action_show_pane("data")
 
