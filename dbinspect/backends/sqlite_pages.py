@@ -29,6 +29,9 @@ class _Unreadable(Exception):
 
 def _varint(buf: bytes, at: int) -> tuple[int, int]:
     """Decode SQLite's big-endian variable-length integer at `at`."""
+    value = buf[at]
+    if value < 0x80:  # most are one byte: header sizes, short names' serial types
+        return value, at + 1
     value = 0
     for k in range(8):
         byte = buf[at + k]
@@ -55,13 +58,16 @@ def _record_fields(buf: bytes, start: int, local: int, count: int) -> list[bytes
     header_end = start + header_size
     if header_end > end_local:
         raise _Unreadable
-    serials: list[int] = []
-    while at < header_end and len(serials) < count:
-        serial, at = _varint(buf, at)
-        serials.append(serial)
     fields: list[bytes] = []
     body = header_end
-    for serial in serials:
+    # One pass over the serial types and the bodies they describe (20,000 tables have
+    # 44,000 records: every call saved here shows on the first frame).
+    while at < header_end and len(fields) < count:
+        serial = buf[at]
+        if serial < 0x80:
+            at += 1
+        else:
+            serial, at = _varint(buf, at)
         if serial < 13 or serial % 2 == 0:
             raise _Unreadable  # the schema's first columns are always text
         length = (serial - 13) // 2
