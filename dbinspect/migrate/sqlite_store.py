@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         sqlite_tx.begin_immediate(self.conn, self.cancellation.event)
         try:
             action(self.conn)
-            self.conn.execute("COMMIT")
+            sqlite_tx.commit(self.conn, self.cancellation.event)
         except BaseException:
             sqlite_tx.rollback(self.conn)
             raise

@@ -99,11 +99,23 @@ def dirty_error(version: int) -> DirtyDatabaseError:
     )
 
 
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
+def _restore_busy_timeout(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
     """Take the write lock, waiting up to BUSY_TIMEOUT_MS and giving up on cancel.
 
     SQLite's busy handler cannot be interrupted, so the wait is cut into short
-    attempts with a look at `cancel` between them.
+    attempts with a look at `cancel` between them. The transaction keeps the short
+    timeout so that its COMMIT, which waits for readers, does the same (see `commit`);
+    `commit` and `rollback` put the long one back.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
@@ -115,15 +127,40 @@ def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
                 conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if "locked" not in str(error) and "busy" not in str(error):
+                if not _is_busy(error):
                     raise
                 if time.monotonic() > deadline:
                     raise MigrationError(
                         f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s",
                         "another program holds a write lock; close it and try again",
                     ) from error
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except BaseException:
+        _restore_busy_timeout(conn)
+        raise
+
+
+def commit(conn: sqlite3.Connection, cancel: threading.Event) -> None:
+    """COMMIT, waiting for readers to finish in short attempts that a cancel can end.
+
+    A COMMIT refused with SQLITE_BUSY leaves the transaction as it was, ready to be
+    tried again; on cancel the caller rolls it back.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("COMMIT")
+            break
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            if cancel.is_set():
+                raise CancelledInWorker from error
+            if time.monotonic() > deadline:
+                raise MigrationError(
+                    f"readers kept the database busy for {BUSY_TIMEOUT_MS // 1000} s",
+                    "another program is reading it; close it and try again",
+                ) from error
+    _restore_busy_timeout(conn)
 
 
 def rollback(conn: sqlite3.Connection) -> None:
@@ -131,6 +168,7 @@ def rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+    _restore_busy_timeout(conn)
 
 
 def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | None:
@@ -199,7 +237,7 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
         record(conn, job)
         if job.cancel.is_set():
             raise CancelledInWorker
-        conn.execute("COMMIT")
+        commit(conn, job.cancel)
     except BaseException:
         rollback(conn)
         raise
@@ -220,10 +258,11 @@ def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
     if already != job.down:
         return
     execute_statements(conn, job)
-    begin_immediate(conn, threading.Event())  # the statements ran: record them regardless
+    recording = threading.Event()  # the statements ran: record them regardless of a cancel
+    begin_immediate(conn, recording)
     try:
         record(conn, job)
-        conn.execute("COMMIT")
+        commit(conn, recording)
     except BaseException:
         rollback(conn)
         raise

@@ -239,3 +239,34 @@ def test_a_cancel_between_statements_still_stops_the_next_one(tmp_path: Path) ->
     cancellation.detach()
     conn.execute("CREATE TABLE u (x)")  # detached: statements run again
     conn.close()
+
+
+def test_ctrl_c_while_the_commit_waits_for_a_reader(tmp_path: Path) -> None:
+    # A COMMIT waits for readers to finish; SQLite's own busy wait would hold Ctrl+C
+    # back for up to 30 s. The wait is cut short and the migration rolled back.
+    db_path = tmp_path / "app.db"
+    reader = sqlite3.connect(db_path, isolation_level=None)
+    reader.execute("CREATE TABLE seen (x)")
+    folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM seen").fetchall()  # holds a shared lock
+    command = [sys.executable, "-m", "dbinspect", "migrate", "run"]
+    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)  # creating the tracking table already waits on the reader
+    assert process.poll() is None
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=40)
+    assert time.monotonic() - started < 2.0
+    assert process.returncode == 130, err
+    reader.execute("COMMIT")
+    names = {r[0] for r in reader.execute("SELECT name FROM sqlite_schema")}
+    reader.close()
+    assert names == {"seen"}  # neither the tracking table nor the migration's table
+    integrity(db_path)
