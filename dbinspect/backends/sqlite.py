@@ -133,6 +133,11 @@ class SqliteBackend(RowBrowsing, TableSizes):
             await backend.aclose()
             translated = translate_error(error, url.path or ":memory:")
             raise ConnectError(translated.message, translated.hint) from None
+        except BaseException:
+            # Cancelled while hardening: nobody else holds this connection, and its
+            # (non-daemon) thread would keep the process alive at exit.
+            await backend.aclose()
+            raise
         return backend
 
     async def _harden_and_probe(self, probe: bool) -> None:

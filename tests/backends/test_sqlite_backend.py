@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import signal
@@ -439,3 +441,33 @@ async def test_wal_facts_report_the_wal_size(wal_db: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+async def test_cancelling_an_open_at_any_point_leaves_no_connection_thread(
+    sample: Path,
+) -> None:
+    # An aiosqlite connection's thread is not a daemon: one left open keeps the process
+    # from exiting. Cancel the open later and later until it gets to finish.
+    import threading
+
+    def connection_threads() -> int:
+        return sum(1 for t in threading.enumerate() if "_connection_worker" in t.name)
+
+    baseline = connection_threads()
+    for steps in range(400):
+        task = asyncio.ensure_future(open_backend(parse_url(str(sample))))
+        await asyncio.sleep(steps / 10_000)
+        if task.done():
+            await (await task).aclose()
+            break
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            backend = await task
+            await backend.aclose()
+        for _ in range(100):
+            if connection_threads() == baseline:
+                break
+            await asyncio.sleep(0.01)
+        assert connection_threads() == baseline, f"cancelled after {steps / 10:.1f} ms"
+    else:
+        pytest.fail("the open never finished within 40 ms")
