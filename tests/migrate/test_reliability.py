@@ -49,6 +49,18 @@ def runner(url: str, folder: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def dbinspect_migrate(subcommand: str, db_path: Path, folder: Path) -> subprocess.Popen[bytes]:
+    """`dbinspect migrate SUBCOMMAND` on `db_path` and `folder`, as a user runs it."""
+    command = [sys.executable, "-m", "dbinspect", "migrate", subcommand]
+    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
+    return subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def check_consistent(db_path: Path, count: int, rows: int) -> int:
     """Every migration is either wholly applied and recorded, or absent. Returns how many."""
     integrity(db_path)
@@ -160,14 +172,7 @@ def test_ctrl_c_on_the_command_line_interrupts_and_rolls_back(tmp_path: Path) ->
         },
     )
     db_path = tmp_path / "app.db"
-    command = [sys.executable, "-m", "dbinspect", "migrate", "run"]
-    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = dbinspect_migrate("run", db_path, folder)
     assert process.stdout is not None
     assert process.stdout.readline().startswith(b"Applied 1/migrate quick")
     time.sleep(0.3)  # well into the slow one
@@ -214,14 +219,12 @@ def test_status_beside_a_killed_writers_journal_is_one_clear_error(tmp_path: Pat
     journal = Path(f"{db_path}-journal")
     before = (db_path.read_bytes(), journal.read_bytes())
     folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
-    command = [sys.executable, "-m", "dbinspect", "migrate", "info"]
-    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
-    result = subprocess.run(
-        command, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True
-    )
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: ") and "left a journal to roll back" in result.stderr
+    process = dbinspect_migrate("info", db_path, folder)
+    _, stderr = process.communicate(timeout=30)
+    err = stderr.decode()
+    assert process.returncode == 1
+    assert err.count("\n") == 1
+    assert err.startswith("error: ") and "left a journal to roll back" in err
     assert (db_path.read_bytes(), journal.read_bytes()) == before  # reading changed nothing
 
 
@@ -250,14 +253,7 @@ def test_ctrl_c_while_the_commit_waits_for_a_reader(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM seen").fetchall()  # holds a shared lock
-    command = [sys.executable, "-m", "dbinspect", "migrate", "run"]
-    command += ["--database-url", f"sqlite:{db_path}", "--source", str(folder)]
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = dbinspect_migrate("run", db_path, folder)
     time.sleep(1.0)  # creating the tracking table already waits on the reader
     assert process.poll() is None
     started = time.monotonic()
