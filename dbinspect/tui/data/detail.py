@@ -14,7 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from dbinspect.models import CellValue, Value
-from dbinspect.tui.data.format import clip_value, format_float, hex_dump, human_size, pretty_json
+from dbinspect.tui.data.format import clip_value, format_float, hex_dump, pretty_json
+from dbinspect.tui.panes.common import human_size
 from dbinspect.tui.sanitize import NULL_STYLE, safe_text
 
 TEXT_LIMIT = 200_000

@@ -11,6 +11,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from dbinspect.models import Value
+from dbinspect.tui.panes.common import human_size
 from dbinspect.tui.sanitize import NULL_STYLE, safe_text
 
 NUMBER_STYLE = "cyan"
@@ -18,16 +19,6 @@ BLOB_STYLE = "magenta"
 NOTE_STYLE = "dim"
 MAX_CELL_WIDTH = 40
 """The widest a column is made from its values; longer values end with `…`."""
-
-
-def human_size(size: int) -> str:
-    """`1.5 KB`-style size of `size` bytes or characters."""
-    amount = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if amount < 1024 or unit == "GB":
-            return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{size} B"  # pragma: no cover - the loop always returns
 
 
 def is_number(value: Value) -> bool:
