@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -17,7 +16,8 @@ from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.logs import configure_logging
 
 # Only click is imported up front: `--version` and `--help` must answer in well under
-# 0.15 s, so the data layer (asyncio, aiosqlite) and Textual load inside the commands.
+# 0.15 s, and `migrate run` races dbmate, so the data layer (asyncio, aiosqlite), Textual,
+# and even json load inside the commands that use them.
 if TYPE_CHECKING:
     from dbinspect.backends import Backend
     from dbinspect.config import Settings
@@ -205,6 +205,8 @@ def info(
 
     facts = run_async(with_backend(url, gather))
     if as_json:
+        import json
+
         click.echo(json.dumps(facts_to_json(url, facts), indent=2))
         return
     lines = facts_to_lines(url, facts)
@@ -232,6 +234,8 @@ def schema(
         dbinspect schema app.db -o schema.sql
         dbinspect schema --format json app.db
     """
+    import json
+
     from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
 
     configure_logging(log_file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -282,6 +281,8 @@ def info(database_url: str | None, source: str | None, as_json: bool) -> None:
     settings, url = _settings(database_url, source)
     statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:
+        import json  # only this command prints JSON; the others start without it
+
         click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
         return
     for line in status_lines(statuses):

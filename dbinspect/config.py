@@ -8,7 +8,6 @@ the positional argument, `--database-url`, `DATABASE_URL` in the environment,
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +63,10 @@ class FileConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: most projects have no such file, and every command is a new
+    # process whose start-up counts (`migrate run` is measured against dbmate).
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

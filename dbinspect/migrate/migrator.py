@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dbinspect.errors import ChecksumMismatchError, MigrationError, MissingMigrationError
 from dbinspect.migrate.records import AppliedMigration, Migration, MigrationStatus, StatusKind
@@ -16,8 +16,7 @@ from dbinspect.migrate.statements import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedSql:
+class PreparedSql(NamedTuple):
     """A file's statements, checked, with the warnings to show before it runs."""
 
     statements: list[Statement]

@@ -1,17 +1,20 @@
-"""Provides the frozen records the migration engine hands to the CLI and the app."""
+"""Provides the records the migration engine hands to the CLI and the app.
+
+NamedTuples rather than frozen dataclasses: as immutable, and several times cheaper to
+define and to build. Every command is a new process that builds thousands of them, and
+`migrate run` is measured against dbmate.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 MigrationKind = Literal["simple", "reversible"]
 StatusKind = Literal["applied", "pending", "modified", "missing", "failed"]
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
+class Migration(NamedTuple):
     """One migration of the folder: a simple file or an `.up.sql`/`.down.sql` pair."""
 
     version: int
@@ -34,8 +37,7 @@ class Migration:
         return self.down_sql is not None and self.down_sql.startswith("-- no-transaction")
 
 
-@dataclass(frozen=True, slots=True)
-class AppliedMigration:
+class AppliedMigration(NamedTuple):
     """One row of the tracking table."""
 
     version: int
@@ -47,8 +49,7 @@ class AppliedMigration:
     """Nanoseconds; -1 while the migration's transaction had not been timed."""
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationStatus:
+class MigrationStatus(NamedTuple):
     """Where one migration stands: in the folder, in the database, or both."""
 
     version: int
@@ -58,14 +59,13 @@ class MigrationStatus:
     applied: AppliedMigration | None
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationEvent:
+class MigrationEvent(NamedTuple):
     """Progress reported while migrations run or revert."""
 
     kind: Literal["started", "finished", "warning"]
     version: int
     description: str
-    index: int
+    position: int
     """Position of this migration in the plan, from 0."""
     total: int
     """How many migrations the plan holds."""
@@ -73,8 +73,7 @@ class MigrationEvent:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationResult:
+class MigrationResult(NamedTuple):
     """One migration applied or reverted (or that would be, on a dry run)."""
 
     version: int

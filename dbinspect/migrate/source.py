@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from dbinspect.config import SqlxSettings
 from dbinspect.errors import MigrationSourceError
@@ -21,8 +20,7 @@ DEFAULT_SETTINGS = SqlxSettings()
 """No `sqlx.toml`: nothing ignored, the default table name."""
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationFile:
+class MigrationFile(NamedTuple):
     """One `.sql` file of the folder, parsed from its name."""
 
     path: Path

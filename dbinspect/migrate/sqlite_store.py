@@ -73,8 +73,10 @@ class SqliteStore:
         self.path = path
         self.cancellation = cancellation
         self._quoted = quote_identifier(table)
-        self._untimed: tuple[int, int] | None = None
-        """(version, ns) of an applied migration whose execution_time is still -1."""
+        self._untimed: list[tuple[int, int]] = []
+        """(version, ns) of each migration applied whose execution_time is still -1."""
+        self._listed_at: int | None = None
+        """`PRAGMA data_version` just before `list_applied` last read the tracking table."""
 
     @classmethod
     def open(
@@ -148,6 +150,9 @@ class SqliteStore:
 
     def list_applied(self) -> list[AppliedMigration]:
         """Every tracking row, by version; empty when there is no tracking table."""
+        # Read first: a commit by another process after this moves it, and then
+        # `apply` reads the tracking table again under the lock.
+        self._listed_at = self._read("PRAGMA data_version")[0][0]
         if not self.table_exists():
             return []
         rows = self._read(
@@ -195,6 +200,8 @@ CREATE TABLE IF NOT EXISTS {self.table} (
     ) -> int | None:
         """Run one migration (or its down file) together with its tracking row.
 
+        `migration` must come from a plan made from this store's last `list_applied`.
+
         Returns:
             The duration in nanoseconds, or None when another process already did it.
 
@@ -203,7 +210,14 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             DirtyDatabaseError: A failed row appeared meanwhile.
             CancelledInWorker: After the statement was interrupted and rolled back.
         """
-        job = Job(self._quoted, migration, statements, down, self._untimed, self.cancellation.event)
+        job = Job(
+            self._quoted,
+            migration,
+            statements,
+            down,
+            self.cancellation.event,
+            planned_at=self._listed_at,
+        )
         no_tx = migration.down_no_transaction if down else migration.no_transaction
         try:
             if no_tx:
@@ -219,10 +233,8 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             raise MigrationError(
                 f"migration {migration.version} could not be recorded: {error}"
             ) from error
-        if job.untimed is None or job.committed:
-            self._untimed = None
         if job.committed and not down:
-            self._untimed = (migration.version, job.elapsed)
+            self._untimed.append((migration.version, job.elapsed))
         return job.elapsed if job.committed else None
 
     def _failure(self, job: Job, error: StatementFailedError) -> MigrationFailedError:
@@ -250,17 +262,22 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             hint=f"fix {path.name} and run again",
         )
 
-    def flush_execution_time(self) -> None:
-        """Write the last applied migration's execution_time, after its commit as sqlx does.
+    def flush_execution_times(self) -> None:
+        """Write the execution_time of the migrations this run applied, after their commits.
 
-        Within a run, each migration's time rides along in the next migration's
-        transaction instead of costing a commit (and an fsync) of its own; the rows end up
-        as sqlx leaves them. Losing the time (a kill) leaves -1, as with sqlx.
+        sqlx updates each row after its commit, which costs a commit (and its syncs) per
+        migration; here the run's rows are updated together in one transaction at its end.
+        A killed run leaves -1 in its rows, as sqlx leaves a row it could not time.
         """
-        untimed, self._untimed = self._untimed, None
-        if untimed is not None:
+        untimed, self._untimed = self._untimed, []
+        if untimed:
             with contextlib.suppress(sqlite3.Error):
-                sqlite_tx.write_untimed(self.conn, self._quoted, untimed)  # autocommit
+                sqlite_tx.write_execution_times(
+                    self.conn,
+                    self._quoted,
+                    untimed,
+                    patient=not self.cancellation.event.is_set(),
+                )
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:

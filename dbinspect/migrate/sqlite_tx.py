@@ -83,9 +83,9 @@ class Job:
     migration: Migration
     statements: list[Statement]
     down: bool
-    untimed: tuple[int, int] | None
-    """(version, ns) of the previous migration whose execution_time is still -1."""
     cancel: threading.Event = field(default_factory=threading.Event)
+    planned_at: int | None = None
+    """`PRAGMA data_version` when the applied set this job was planned from was read."""
     committed: bool = False
     elapsed: int = 0
 
@@ -184,12 +184,50 @@ def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | No
     return bytes(rows[0][2]) if rows else None
 
 
-def write_untimed(conn: sqlite3.Connection, table: str, untimed: tuple[int, int] | None) -> None:
-    """Store a finished migration's execution_time."""
-    if untimed is not None:
-        conn.execute(
-            f"UPDATE {table} SET execution_time = ? WHERE version = ?", (untimed[1], untimed[0])
-        )
+def data_version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever another connection commits to the database."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def done_by_another(conn: sqlite3.Connection, job: Job) -> bool:
+    """Under the lock: whether another process already applied (or reverted) `job`.
+
+    Only another connection's commit moves `data_version`; while it still reads as it
+    did when the plan was made, nothing has changed and the tracking table need not be
+    read again (a scan per migration otherwise).
+
+    Raises:
+        DirtyDatabaseError: A failed row appeared meanwhile.
+    """
+    if job.planned_at is not None and data_version(conn) == job.planned_at:
+        return False
+    applied = locked_row(conn, job.table, job.migration.version) is not None
+    return applied != job.down
+
+
+def write_execution_times(
+    conn: sqlite3.Connection, table: str, timings: list[tuple[int, int]], *, patient: bool
+) -> None:
+    """Store finished migrations' execution_time, (version, ns) each, in one transaction.
+
+    Not patient (after a cancel): one short try for the lock, so that Ctrl+C is not held
+    back by another process; if it fails, the rows keep -1, as a killed run leaves them.
+    """
+    if not patient:
+        conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                f"UPDATE {table} SET execution_time = ? WHERE version = ?",
+                [(ns, version) for version, ns in timings],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            rollback(conn)
+            raise
+    finally:
+        _restore_busy_timeout(conn)
 
 
 def execute_statements(conn: sqlite3.Connection, job: Job) -> None:
@@ -227,12 +265,9 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
     start = time.perf_counter_ns()
     begin_immediate(conn, job.cancel)
     try:
-        already = locked_row(conn, job.table, job.migration.version) is not None
-        if already != job.down:
+        if done_by_another(conn, job):
             rollback(conn)
             return
-        # The previous migration's time rides along here instead of costing its own commit.
-        write_untimed(conn, job.table, job.untimed)
         execute_statements(conn, job)
         record(conn, job)
         if job.cancel.is_set():
@@ -247,15 +282,13 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
 
 def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
     """Run a `-- no-transaction` file as sqlx does: statements in autocommit, then the row."""
-    write_untimed(conn, job.table, job.untimed)
-    job.untimed = None
     start = time.perf_counter_ns()
     begin_immediate(conn, job.cancel)
     try:
-        already = locked_row(conn, job.table, job.migration.version) is not None
+        done = done_by_another(conn, job)
     finally:
         rollback(conn)
-    if already != job.down:
+    if done:
         return
     execute_statements(conn, job)
     recording = threading.Event()  # the statements ran: record them regardless of a cancel

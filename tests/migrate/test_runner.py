@@ -312,3 +312,62 @@ def test_runs_leave_the_journal_mode_as_the_file_had_it(tmp_path: Path, mode: st
     assert not Path(f"{db_path}-journal").exists()
     assert [r[0] for r in tracking_rows(db_path)] == [1]
     integrity(db_path)
+
+
+def _three_tables(tmp_path: Path) -> Path:
+    return write_folder(
+        tmp_path / "m",
+        {f"{v}_{name}.sql": f"CREATE TABLE {name} (x);\n" for v, name in enumerate("abc", 1)},
+    )
+
+
+def test_run_skips_what_another_runner_applied_after_the_plan(
+    tmp_path: Path, db_url: DatabaseUrl, db_path: Path
+) -> None:
+    # The other runner commits between this run's plan and its first lock, so the
+    # tracking table must be read again under the lock instead of trusted from the plan.
+    folder = _three_tables(tmp_path)
+    others: list[list[int]] = []
+
+    def interleave(event: MigrationEvent) -> None:
+        if event.kind == "started" and not others:
+            others.append(
+                [r.version for r in runner.run_migrations(db_url, folder, target_version=2)]
+            )
+
+    applied = runner.run_migrations(db_url, folder, on_event=interleave)
+    assert others == [[1, 2]]
+    assert [r.version for r in applied] == [3]
+    assert [row[0] for row in tracking_rows(db_path)] == [1, 2, 3]
+    integrity(db_path)
+
+
+def test_run_refuses_a_dirty_row_written_after_the_plan(
+    tmp_path: Path, db_url: DatabaseUrl, db_path: Path
+) -> None:
+    folder = _three_tables(tmp_path)
+    runner.run_migrations(db_url, folder, target_version=1)
+
+    def mark_failed(event: MigrationEvent) -> None:
+        if event.kind == "started":
+            with sqlite3.connect(db_path) as other:
+                other.execute("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 1")
+            other.close()
+
+    with pytest.raises(DirtyDatabaseError, match="migration 1 is partially applied"):
+        runner.run_migrations(db_url, folder, on_event=mark_failed)
+    assert [row[0] for row in tracking_rows(db_path)] == [1]
+    assert sqlite3.connect(db_path).execute(
+        "SELECT count(*) FROM sqlite_schema WHERE name IN ('b', 'c')"
+    ).fetchone() == (0,)
+
+
+def test_run_times_every_migration_it_applied(
+    tmp_path: Path, db_url: DatabaseUrl, db_path: Path
+) -> None:
+    # Rows are inserted with -1 and their times written after the commits, as sqlx does.
+    folder = _three_tables(tmp_path)
+    results = runner.run_migrations(db_url, folder)
+    times = {row[0]: row[4] for row in tracking_rows(db_path)}
+    assert times == {r.version: r.duration_ns for r in results}
+    assert all(isinstance(ns, int) and ns > 0 for ns in times.values())

@@ -165,7 +165,7 @@ class MigrationsPane(Vertical):
         """Move the progress bar on when a migration finishes."""
         bar = self.query_one(ProgressBar)
         if event.kind == "finished":
-            bar.update(total=event.total, progress=event.index + 1)
+            bar.update(total=event.total, progress=event.position + 1)
 
     def stop_progress(self) -> None:
         """Hide the progress bar."""
