@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -289,6 +290,17 @@ def demo(path: Path | None, no_open: bool) -> None:
 
 def main() -> None:
     """Entry point: run the CLI; failures are one line on stderr and exit 1."""
+    # A command runs once and frees everything when the process ends, so the cyclic GC
+    # would only walk the imported modules' objects again and again, and once more at
+    # exit: about 3% of `migrate run`'s CPU. The app turns it back on (tui.launch).
+    gc.disable()
+    try:
+        _run_cli()
+    finally:
+        gc.freeze()  # exit without a last full collection
+
+
+def _run_cli() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="dbinspect")
     except click.exceptions.Exit as done:

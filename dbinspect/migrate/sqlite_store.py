@@ -59,6 +59,7 @@ class SqliteStore:
         table: The tracking table's name (`_sqlx_migrations` unless `sqlx.toml` says).
         path: The database file, None in memory.
         cancellation: Stops the run from another thread.
+        write: The connection commits; it waits for locks through `retry_while_busy`.
     """
 
     def __init__(
@@ -67,8 +68,11 @@ class SqliteStore:
         table: str,
         path: Path | None,
         cancellation: Cancellation,
+        *,
+        write: bool = False,
     ) -> None:
         self.conn = conn
+        self.write = write
         self.table = table
         self.path = path
         self.cancellation = cancellation
@@ -107,7 +111,7 @@ class SqliteStore:
             # isolation_level=None: no implicit BEGIN; every transaction here is explicit.
             conn = sqlite3.connect(
                 target,
-                timeout=sqlite_tx.BUSY_TIMEOUT_MS / 1000,
+                timeout=sqlite_tx.BUSY_TIMEOUT_S,
                 isolation_level=None,
                 uri=uri,
                 check_same_thread=False,  # cancelled (interrupted) from another thread
@@ -124,12 +128,15 @@ class SqliteStore:
                 # journal mode stays as the file has it (in WAL, NORMAL defers syncs to
                 # checkpoints and never risks corruption).
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # From here on a writer waits for locks in short spells that a cancel
+                # can end (sqlite_tx.retry_while_busy); a reader lets SQLite wait.
+                conn.execute(f"PRAGMA busy_timeout = {sqlite_tx.LOCK_POLL_MS}")
         except sqlite3.Error as error:
             conn.close()
             raise ConnectError(f"cannot use {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
         cancellation.attach(conn)
-        return cls(conn, table, url.path, cancellation)
+        return cls(conn, table, url.path, cancellation, write=write)
 
     def close(self) -> None:
         """Close the connection."""
@@ -138,6 +145,10 @@ class SqliteStore:
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         try:
+            if self.write:  # a short busy timeout: wait here, cancellably
+                return sqlite_tx.retry_while_busy(
+                    lambda: self.conn.execute(sql, params).fetchall(), self.cancellation.event
+                )
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as error:
             # e.g. a read-only status check meeting a killed writer's hot journal
@@ -270,14 +281,12 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         A killed run leaves -1 in its rows, as sqlx leaves a row it could not time.
         """
         untimed, self._untimed = self._untimed, []
+        # After a cancel, one short try: Ctrl+C is not held back by another process's
+        # lock, and if the try fails the rows keep -1, as a killed run leaves them.
+        wait_s = 0.0 if self.cancellation.event.is_set() else sqlite_tx.BUSY_TIMEOUT_S
         if untimed:
-            with contextlib.suppress(sqlite3.Error):
-                sqlite_tx.write_execution_times(
-                    self.conn,
-                    self._quoted,
-                    untimed,
-                    patient=not self.cancellation.event.is_set(),
-                )
+            with contextlib.suppress(sqlite3.Error, MigrationError):
+                sqlite_tx.write_execution_times(self.conn, self._quoted, untimed, wait_s=wait_s)
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:

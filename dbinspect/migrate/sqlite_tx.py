@@ -6,16 +6,21 @@ import contextlib
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from dbinspect.errors import DirtyDatabaseError, MigrationError
 from dbinspect.migrate.records import Migration
 from dbinspect.migrate.statements import Statement
 
 LOCK_POLL_MS = 100
-"""Busy timeout while waiting for the write lock, so a cancel is seen within this time."""
-BUSY_TIMEOUT_MS = 30_000
+"""Busy timeout of write connections, so a cancel is seen within this time."""
+BUSY_TIMEOUT_S = 30.0
 """How long to wait for the write lock, and for readers before a commit."""
+
+T = TypeVar("T")
 
 
 class CancelledInWorker(Exception):
@@ -104,63 +109,70 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _restore_busy_timeout(conn: sqlite3.Connection) -> None:
-    with contextlib.suppress(sqlite3.Error):
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def retry_while_busy(
+    action: Callable[[], T],
+    cancel: threading.Event,
+    *,
+    wait_s: float = BUSY_TIMEOUT_S,
+    stuck: tuple[str, str] = (
+        "the database stayed locked",
+        "close the other program and try again",
+    ),
+) -> T:
+    """Run `action` again while SQLite reports the database busy, up to `wait_s` or a cancel.
 
+    Write connections keep a short busy timeout (LOCK_POLL_MS) because SQLite's own wait
+    cannot be interrupted: a long wait is made of short ones with a look at `cancel`
+    between them. Only for what SQLite allows to be tried again after SQLITE_BUSY: BEGIN,
+    COMMIT (which keeps its transaction) and statements in autocommit.
 
-def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
-    """Take the write lock, waiting up to BUSY_TIMEOUT_MS and giving up on cancel.
-
-    SQLite's busy handler cannot be interrupted, so the wait is cut into short
-    attempts with a look at `cancel` between them. The transaction keeps the short
-    timeout so that its COMMIT, which waits for readers, does the same (see `commit`);
-    `commit` and `rollback` put the long one back.
+    Args:
+        stuck: The error message and hint when `wait_s` runs out.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
-    try:
-        while True:
-            if cancel.is_set():
-                raise CancelledInWorker
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
-                if time.monotonic() > deadline:
-                    raise MigrationError(
-                        f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s",
-                        "another program holds a write lock; close it and try again",
-                    ) from error
-    except BaseException:
-        _restore_busy_timeout(conn)
-        raise
-
-
-def commit(conn: sqlite3.Connection, cancel: threading.Event) -> None:
-    """COMMIT, waiting for readers to finish in short attempts that a cancel can end.
-
-    A COMMIT refused with SQLITE_BUSY leaves the transaction as it was, ready to be
-    tried again; on cancel the caller rolls it back.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + wait_s
     while True:
         try:
-            conn.execute("COMMIT")
-            break
+            return action()
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
             if cancel.is_set():
                 raise CancelledInWorker from error
             if time.monotonic() > deadline:
-                raise MigrationError(
-                    f"readers kept the database busy for {BUSY_TIMEOUT_MS // 1000} s",
-                    "another program is reading it; close it and try again",
-                ) from error
-    _restore_busy_timeout(conn)
+                message, hint = stuck
+                raise MigrationError(f"{message} for {wait_s:g} s", hint) from error
+
+
+def begin_immediate(
+    conn: sqlite3.Connection, cancel: threading.Event, *, wait_s: float = BUSY_TIMEOUT_S
+) -> None:
+    """Take the write lock, waiting up to `wait_s` for another writer, giving up on cancel."""
+    if cancel.is_set():
+        raise CancelledInWorker
+    retry_while_busy(
+        lambda: conn.execute("BEGIN IMMEDIATE"),
+        cancel,
+        wait_s=wait_s,
+        stuck=(
+            "the database stayed locked",
+            "another program holds a write lock; close it and try again",
+        ),
+    )
+
+
+def commit(
+    conn: sqlite3.Connection, cancel: threading.Event, *, wait_s: float = BUSY_TIMEOUT_S
+) -> None:
+    """COMMIT, waiting for readers to finish; on cancel the caller rolls back."""
+    retry_while_busy(
+        lambda: conn.execute("COMMIT"),
+        cancel,
+        wait_s=wait_s,
+        stuck=(
+            "readers kept the database busy",
+            "another program is reading it; close it and try again",
+        ),
+    )
 
 
 def rollback(conn: sqlite3.Connection) -> None:
@@ -168,7 +180,6 @@ def rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-    _restore_busy_timeout(conn)
 
 
 def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | None:
@@ -206,37 +217,37 @@ def done_by_another(conn: sqlite3.Connection, job: Job) -> bool:
 
 
 def write_execution_times(
-    conn: sqlite3.Connection, table: str, timings: list[tuple[int, int]], *, patient: bool
+    conn: sqlite3.Connection, table: str, timings: list[tuple[int, int]], *, wait_s: float
 ) -> None:
-    """Store finished migrations' execution_time, (version, ns) each, in one transaction.
-
-    Not patient (after a cancel): one short try for the lock, so that Ctrl+C is not held
-    back by another process; if it fails, the rows keep -1, as a killed run leaves them.
-    """
-    if not patient:
-        conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
+    """Store finished migrations' execution_time, (version, ns) each, in one transaction."""
+    never = threading.Event()  # the migrations are done: a cancel no longer stops this
+    begin_immediate(conn, never, wait_s=wait_s)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(
-                f"UPDATE {table} SET execution_time = ? WHERE version = ?",
-                [(ns, version) for version, ns in timings],
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            rollback(conn)
-            raise
-    finally:
-        _restore_busy_timeout(conn)
+        conn.executemany(
+            f"UPDATE {table} SET execution_time = ? WHERE version = ?",
+            [(ns, version) for version, ns in timings],
+        )
+        commit(conn, never, wait_s=wait_s)
+    except BaseException:
+        rollback(conn)
+        raise
 
 
-def execute_statements(conn: sqlite3.Connection, job: Job) -> None:
-    """Run the statements one by one, stopping at the first error or a cancel."""
+def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool = False) -> None:
+    """Run the statements one by one, stopping at the first error or a cancel.
+
+    In autocommit each statement is its own transaction, so one refused with SQLITE_BUSY
+    left nothing behind and waits for the lock like a BEGIN; inside a transaction SQLite
+    allows no such retry, and the statement fails after the short busy timeout.
+    """
     for statement in job.statements:
         if job.cancel.is_set():
             raise CancelledInWorker
         try:
-            conn.execute(statement.sql)
+            if autocommit:
+                retry_while_busy(partial(conn.execute, statement.sql), job.cancel)
+            else:
+                conn.execute(statement.sql)
         except sqlite3.Error as error:
             if job.cancel.is_set():
                 raise CancelledInWorker from error
@@ -290,7 +301,7 @@ def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
         rollback(conn)
     if done:
         return
-    execute_statements(conn, job)
+    execute_statements(conn, job, autocommit=True)
     recording = threading.Event()  # the statements ran: record them regardless of a cancel
     begin_immediate(conn, recording)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import sqlite3
@@ -33,6 +34,7 @@ def launch(
     Raises:
         DbInspectError: The database cannot be opened (raised before the app starts).
     """
+    gc.enable()  # the CLI runs its one-shot commands without it; the app lives long
     asyncio.run(run_app(settings, migrate_on_launch, read_only, create))
 
 

@@ -9,14 +9,22 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 from migrate_helpers import REPO, integrity, tracking_rows, write_folder
 
+from dbinspect.errors import MigrationError
 from dbinspect.migrate import migration_status, run_migrations
-from dbinspect.migrate.sqlite_tx import Cancellation
+from dbinspect.migrate.sqlite_tx import (
+    LOCK_POLL_MS,
+    Cancellation,
+    CancelledInWorker,
+    retry_while_busy,
+)
 from dbinspect.url import DatabaseUrl, parse_url
 
 RUNNER = (
@@ -266,3 +274,77 @@ def test_ctrl_c_while_the_commit_waits_for_a_reader(tmp_path: Path) -> None:
     reader.close()
     assert names == {"seen"}  # neither the tracking table nor the migration's table
     integrity(db_path)
+
+
+def test_ctrl_c_does_not_wait_for_a_reader_to_record_execution_times(tmp_path: Path) -> None:
+    # After a cancel the applied migrations' times get one short try: a reader that
+    # keeps the final commit waiting must not hold the exit back.
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_quick.sql": "CREATE TABLE a (x);\n",
+            "2_slow.sql": f"CREATE TABLE b AS {SLOW.format(rows=10**9)}SELECT i FROM n;\n",
+        },
+    )
+    db_path = tmp_path / "app.db"
+    process = dbinspect_migrate("run", db_path, folder)
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith(b"Applied 1/migrate quick")
+    reader = sqlite3.connect(db_path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM a").fetchall()  # holds a shared lock
+    time.sleep(0.3)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=40)
+    assert time.monotonic() - started < 2.0
+    assert process.returncode == 130, err
+    reader.execute("COMMIT")
+    reader.close()
+    rows = tracking_rows(db_path)
+    assert [(r[0], r[4]) for r in rows] == [(1, -1)]  # applied; its time was given up
+    integrity(db_path)
+
+
+def _hold_write_lock(db_path: Path, seconds: float) -> threading.Thread:
+    """Hold `db_path`'s write lock from another connection for `seconds`."""
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        holder.execute("COMMIT")
+        holder.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_busy_waits_end_with_the_lock_a_cancel_or_the_deadline(tmp_path: Path) -> None:
+    db_path = tmp_path / "x.db"
+    sqlite3.connect(db_path).execute("CREATE TABLE t (x)").connection.close()
+    writer = sqlite3.connect(db_path, timeout=LOCK_POLL_MS / 1000, isolation_level=None)
+    insert = partial(writer.execute, "INSERT INTO t VALUES (1)")
+
+    holder = _hold_write_lock(db_path, 0.5)  # released: the statement then runs
+    started = time.monotonic()
+    retry_while_busy(insert, threading.Event())
+    assert 0.4 < time.monotonic() - started < 2.0
+    holder.join()
+
+    holder = _hold_write_lock(db_path, 1.5)  # cancelled while it waits
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(CancelledInWorker):
+        retry_while_busy(insert, cancel)
+    assert time.monotonic() - started < 0.8
+    holder.join()
+
+    holder = _hold_write_lock(db_path, 1.5)  # out of patience
+    with pytest.raises(MigrationError, match=r"stayed locked for 0\.3 s"):
+        retry_while_busy(insert, threading.Event(), wait_s=0.3)
+    holder.join()
+    assert writer.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    writer.close()
