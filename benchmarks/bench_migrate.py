@@ -74,11 +74,23 @@ def write_migrations(base: Path, count: int = COUNT) -> tuple[Path, Path, Path]:
     return sqlx, dbmate, script
 
 
-def rerun(command: list[str], stdin: Path | None = None) -> float:
-    """Wall-clock seconds of one run of `command`."""
+def rerun(command: list[str], cwd: Path, stdin: Path | None = None) -> float:
+    """Wall-clock seconds of one run of `command` in `cwd`, the database's folder.
+
+    Run there, as in a project folder: every tool looks for its config files (`.env`,
+    `sqlx.toml`, `pyproject.toml`) in the working folder, and this repository's own
+    `pyproject.toml` is no user's.
+    """
     with open(stdin or os.devnull, "rb") as handle:
         start = time.perf_counter()
-        subprocess.run(command, stdin=handle, stdout=subprocess.DEVNULL, check=True, env=BENCH_ENV)
+        subprocess.run(
+            command,
+            stdin=handle,
+            stdout=subprocess.DEVNULL,
+            check=True,
+            env=BENCH_ENV,
+            cwd=cwd,
+        )
         return time.perf_counter() - start
 
 
@@ -86,7 +98,7 @@ def timed(command: list[str], db: Path, stdin: Path | None = None) -> float:
     """Wall-clock seconds of one run on a new database file."""
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    return rerun(command, stdin)
+    return rerun(command, db.parent, stdin)
 
 
 def dbmate_command() -> list[str] | None:
@@ -137,7 +149,7 @@ def main() -> None:
         # The same command with all 500 already applied: start-up, reading and checking
         # the folder and the tracking table, nothing to commit.
         timed(ours, db)  # a new file with every migration applied
-        figures["nothing-to-do"] = statistics.median(rerun(ours) for _ in range(runs))
+        figures["nothing-to-do"] = statistics.median(rerun(ours, db.parent) for _ in range(runs))
     target = figures.get("dbmate", DBMATE_REFERENCE_S)
     source = "measured" if "dbmate" in figures else "reference"
     print(

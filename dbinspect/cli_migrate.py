@@ -10,6 +10,7 @@ import click
 
 from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError
+from dbinspect.logs import configure_logging
 from dbinspect.migrate.authoring import add_migration
 from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.runner import (
@@ -82,7 +83,10 @@ def source_option(func: F) -> F:
 
 
 def database_options(func: F) -> F:
-    """`--database-url` and `--source`, shared by the commands that open the database."""
+    """`--database-url`, `--source` and `--log-file`, for the commands that open the database."""
+    func = click.option(
+        "--log-file", type=click.Path(dir_okay=False), help="Append a log to this file."
+    )(func)
     func = click.option(
         "--database-url",
         "-D",
@@ -92,7 +96,10 @@ def database_options(func: F) -> F:
     return source_option(func)
 
 
-def _settings(database_url: str | None, source: str | None) -> tuple[Settings, DatabaseUrl]:
+def _settings(
+    database_url: str | None, source: str | None, log_file: str | None
+) -> tuple[Settings, DatabaseUrl]:
+    configure_logging(log_file)
     settings = resolve_settings(database_url=database_url, source=source)
     if settings.url is None:
         raise ConfigError(
@@ -163,6 +170,7 @@ def add(
 def run(
     database_url: str | None,
     source: str | None,
+    log_file: str | None,
     target_version: int | None,
     dry_run: bool,
     ignore_missing: bool,
@@ -173,7 +181,7 @@ def run(
     Example:
         dbinspect migrate run --database-url sqlite:app.db
     """
-    settings, url = _settings(database_url, source)
+    settings, url = _settings(database_url, source, log_file)
 
     def report(event: MigrationEvent) -> None:
         _print_warning(event)
@@ -207,7 +215,11 @@ def run(
 @click.option("--target-version", type=int, metavar="V", help="Revert down to V (0: all).")
 @click.option("--dry-run", is_flag=True, help="List what would be reverted; change nothing.")
 def revert(
-    database_url: str | None, source: str | None, target_version: int | None, dry_run: bool
+    database_url: str | None,
+    source: str | None,
+    log_file: str | None,
+    target_version: int | None,
+    dry_run: bool,
 ) -> None:
     """Revert the latest applied migration, or every one above --target-version.
 
@@ -215,7 +227,7 @@ def revert(
     Example:
         dbinspect migrate revert --target-version 0
     """
-    settings, url = _settings(database_url, source)
+    settings, url = _settings(database_url, source, log_file)
     results = run_interruptibly(
         lambda cancellation: revert_migrations(
             url,
@@ -271,14 +283,14 @@ def status_lines(statuses: list[MigrationStatus]) -> list[str]:
 @migrate.command()
 @database_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array for scripts.")
-def info(database_url: str | None, source: str | None, as_json: bool) -> None:
+def info(database_url: str | None, source: str | None, log_file: str | None, as_json: bool) -> None:
     """List every migration and whether it is applied; changes nothing.
 
     \b
     Example:
         dbinspect migrate info --json
     """
-    settings, url = _settings(database_url, source)
+    settings, url = _settings(database_url, source, log_file)
     statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:
         import json  # only this command prints JSON; the others start without it
@@ -293,14 +305,16 @@ def info(database_url: str | None, source: str | None, as_json: bool) -> None:
 @database_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.argument("version", type=int)
-def restamp(database_url: str | None, source: str | None, yes: bool, version: int) -> None:
+def restamp(
+    database_url: str | None, source: str | None, log_file: str | None, yes: bool, version: int
+) -> None:
     """Accept the current checksum of applied migration VERSION (after EOL/BOM edits).
 
     \b
     Example:
         dbinspect migrate restamp 20220721124650 --yes
     """
-    settings, url = _settings(database_url, source)
+    settings, url = _settings(database_url, source, log_file)
     statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)
     if current and current.applied and current.migration:

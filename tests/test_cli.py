@@ -541,3 +541,20 @@ def test_info_and_schema_on_a_wal_database_with_pending_rows(
     assert "CREATE TABLE pending(x);" in ok(run_cli("schema", folder / "app.db"))
     assert state() == before
     assert sorted(p.name for p in folder.iterdir()) == ["app.db", "app.db-shm", "app.db-wal"]
+
+
+def test_migrate_commands_log_each_migration(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "1_create_a.up.sql").write_text("CREATE TABLE a (x);\n")
+    (folder / "1_create_a.down.sql").write_text("DROP TABLE a;\n")
+    db, log = f"sqlite:{tmp_path / 'app.db'}", tmp_path / "migrate.log"
+    applied = run_cli("migrate", "run", "-D", db, "--source", folder, "--log-file", log)
+    assert applied.returncode == 0, applied.stderr
+    env = {"DBINSPECT_LOG": "info"}
+    reverted = run_cli("migrate", "revert", "-D", db, "--source", folder, env=env)
+    assert reverted.returncode == 0, reverted.stderr
+    entry = r"INFO dbinspect\.migrate: {} 1 create a \([0-9.]+ ms\)"
+    assert re.search(entry.format("applied"), log.read_text())
+    assert re.search(entry.format("reverted"), reverted.stderr)
+    assert reverted.stdout.startswith("Applied 1/revert create a (")  # the output is unchanged
