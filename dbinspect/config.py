@@ -3,15 +3,18 @@
 Precedence, first match wins, as DESIGN.md section 2 and sqlx-cli order them:
 the positional argument, `--database-url`, `DATABASE_URL` in the environment,
 `DATABASE_URL` in `./.env`, `dbinspect.toml`, then `[tool.dbinspect]` in `pyproject.toml`.
+
+The settings are NamedTuples, immutable and cheaper to define than frozen dataclasses:
+every command starts a new process and reads them first.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from dbinspect.errors import ConfigError
 from dbinspect.url import DatabaseUrl, parse_url
@@ -20,8 +23,7 @@ DEFAULT_MIGRATIONS_DIR = "migrations"
 DEFAULT_TABLE_NAME = "_sqlx_migrations"
 
 
-@dataclass(frozen=True, slots=True)
-class SqlxSettings:
+class SqlxSettings(NamedTuple):
     """The `[migrate]` settings of a `sqlx.toml` that change how migrations behave."""
 
     ignored_chars: tuple[str, ...] = ()
@@ -32,8 +34,7 @@ class SqlxSettings:
     """The folder of migrations, relative to the `sqlx.toml`."""
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationsLocation:
+class MigrationsLocation(NamedTuple):
     """Where migrations come from, and whether the user asked for them explicitly."""
 
     path: Path
@@ -42,11 +43,10 @@ class MigrationsLocation:
     """True when a flag, env var or config file named it (then launch applies them)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FileConfig:
+class FileConfig(NamedTuple):
     """What `dbinspect.toml` or `[tool.dbinspect]` in `pyproject.toml` says."""
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = MappingProxyType({})
     """The table's keys (`database-url`, `migrations`, `keys`...)."""
     origin: Path | None = None
     """The file the values came from."""
@@ -138,8 +138,7 @@ def settings_from_mapping(migrate: Mapping[str, Any], origin: Path) -> SqlxSetti
     return SqlxSettings(tuple(chars), table, folder)
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything a command needs to know about where to work."""
 
     url: DatabaseUrl | None
