@@ -135,7 +135,7 @@ def run_migrations(
         plan = migrator.plan_run(status_list, applied, target_version)
         return _execute_plan(store, plan, "up", on_event)
     finally:
-        store.flush_execution_times()
+        store.flush_execution_time()
         store.close()
 
 

@@ -11,8 +11,10 @@ import contextlib
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,20 @@ except ImportError:  # pragma: no cover - Windows
 
 LOCK_POLL_S = 0.02
 """How often a runner waiting for another's `-- no-transaction` file looks again."""
+
+
+def _set_up(conn: sqlite3.Connection, write: bool) -> bool:
+    """Foreign keys on; for a writer, its sync level and journal. True if it truncates."""
+    # sqlx's SQLite connections have foreign keys on; a migration must behave the same.
+    conn.execute("PRAGMA foreign_keys=ON")
+    if not write:
+        return False
+    # In a rollback journal, NORMAL syncs the journal once before the database is
+    # written instead of twice (FULL): three syncs a commit, as dbmate's driver does, and
+    # safe from corruption on journaling file systems. (In WAL, NORMAL defers syncs to
+    # checkpoints and never risks corruption.)
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return _truncate_journal(conn)
 
 
 def _truncate_journal(conn: sqlite3.Connection) -> bool:
@@ -93,8 +109,8 @@ class SqliteStore:
         self.path = path
         self.cancellation = cancellation
         self._quoted = quote_identifier(table)
-        self._untimed: list[tuple[int, int]] = []
-        """(version, ns) of each migration applied whose execution_time is still -1."""
+        self._untimed: tuple[int, int] | None = None
+        """(version, ns) of an applied migration whose execution_time is still -1."""
         self.truncating = False
         """The connection commits by truncating the journal (see `_truncate_journal`)."""
         self._listed_at: int | None = None
@@ -127,34 +143,32 @@ class SqliteStore:
             target, uri = f"{url.path.resolve().as_uri()}?mode={mode}", True
         try:
             # isolation_level=None: no implicit BEGIN; every transaction here is explicit.
+            # A writer waits for locks in short spells that a cancel can end
+            # (sqlite_tx.retry_while_busy); a reader lets SQLite wait.
             conn = sqlite3.connect(
                 target,
-                timeout=sqlite_tx.BUSY_TIMEOUT_S,
+                timeout=sqlite_tx.LOCK_POLL_MS / 1000 if write else sqlite_tx.BUSY_TIMEOUT_S,
                 isolation_level=None,
                 uri=uri,
                 check_same_thread=False,  # cancelled (interrupted) from another thread
             )
         except sqlite3.Error as error:
             raise ConnectError(f"cannot open {url.masked}: {error}") from error
-        truncating = False
-        try:
-            # sqlx's SQLite connections have foreign keys on; a migration must behave the same.
-            conn.execute("PRAGMA foreign_keys=ON")
-            if write:
-                # In a rollback journal, NORMAL syncs the journal once before the database
-                # is written instead of twice (FULL): three syncs a commit, as dbmate's
-                # driver does, and safe from corruption on journaling file systems. (In
-                # WAL, NORMAL defers syncs to checkpoints and never risks corruption.)
-                conn.execute("PRAGMA synchronous=NORMAL")
-                truncating = _truncate_journal(conn)
-                # From here on a writer waits for locks in short spells that a cancel
-                # can end (sqlite_tx.retry_while_busy); a reader lets SQLite wait.
-                conn.execute(f"PRAGMA busy_timeout = {sqlite_tx.LOCK_POLL_MS}")
-        except sqlite3.Error as error:
-            conn.close()
-            raise ConnectError(f"cannot use {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
         cancellation.attach(conn)
+        try:
+            try:
+                truncating = (
+                    sqlite_tx.retry_while_busy(partial(_set_up, conn, write), cancellation.event)
+                    if write
+                    else _set_up(conn, write)
+                )
+            except sqlite3.Error as error:
+                raise ConnectError(f"cannot use {url.masked}: {error}") from error
+        except BaseException:
+            cancellation.detach()
+            conn.close()
+            raise
         store = cls(conn, table, url.path, cancellation, write=write)
         store.truncating = truncating
         return store
@@ -163,11 +177,14 @@ class SqliteStore:
         """Close the connection, and delete the journal a truncating run leaves behind."""
         self.cancellation.detach()
         if self.truncating:
-            # Switching back deletes the empty journal, once SQLite holds the write lock
-            # so that no other writer's journal is ever touched; if another writer has
-            # it, that writer's commit deletes (DELETE) or empties (TRUNCATE) it.
+            # Only while the connection still truncates: a migration (or another program)
+            # may have turned the database to WAL meanwhile, and WAL must stay. Switching
+            # back deletes the empty journal once SQLite holds the write lock, so no other
+            # writer's journal is touched; if another writer holds it, that writer's commit
+            # deletes (DELETE) or empties (TRUNCATE) the journal.
             with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("PRAGMA journal_mode=DELETE")
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "truncate":
+                    self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
@@ -254,6 +271,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             statements,
             down,
             self.cancellation.event,
+            untimed=self._untimed,
             planned_at=self._listed_at,
         )
         no_tx = migration.down_no_transaction if down else migration.no_transaction
@@ -271,8 +289,10 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             raise MigrationError(
                 f"migration {migration.version} could not be recorded: {error}"
             ) from error
+        if job.untimed is None or job.committed:
+            self._untimed = None  # written (or the row is gone)
         if job.committed and not down:
-            self._untimed.append((migration.version, job.elapsed))
+            self._untimed = (migration.version, job.elapsed)
         return job.elapsed if job.committed else None
 
     def _failure(self, job: Job, error: StatementFailedError) -> MigrationFailedError:
@@ -300,20 +320,27 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             hint=f"fix {path.name} and run again",
         )
 
-    def flush_execution_times(self) -> None:
-        """Write the execution_time of the migrations this run applied, after their commits.
+    def flush_execution_time(self) -> None:
+        """Write the last applied migration's execution_time, after its commit as sqlx does.
 
-        sqlx updates each row after its commit, which costs a commit (and its syncs) per
-        migration; here the run's rows are updated together in one transaction at its end.
-        A killed run leaves -1 in its rows, as sqlx leaves a row it could not time.
+        Within a run, each migration's time rides along in the next migration's
+        transaction instead of costing a commit (and its syncs) of its own; the rows end up
+        as sqlx leaves them. Losing the time (a kill) leaves -1, as with sqlx.
         """
-        untimed, self._untimed = self._untimed, []
-        # After a cancel, one short try: Ctrl+C is not held back by another process's
-        # lock, and if the try fails the rows keep -1, as a killed run leaves them.
-        wait_s = 0.0 if self.cancellation.event.is_set() else sqlite_tx.BUSY_TIMEOUT_S
-        if untimed:
-            with contextlib.suppress(sqlite3.Error, MigrationError):
-                sqlite_tx.write_execution_times(self.conn, self._quoted, untimed, wait_s=wait_s)
+        untimed, self._untimed = self._untimed, None
+        if untimed is None:
+            return
+        if self.cancellation.event.is_set():
+            # After Ctrl+C, one short try that the cancel must not interrupt; if another
+            # process holds the lock, the row keeps -1, as a killed run leaves it.
+            self.cancellation.detach()
+            give_up, wait_s = threading.Event(), 0.0
+        else:
+            # A Ctrl+C while this waits for the lock ends the wait; the row keeps -1.
+            give_up, wait_s = self.cancellation.event, sqlite_tx.BUSY_TIMEOUT_S
+        write = partial(sqlite_tx.write_untimed, self.conn, self._quoted, untimed)  # autocommit
+        with contextlib.suppress(sqlite3.Error, MigrationError, CancelledInWorker):
+            sqlite_tx.retry_while_busy(write, give_up, wait_s=wait_s)
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:

@@ -89,6 +89,8 @@ class Job:
     statements: list[Statement]
     down: bool
     cancel: threading.Event = field(default_factory=threading.Event)
+    untimed: tuple[int, int] | None = None
+    """(version, ns) of the previous migration whose execution_time is still -1."""
     planned_at: int | None = None
     """`PRAGMA data_version` when the applied set this job was planned from was read."""
     committed: bool = False
@@ -131,6 +133,7 @@ def retry_while_busy(
     """
     deadline = time.monotonic() + wait_s
     while True:
+        attempt = time.monotonic()
         try:
             return action()
         except sqlite3.OperationalError as error:
@@ -141,6 +144,8 @@ def retry_while_busy(
             if time.monotonic() > deadline:
                 message, hint = stuck
                 raise MigrationError(f"{message} for {wait_s:g} s", hint) from error
+            # SQLite skips its busy handler where waiting could deadlock: never spin.
+            time.sleep(max(0.0, LOCK_POLL_MS / 1000 - (time.monotonic() - attempt)))
 
 
 def begin_immediate(
@@ -216,35 +221,27 @@ def done_by_another(conn: sqlite3.Connection, job: Job) -> bool:
     return applied != job.down
 
 
-def write_execution_times(
-    conn: sqlite3.Connection, table: str, timings: list[tuple[int, int]], *, wait_s: float
-) -> None:
-    """Store finished migrations' execution_time, (version, ns) each, in one transaction."""
-    never = threading.Event()  # the migrations are done: a cancel no longer stops this
-    begin_immediate(conn, never, wait_s=wait_s)
-    try:
-        conn.executemany(
-            f"UPDATE {table} SET execution_time = ? WHERE version = ?",
-            [(ns, version) for version, ns in timings],
+def write_untimed(conn: sqlite3.Connection, table: str, untimed: tuple[int, int] | None) -> None:
+    """Store a finished migration's execution_time, (version, ns)."""
+    if untimed is not None:
+        conn.execute(
+            f"UPDATE {table} SET execution_time = ? WHERE version = ?", (untimed[1], untimed[0])
         )
-        commit(conn, never, wait_s=wait_s)
-    except BaseException:
-        rollback(conn)
-        raise
 
 
 def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool = False) -> None:
     """Run the statements one by one, stopping at the first error or a cancel.
 
     In autocommit each statement is its own transaction, so one refused with SQLITE_BUSY
-    left nothing behind and waits for the lock like a BEGIN; inside a transaction SQLite
-    allows no such retry, and the statement fails after the short busy timeout.
+    left nothing behind and waits for the lock like a BEGIN. Inside a transaction (one a
+    `-- no-transaction` file opens itself, or the migration's own) SQLite allows no such
+    retry, and the statement fails after the short busy timeout.
     """
     for statement in job.statements:
         if job.cancel.is_set():
             raise CancelledInWorker
         try:
-            if autocommit:
+            if autocommit and not conn.in_transaction:
                 retry_while_busy(partial(conn.execute, statement.sql), job.cancel)
             else:
                 conn.execute(statement.sql)
@@ -279,6 +276,8 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
         if done_by_another(conn, job):
             rollback(conn)
             return
+        # The previous migration's time rides along here instead of costing its own commit.
+        write_untimed(conn, job.table, job.untimed)
         execute_statements(conn, job)
         record(conn, job)
         if job.cancel.is_set():
@@ -293,6 +292,8 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
 
 def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
     """Run a `-- no-transaction` file as sqlx does: statements in autocommit, then the row."""
+    retry_while_busy(partial(write_untimed, conn, job.table, job.untimed), job.cancel)
+    job.untimed = None
     start = time.perf_counter_ns()
     begin_immediate(conn, job.cancel)
     try:
@@ -301,7 +302,11 @@ def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
         rollback(conn)
     if done:
         return
-    execute_statements(conn, job, autocommit=True)
+    try:
+        execute_statements(conn, job, autocommit=True)
+    except BaseException:
+        rollback(conn)  # a transaction the file opened itself: release its locks now
+        raise
     recording = threading.Event()  # the statements ran: record them regardless of a cancel
     begin_immediate(conn, recording)
     try:

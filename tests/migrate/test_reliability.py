@@ -345,3 +345,22 @@ def test_busy_waits_end_with_the_lock_a_cancel_or_the_deadline(tmp_path: Path) -
     holder.join()
     assert writer.execute("SELECT count(*) FROM t").fetchone() == (1,)
     writer.close()
+
+
+def test_ctrl_c_while_another_program_holds_the_database(tmp_path: Path) -> None:
+    # Even opening the database waits for another program's exclusive lock; that wait
+    # too ends at Ctrl+C instead of after SQLite's 30 s.
+    db_path = tmp_path / "app.db"
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("CREATE TABLE z (x)")
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("INSERT INTO z VALUES (1)")
+    folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
+    process = dbinspect_migrate("run", db_path, folder)
+    time.sleep(1.0)
+    assert process.poll() is None
+    assert interrupt(process).strip() == "error: interrupted"
+    other.execute("ROLLBACK")
+    names = {r[0] for r in other.execute("SELECT name FROM sqlite_schema")}
+    other.close()
+    assert names == {"z"}

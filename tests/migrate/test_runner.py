@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -371,3 +373,61 @@ def test_run_times_every_migration_it_applied(
     times = {row[0]: row[4] for row in tracking_rows(db_path)}
     assert times == {r.version: r.duration_ns for r in results}
     assert all(isinstance(ns, int) and ns > 0 for ns in times.values())
+
+
+def test_a_migration_may_turn_the_database_to_wal(tmp_path: Path, db_path: Path) -> None:
+    # The run commits through a truncated rollback journal; switching back to the
+    # default at the end must not undo a migration's own switch to WAL.
+    wal = "-- no-transaction\nPRAGMA journal_mode=WAL;\n"
+    folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n", "2_wal.sql": wal})
+    url = DatabaseUrl("sqlite", db_path, None, str(db_path))
+    assert [r.version for r in runner.run_migrations(url, folder)] == [1, 2]
+    check = sqlite3.connect(db_path)
+    try:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        check.close()
+    assert not Path(f"{db_path}-journal").exists()
+
+
+def test_a_no_transaction_files_own_transaction_fails_cleanly_when_locked(
+    tmp_path: Path, db_url: DatabaseUrl, db_path: Path
+) -> None:
+    # Inside a transaction the file opened itself, SQLite answers SQLITE_BUSY at once
+    # where waiting could deadlock: the statement fails, the file's transaction is rolled
+    # back, and the other writer gets its commit through.
+    slow = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000000)"
+    base = "CREATE TABLE t (x);\nCREATE TABLE other (y);\nINSERT INTO t VALUES (0);\n"
+    batch = (
+        f"-- no-transaction\nBEGIN;\nSELECT count(*) FROM t, ({slow} SELECT i FROM c);\n"
+        "INSERT INTO t VALUES (1);\nCOMMIT;\n"
+    )
+    folder = write_folder(tmp_path / "m", {"1_base.sql": base, "2_batch.sql": batch})
+    runner.run_migrations(db_url, folder, target_version=1)
+    outcome: list[str] = []
+
+    def other_writer() -> None:
+        time.sleep(0.2)  # while the file's long SELECT holds its shared lock
+        conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO other VALUES (1)")
+        conn.execute("COMMIT")
+        outcome.append("committed")
+        conn.close()
+
+    writer = threading.Thread(target=other_writer)
+
+    def start_writer(event: MigrationEvent) -> None:
+        if event.kind == "started" and event.version == 2:
+            writer.start()
+
+    started = time.monotonic()
+    with pytest.raises(MigrationFailedError, match="database is locked"):
+        runner.run_migrations(db_url, folder, on_event=start_writer)
+    writer.join()
+    assert time.monotonic() - started < 8
+    assert outcome == ["committed"]
+    assert [row[0] for row in tracking_rows(db_path)] == [1]
+    check = sqlite3.connect(db_path)
+    assert check.execute("SELECT x FROM t").fetchall() == [(0,)]
+    check.close()
