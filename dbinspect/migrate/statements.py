@@ -23,11 +23,8 @@ class Statement(NamedTuple):
     """Position in the file, from 1, counting only statements that do something."""
     sql: str
     """The statement's text, leading comments included, up to its `;`."""
-
-    @property
-    def body(self) -> str:
-        """The text without leading comments and whitespace."""
-        return strip_leading_comments(self.sql)
+    body: str
+    """The text without leading comments and whitespace (found once, checked often)."""
 
     @property
     def keyword(self) -> str:
@@ -76,7 +73,7 @@ def split_statements(sql: str) -> list[Statement]:
 def _append(statements: list[Statement], text: str) -> None:
     body = strip_leading_comments(text)
     if body.strip().rstrip(";").strip():
-        statements.append(Statement(len(statements) + 1, text))
+        statements.append(Statement(len(statements) + 1, text, body))
 
 
 def transaction_refusal(statements: list[Statement]) -> Statement | None:
