@@ -164,6 +164,8 @@ class SqliteStore:
                     else _set_up(conn, write)
                 )
             except sqlite3.Error as error:
+                if cancellation.event.is_set():  # interrupted by Ctrl+C while setting up
+                    raise CancelledInWorker from error
                 raise ConnectError(f"cannot use {url.masked}: {error}") from error
         except BaseException:
             cancellation.detach()
@@ -301,7 +303,12 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         no_tx = migration.down_no_transaction if down else migration.no_transaction
         applied = self.list_applied()
         at_version = max((a.version for a in applied if a.success), default=0)
-        if no_tx:
+        if no_tx and error.in_own_transaction:
+            outcome = (
+                "the transaction this -- no-transaction file opened was rolled back; its "
+                "statements before that transaction stay applied; no tracking row was written"
+            )
+        elif no_tx:
             outcome = (
                 "this -- no-transaction file ran outside a transaction, so its statements "
                 "before this one stay applied; no tracking row was written"

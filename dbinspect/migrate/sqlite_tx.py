@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
@@ -73,10 +73,14 @@ class Cancellation:
 class StatementFailedError(Exception):
     """A migration statement failed; carries which one and SQLite's error."""
 
-    def __init__(self, statement: Statement, error: sqlite3.Error) -> None:
+    def __init__(
+        self, statement: Statement, error: sqlite3.Error, *, in_own_transaction: bool = False
+    ) -> None:
         super().__init__(str(error))
         self.statement = statement
         self.error = error
+        self.in_own_transaction = in_own_transaction
+        """It ran inside a transaction its `-- no-transaction` file opened (rolled back)."""
 
 
 @dataclass(slots=True)
@@ -233,22 +237,40 @@ def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool =
     """Run the statements one by one, stopping at the first error or a cancel.
 
     In autocommit each statement is its own transaction, so one refused with SQLITE_BUSY
-    left nothing behind and waits for the lock like a BEGIN. Inside a transaction (one a
-    `-- no-transaction` file opens itself, or the migration's own) SQLite allows no such
-    retry, and the statement fails after the short busy timeout.
+    left nothing behind and waits for the lock like a BEGIN. Inside a transaction SQLite
+    allows no such retry: in the migration's own, the statement fails after the short
+    busy timeout; in one a `-- no-transaction` file opens itself, SQLite's busy handler
+    waits the long timeout, as under sqlx, and knows when waiting would deadlock.
     """
     for statement in job.statements:
         if job.cancel.is_set():
             raise CancelledInWorker
+        own_transaction = autocommit and conn.in_transaction
         try:
-            if autocommit and not conn.in_transaction:
+            if own_transaction:
+                with _busy_timeout(conn, BUSY_TIMEOUT_S):
+                    conn.execute(statement.sql)
+            elif autocommit:
                 retry_while_busy(partial(conn.execute, statement.sql), job.cancel)
             else:
                 conn.execute(statement.sql)
         except sqlite3.Error as error:
             if job.cancel.is_set():
                 raise CancelledInWorker from error
-            raise StatementFailedError(statement, error) from error
+            raise StatementFailedError(
+                statement, error, in_own_transaction=own_transaction
+            ) from error
+
+
+@contextlib.contextmanager
+def _busy_timeout(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """Let SQLite itself wait up to `seconds` for locks, then go back to short spells."""
+    conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
 
 
 def record(conn: sqlite3.Connection, job: Job) -> None:

@@ -431,3 +431,26 @@ def test_a_no_transaction_files_own_transaction_fails_cleanly_when_locked(
     check = sqlite3.connect(db_path)
     assert check.execute("SELECT x FROM t").fetchall() == [(0,)]
     check.close()
+
+
+def test_a_no_transaction_files_own_commit_waits_for_a_reader(
+    tmp_path: Path, db_url: DatabaseUrl, db_path: Path
+) -> None:
+    # Its COMMIT must wait for a reader to finish, as under sqlx, not fail after the
+    # short spells the engine's own lock waits are made of.
+    batch = (
+        "-- no-transaction\nBEGIN;\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\nCOMMIT;\n"
+    )
+    folder = write_folder(
+        tmp_path / "m", {"1_base.sql": "CREATE TABLE t (x);\n", "2_batch.sql": batch}
+    )
+    runner.run_migrations(db_url, folder, target_version=1)
+    reader = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchall()  # holds a shared lock
+    finish = threading.Timer(0.5, reader.execute, ("COMMIT",))
+    finish.start()
+    assert [r.version for r in runner.run_migrations(db_url, folder)] == [2]
+    finish.join()
+    reader.close()
+    assert [row[0] for row in tracking_rows(db_path)] == [1, 2]
