@@ -92,6 +92,8 @@ class SqliteStore:
         path: The database file, None in memory.
         cancellation: Stops the run from another thread.
         write: The connection commits; it waits for locks through `retry_while_busy`.
+        truncating: It commits by truncating the journal (see `_truncate_journal`); the
+            journal is deleted on `close`.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class SqliteStore:
         cancellation: Cancellation,
         *,
         write: bool = False,
+        truncating: bool = False,
     ) -> None:
         self.conn = conn
         self.write = write
@@ -111,8 +114,7 @@ class SqliteStore:
         self._quoted = quote_identifier(table)
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
-        self.truncating = False
-        """The connection commits by truncating the journal (see `_truncate_journal`)."""
+        self.truncating = truncating
         self._listed_at: int | None = None
         """`PRAGMA data_version` just before `list_applied` last read the tracking table."""
 
@@ -171,9 +173,7 @@ class SqliteStore:
             cancellation.detach()
             conn.close()
             raise
-        store = cls(conn, table, url.path, cancellation, write=write)
-        store.truncating = truncating
-        return store
+        return cls(conn, table, url.path, cancellation, write=write, truncating=truncating)
 
     def close(self) -> None:
         """Close the connection, and delete the journal a truncating run leaves behind."""

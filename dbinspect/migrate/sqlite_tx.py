@@ -152,16 +152,13 @@ def retry_while_busy(
             time.sleep(max(0.0, LOCK_POLL_MS / 1000 - (time.monotonic() - attempt)))
 
 
-def begin_immediate(
-    conn: sqlite3.Connection, cancel: threading.Event, *, wait_s: float = BUSY_TIMEOUT_S
-) -> None:
-    """Take the write lock, waiting up to `wait_s` for another writer, giving up on cancel."""
+def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
+    """Take the write lock, waiting for another writer up to 30 s, giving up on cancel."""
     if cancel.is_set():
         raise CancelledInWorker
     retry_while_busy(
         lambda: conn.execute("BEGIN IMMEDIATE"),
         cancel,
-        wait_s=wait_s,
         stuck=(
             "the database stayed locked",
             "another program holds a write lock; close it and try again",
@@ -169,14 +166,11 @@ def begin_immediate(
     )
 
 
-def commit(
-    conn: sqlite3.Connection, cancel: threading.Event, *, wait_s: float = BUSY_TIMEOUT_S
-) -> None:
+def commit(conn: sqlite3.Connection, cancel: threading.Event) -> None:
     """COMMIT, waiting for readers to finish; on cancel the caller rolls back."""
     retry_while_busy(
         lambda: conn.execute("COMMIT"),
         cancel,
-        wait_s=wait_s,
         stuck=(
             "readers kept the database busy",
             "another program is reading it; close it and try again",
