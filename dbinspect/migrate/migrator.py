@@ -162,12 +162,22 @@ def prepare(migration: Migration, *, down: bool = False) -> PreparedSql:
     """Split a file into statements and refuse what cannot run in its transaction.
 
     Raises:
-        MigrationError: A transactional file holds BEGIN/COMMIT/END/ROLLBACK or VACUUM.
+        MigrationError: A transactional file holds BEGIN/COMMIT/END/ROLLBACK or VACUUM,
+            or any file holds a NUL character.
     """
     sql = migration.down_sql if down else migration.up_sql
     path = migration.down_path if down else migration.path
     no_tx = migration.down_no_transaction if down else migration.no_transaction
     assert sql is not None and path is not None
+    nul = sql.find("\0")
+    if nul != -1:
+        # SQLite stops reading a statement at a NUL: sqlx would run part of the file.
+        line = sql.count("\n", 0, nul) + 1
+        raise MigrationError(
+            f"{path.name}: line {line} holds a NUL character, where SQLite would stop "
+            "reading the statement",
+            "remove it; save the file as text",
+        )
     statements = split_statements(sql)
     if no_tx:
         return PreparedSql(statements, ())

@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import Literal
 
 from dbinspect.config import SqlxSettings
-from dbinspect.errors import ConfigError, MigrationError
+from dbinspect.errors import ConfigError, ConnectError, MigrationError
 from dbinspect.migrate import migrator
-from dbinspect.migrate.records import Migration, MigrationEvent, MigrationResult, MigrationStatus
+from dbinspect.migrate.migrator import PreparedSql
+from dbinspect.migrate.records import (
+    AppliedMigration,
+    Migration,
+    MigrationEvent,
+    MigrationResult,
+    MigrationStatus,
+)
 from dbinspect.migrate.source import DEFAULT_SETTINGS, load_migrations
 from dbinspect.migrate.sqlite_store import SqliteStore
 from dbinspect.migrate.sqlite_tx import Cancellation
@@ -33,6 +40,47 @@ def _sqlite_only(url: DatabaseUrl) -> None:
         )
 
 
+def _database_exists(path: Path) -> bool:
+    """Whether the database file exists.
+
+    Only "no such file" means missing; a symbolic link loop, a file where a folder should
+    be or a folder without permission is refused with its cause, where `Path.exists()`
+    would say False and every migration would be reported pending.
+    """
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise ConnectError(f"{path}: cannot open: {error.strerror}") from error
+    return True
+
+
+def _prepare(
+    plan: list[Migration], prepared: dict[int, PreparedSql], *, down: bool = False
+) -> dict[int, PreparedSql]:
+    """Split and check each planned file once, refusing what cannot run in a transaction."""
+    for migration in plan:
+        if migration.version not in prepared:
+            prepared[migration.version] = migrator.prepare(migration, down=down)
+    return prepared
+
+
+def _plan_run(
+    migrations: list[Migration],
+    applied: list[AppliedMigration],
+    target_version: int | None,
+    ignore_missing: bool,
+    prepared: dict[int, PreparedSql],
+) -> list[Migration]:
+    """Validate, plan and prepare a run; every refusal comes before anything is written."""
+    status_list = migrator.statuses(migrations, applied)
+    migrator.validate(status_list, ignore_missing=ignore_missing)
+    plan = migrator.plan_run(status_list, applied, target_version)
+    _prepare(plan, prepared)
+    return plan
+
+
 def migration_status(
     url: DatabaseUrl, folder: Path, settings: SqlxSettings = DEFAULT_SETTINGS
 ) -> list[MigrationStatus]:
@@ -42,7 +90,7 @@ def migration_status(
     """
     _sqlite_only(url)
     migrations = load_migrations(folder, settings)
-    if url.path is not None and not url.path.exists():
+    if url.path is not None and not _database_exists(url.path):
         return migrator.statuses(migrations, [])
     read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
     store = SqliteStore.open(read_only, settings.table_name)
@@ -56,11 +104,11 @@ def migration_status(
 def _execute_plan(
     store: SqliteStore,
     plan: list[Migration],
+    prepared: dict[int, PreparedSql],
     direction: Literal["up", "down"],
     on_event: EventHandler | None,
 ) -> list[MigrationResult]:
     down = direction == "down"
-    prepared = {m.version: migrator.prepare(m, down=down) for m in plan}  # refuse up front
     results: list[MigrationResult] = []
     total = len(plan)
     verb = "reverted" if down else "applied"
@@ -102,8 +150,10 @@ def run_migrations(
 ) -> list[MigrationResult]:
     """Apply pending migrations in version order, each in its own transaction.
 
-    Creates the database file when missing (not on a dry run). `cancellation.cancel()`
-    from another thread interrupts the running statement and rolls its migration back.
+    Creates the database file when missing (not on a dry run), and the tracking table,
+    but only once every check has passed: a refused file leaves no trace. A
+    `cancellation.cancel()` from another thread interrupts the running statement and rolls
+    its migration back.
 
     Returns:
         One result per migration this call applied (or would apply, on a dry run).
@@ -124,16 +174,18 @@ def run_migrations(
             for m in plan
         ]
     migrations = load_migrations(folder, settings)
+    prepared: dict[int, PreparedSql] = {}
+    if url.path is not None and not _database_exists(url.path):
+        # Opening creates the file: plan the run on an empty database before that.
+        _plan_run(migrations, [], target_version, ignore_missing, prepared)
     store = SqliteStore.open(
         url, settings.table_name, create=True, write=True, cancellation=cancellation
     )
     try:
+        applied = store.list_applied()  # empty without a tracking table; creates nothing
+        plan = _plan_run(migrations, applied, target_version, ignore_missing, prepared)
         store.ensure_table()
-        applied = store.list_applied()
-        status_list = migrator.statuses(migrations, applied)
-        migrator.validate(status_list, ignore_missing=ignore_missing)
-        plan = migrator.plan_run(status_list, applied, target_version)
-        return _execute_plan(store, plan, "up", on_event)
+        return _execute_plan(store, plan, prepared, "up", on_event)
     finally:
         store.flush_execution_time()
         store.close()
@@ -162,16 +214,15 @@ def revert_migrations(
     applied = [s.applied for s in status_list if s.applied is not None]
     migrator.validate(status_list)
     plan = migrator.plan_revert(status_list, applied, target_version)
+    prepared = _prepare(plan, {}, down=True)  # refuse before opening for writing
     if dry_run or not plan:
         return [
-            MigrationResult(
-                m.version, m.description, "down", 0, migrator.prepare(m, down=True).warnings
-            )
+            MigrationResult(m.version, m.description, "down", 0, prepared[m.version].warnings)
             for m in plan
         ]
     store = SqliteStore.open(url, settings.table_name, write=True, cancellation=cancellation)
     try:
-        return _execute_plan(store, plan, "down", on_event)
+        return _execute_plan(store, plan, prepared, "down", on_event)
     finally:
         store.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -90,12 +91,26 @@ def _read(path: Path) -> tuple[bytes, str]:
         ) from error
 
 
-def _list_files(folder: Path) -> list[MigrationFile]:
-    if not folder.is_dir():
+def _check_folder(folder: Path) -> None:
+    # A stat, not is_dir(): that says False for a symbolic link loop or an unreadable
+    # parent, and the folder would be reported missing instead of the real cause.
+    try:
+        info = os.stat(folder)
+    except FileNotFoundError:
         raise MigrationSourceError(
             f"migrations folder not found: {folder}",
             "pass --source DIR, or create it with `dbinspect migrate add NAME`",
+        ) from None
+    except OSError as error:
+        raise MigrationSourceError(f"{folder}: cannot read: {error.strerror}") from error
+    if not stat.S_ISDIR(info.st_mode):
+        raise MigrationSourceError(
+            f"the migrations path is not a folder: {folder}", "pass --source DIR"
         )
+
+
+def _list_files(folder: Path) -> list[MigrationFile]:
+    _check_folder(folder)
     try:
         # scandir knows each entry's type without a stat per file (symlinks aside).
         with os.scandir(folder) as listing:
