@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from header_pragmas import HEADER_PRAGMAS
 
 from dbinspect import __version__
 from dbinspect.cli import cli
+from dbinspect.sqlite_driver import dbapi as sqlite3
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / ".." / "shared" / "corpus"

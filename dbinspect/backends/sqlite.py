@@ -6,14 +6,12 @@ import asyncio
 import grp
 import pwd
 import shutil
-import sqlite3
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import aiosqlite
-
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_errors import translate_error
 from dbinspect.backends.sqlite_files import (
     check_database_file,
@@ -31,39 +29,47 @@ from dbinspect.errors import ConnectError, QueryError
 from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
 from dbinspect.url import DatabaseUrl
 
+if TYPE_CHECKING:
+    from dbinspect.sqlite_driver import AsyncConnection
+
 DEFAULT_BUSY_TIMEOUT = 5.0
 ESTIMATE_ABOVE_ROWS = 200_000
 """Row counts up to this many (by rowid estimate) are counted exactly on request."""
 
 
-class HardenedConnection(sqlite3.Connection):
-    """A sqlite3 connection that refuses what an inspector never needs.
+class HardenedConnection(driver.Connection):
+    """A SQLite connection that refuses what an inspector never needs.
 
-    Built through `aiosqlite.connect(factory=...)` so the authorizer is installed on
-    the worker thread that owns the connection (SECURITY.md fact 5).
+    Built through `connect_async(factory=...)` so the authorizer is installed on the
+    worker thread that owns the connection (SECURITY.md fact 5).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.set_authorizer(_authorize)
+        self.loading_extensions = False
+        """True only while `load_extensions` runs the user's chosen extensions."""
+        self.set_authorizer(self._authorize)
         # A hostile file may hold text that is not UTF-8 (in names or values); strict
         # decoding would make the whole schema unreadable, so show the bytes escaped.
         self.text_factory = _decode_text
 
+    def allow_extension_loading(self, allowed: bool) -> None:
+        """Lift the ban on `load_extension()` while the user's extensions load."""
+        self.loading_extensions = allowed
+
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
+        """Deny ATTACH/DETACH, `writable_schema` and loading extensions from SQL."""
+        if action in (driver.SQLITE_ATTACH, driver.SQLITE_DETACH):
+            return driver.SQLITE_DENY
+        if action == driver.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
+            return driver.SQLITE_DENY
+        if action == driver.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+            return driver.SQLITE_OK if self.loading_extensions else driver.SQLITE_DENY
+        return driver.SQLITE_OK
+
 
 def _decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
-
-
-def _authorize(action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
-    """Deny ATTACH/DETACH, `writable_schema` and loading extensions."""
-    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
 
 
 class SqliteBackend(RowBrowsing, TableSizes):
@@ -77,7 +83,7 @@ class SqliteBackend(RowBrowsing, TableSizes):
     supports_interrupt: ClassVar[bool] = True
 
     def __init__(
-        self, url: DatabaseUrl, conn: aiosqlite.Connection, path: Path | None, snapshot: Path | None
+        self, url: DatabaseUrl, conn: AsyncConnection, path: Path | None, snapshot: Path | None
     ) -> None:
         self.url = url
         self.path = path
@@ -116,20 +122,20 @@ class SqliteBackend(RowBrowsing, TableSizes):
             else:
                 target, uri = read_only_uri(path, immutable=strategy == "immutable"), True
         try:
-            conn = await aiosqlite.connect(
+            conn = await driver.connect_async(
                 target,
                 uri=uri,
                 timeout=busy_timeout,
                 isolation_level=None,
                 factory=HardenedConnection,
             )
-        except sqlite3.Error as error:
+        except driver.Error as error:
             _remove_snapshot(snapshot)
             raise ConnectError(f"{url.path}: cannot open: {error}") from None
         backend = cls(url, conn, path, snapshot)
         try:
             await backend._harden_and_probe(probe)
-        except sqlite3.Error as error:
+        except driver.Error as error:
             await backend.aclose()
             translated = translate_error(error, url.path or ":memory:")
             raise ConnectError(translated.message, translated.hint) from None
@@ -158,7 +164,7 @@ class SqliteBackend(RowBrowsing, TableSizes):
     async def _guarded(self, coro: Any, sql: str = "") -> Any:
         try:
             return await coro
-        except sqlite3.Error as error:
+        except driver.Error as error:
             raise translate_error(error, self.url.path or ":memory:", sql) from None
 
     async def facts(self) -> DatabaseFacts:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from dbinspect import sqlite_driver as driver
 from dbinspect.errors import QueryError
 
 
-def translate_error(error: sqlite3.Error, path: Path | str, sql: str = "") -> QueryError:
+def translate_error(error: driver.Error, path: Path | str, sql: str = "") -> QueryError:
     """Turn a driver error into the one user-facing message it deserves."""
     text = str(error)
     if "locked" in text or "busy" in text:

@@ -10,17 +10,18 @@ thread, so no statement outlives its query.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiosqlite
+if TYPE_CHECKING:
+    from dbinspect.sqlite_driver import AsyncConnection
 
 
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+async def fetch_all(conn: AsyncConnection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
     """Every row of `sql`."""
     return list(await conn.execute_fetchall(sql, tuple(params)))
 
 
-async def fetch_value(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+async def fetch_value(conn: AsyncConnection, sql: str, params: Iterable[Any] = ()) -> Any:
     """The first column of the first row of `sql`, or None when it returns no row."""
     rows = await fetch_all(conn, sql, params)
     return rows[0][0] if rows else None

@@ -9,15 +9,16 @@ and the comparisons below say so explicitly because `NULL > x` is never true.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.models import CellValue, RowPage, RowQuery, Value
+
+if TYPE_CHECKING:
+    from dbinspect.sqlite_driver import AsyncConnection
 
 SIZE_GROUP = 100
 """Columns per size-report expression; keeps expression depth far below SQLite's 1000."""
@@ -142,15 +143,13 @@ def _parse_sizes(parts: Sequence[Any]) -> tuple[tuple[int, int], ...]:
     return tuple(found)
 
 
-async def _fetchall(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[Value]
-) -> list[sqlite3.Row]:
-    rows: list[sqlite3.Row] = await fetch_all(conn, sql, params)
+async def _fetchall(conn: AsyncConnection, sql: str, params: Sequence[Value]) -> list[driver.Row]:
+    rows: list[driver.Row] = await fetch_all(conn, sql, params)
     return rows
 
 
 async def fetch_page(
-    conn: aiosqlite.Connection,
+    conn: AsyncConnection,
     source: Source,
     query: RowQuery,
     *,
@@ -225,7 +224,7 @@ async def fetch_page(
 
 
 async def _offset_window(
-    conn: aiosqlite.Connection,
+    conn: AsyncConnection,
     source: Source,
     query: RowQuery,
     after: Sequence[Value] | None,
@@ -248,7 +247,7 @@ async def _offset_window(
     return 0, limit
 
 
-async def count_rows(conn: aiosqlite.Connection, source: Source, query: RowQuery) -> int:
+async def count_rows(conn: AsyncConnection, source: Source, query: RowQuery) -> int:
     """Count the rows the query selects, in one statement."""
     where, params = _filter_sql(query)
     sql = f"SELECT count(*) FROM {quote(source.table)}" + (f" WHERE {where}" if where else "")
@@ -257,7 +256,7 @@ async def count_rows(conn: aiosqlite.Connection, source: Source, query: RowQuery
 
 
 async def count_rows_stepwise(
-    conn: aiosqlite.Connection, source: Source, query: RowQuery
+    conn: AsyncConnection, source: Source, query: RowQuery
 ) -> AsyncIterator[tuple[int, float]]:
     """Count rows in rowid ranges, yielding `(rows so far, fraction done)` after each.
 
@@ -286,7 +285,7 @@ async def count_rows_stepwise(
         yield total, (end - low + 1) / (high - low + 1)
 
 
-async def rowid_bounds(conn: aiosqlite.Connection, source: Source) -> tuple[int, int] | None:
+async def rowid_bounds(conn: AsyncConnection, source: Source) -> tuple[int, int] | None:
     """The lowest and highest rowid, or None when the table is empty."""
     table = quote(source.table)
     # Two subqueries: SQLite seeks for a lone min() or max(), but scans for both at once.
@@ -297,7 +296,7 @@ async def rowid_bounds(conn: aiosqlite.Connection, source: Source) -> tuple[int,
 
 
 async def rows_before(
-    conn: aiosqlite.Connection, source: Source, query: RowQuery, position: Sequence[Value]
+    conn: AsyncConnection, source: Source, query: RowQuery, position: Sequence[Value]
 ) -> int:
     """How many rows come before `position` in browsing order (a scan on big tables)."""
     if source.by_offset:
@@ -311,7 +310,7 @@ async def rows_before(
 
 
 async def find_key(
-    conn: aiosqlite.Connection, source: Source, match: dict[str, Value]
+    conn: AsyncConnection, source: Source, match: dict[str, Value]
 ) -> tuple[Value, ...] | None:
     """The key of the first row whose columns equal `match` (a foreign key's target)."""
     if source.by_offset:
@@ -326,7 +325,7 @@ async def find_key(
 
 
 async def fetch_cell(
-    conn: aiosqlite.Connection,
+    conn: AsyncConnection,
     source: Source,
     query: RowQuery,
     position: Sequence[Value],
@@ -363,7 +362,7 @@ class RowBrowsing:
     Mixed into the backend, whose connection, error translation and schema it uses.
     """
 
-    _conn: aiosqlite.Connection
+    _conn: AsyncConnection
 
     async def schema(self, *, refresh: bool = False) -> Any:  # provided by the backend
         raise NotImplementedError

@@ -9,14 +9,12 @@ one so the broken one is reported and the rest still show.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import aiosqlite
-
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.models import (
     ColumnInfo,
@@ -26,6 +24,9 @@ from dbinspect.models import (
     Schema,
     SchemaObject,
 )
+
+if TYPE_CHECKING:
+    from dbinspect.sqlite_driver import AsyncConnection
 
 _KIND_ORDER = {"table": 0, "virtual table": 1, "view": 2, "index": 3, "trigger": 4}
 _INTERNAL_TABLES = ("sqlite_sequence",)
@@ -118,7 +119,7 @@ def partial_where(sql: str | None) -> str | None:
 
 
 async def _details(
-    conn: aiosqlite.Connection, only: str | None
+    conn: AsyncConnection, only: str | None
 ) -> tuple[
     dict[str, list[ColumnInfo]], dict[str, list[ForeignKeyInfo]], dict[str, list[IndexInfo]]
 ]:
@@ -162,7 +163,7 @@ async def _details(
     return columns, foreign_keys, indexes
 
 
-async def load_schema(conn: aiosqlite.Connection, *, details: bool = True) -> Schema:
+async def load_schema(conn: AsyncConnection, *, details: bool = True) -> Schema:
     """Read every object of the `main` database, with its details unless told not to.
 
     Without details (columns, keys, indexes) it is one cheap query: enough for a
@@ -171,21 +172,21 @@ async def load_schema(conn: aiosqlite.Connection, *, details: bool = True) -> Sc
     raw = await fetch_all(conn, OBJECTS_SQL)
     try:
         table_list = {row[0]: row[1:] for row in await fetch_all(conn, TABLE_LIST_SQL)}
-    except sqlite3.Error:
+    except driver.Error:
         # pragma_table_list parses every table; one with a missing module breaks it.
         table_list = {}
     sql_by_name = {row[1]: row[3] for row in raw}
     errors: dict[str, str] = {}
     try:
         columns, foreign_keys, indexes = await _details(conn, None) if details else ({}, {}, {})
-    except sqlite3.Error:
+    except driver.Error:
         columns, foreign_keys, indexes = defaultdict(list), defaultdict(list), defaultdict(list)
         for row in raw:
             if row[0] not in ("table", "view"):
                 continue
             try:
                 one = await _details(conn, row[1])
-            except sqlite3.Error as error:
+            except driver.Error as error:
                 errors[row[1]] = str(error)
                 continue
             for target, source in zip((columns, foreign_keys, indexes), one, strict=True):

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
+
+if TYPE_CHECKING:
+    from dbinspect.sqlite_driver import AsyncConnection
 
 SIZES_SQL = "SELECT name, sum(pgsize) FROM dbstat GROUP BY name"
 NO_DBSTAT = "no such table: dbstat"
 """The error of a SQLite built without SQLITE_ENABLE_DBSTAT_VTAB."""
 
 
-async def _btree_sizes(conn: aiosqlite.Connection) -> dict[str, int] | None:
+async def _btree_sizes(conn: AsyncConnection) -> dict[str, int] | None:
     """Bytes of every b-tree (table or index) by its name; None without `dbstat`."""
     try:
         rows = await fetch_all(conn, SIZES_SQL)
-    except sqlite3.OperationalError as error:
+    except driver.OperationalError as error:
         if NO_DBSTAT in str(error):
             return None
         raise
@@ -44,7 +45,7 @@ class TableSizes:
     Mixed into the backend, whose connection, error translation and schema it uses.
     """
 
-    _conn: aiosqlite.Connection
+    _conn: AsyncConnection
 
     async def schema(self, *, refresh: bool = False) -> Any:  # provided by the backend
         raise NotImplementedError

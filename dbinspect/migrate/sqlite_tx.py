@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
+from dbinspect import sqlite_driver as driver
 from dbinspect.errors import DirtyDatabaseError, MigrationError
 from dbinspect.migrate.records import Migration
 from dbinspect.migrate.statements import Statement
@@ -43,12 +43,12 @@ class Cancellation:
     def __init__(self) -> None:
         self.event = threading.Event()
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: driver.Connection | None = None
 
     def _stop_requested(self) -> int:
         return 1 if self.event.is_set() else 0  # non-zero makes SQLite stop the statement
 
-    def attach(self, conn: sqlite3.Connection) -> None:
+    def attach(self, conn: driver.Connection) -> None:
         """Stop `conn`'s statements on cancel (from now until `detach`)."""
         conn.set_progress_handler(self._stop_requested, self.PROGRESS_STEPS)
         with self._lock:
@@ -66,7 +66,7 @@ class Cancellation:
         with self._lock:
             self.event.set()
             if self._conn is not None:
-                with contextlib.suppress(sqlite3.ProgrammingError):
+                with contextlib.suppress(driver.ProgrammingError):
                     self._conn.interrupt()
 
 
@@ -74,7 +74,7 @@ class StatementFailedError(Exception):
     """A migration statement failed; carries which one and SQLite's error."""
 
     def __init__(
-        self, statement: Statement, error: sqlite3.Error, *, in_own_transaction: bool = False
+        self, statement: Statement, error: driver.Error, *, in_own_transaction: bool = False
     ) -> None:
         super().__init__(str(error))
         self.statement = statement
@@ -110,7 +110,7 @@ def dirty_error(version: int) -> DirtyDatabaseError:
     )
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
+def _is_busy(error: driver.OperationalError) -> bool:
     text = str(error)
     return "locked" in text or "busy" in text
 
@@ -140,7 +140,7 @@ def retry_while_busy(
         attempt = time.monotonic()
         try:
             return action()
-        except sqlite3.OperationalError as error:
+        except driver.OperationalError as error:
             if not _is_busy(error):
                 raise
             if cancel.is_set():
@@ -152,7 +152,7 @@ def retry_while_busy(
             time.sleep(max(0.0, LOCK_POLL_MS / 1000 - (time.monotonic() - attempt)))
 
 
-def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
+def begin_immediate(conn: driver.Connection, cancel: threading.Event) -> None:
     """Take the write lock, waiting for another writer up to 30 s, giving up on cancel."""
     if cancel.is_set():
         raise CancelledInWorker
@@ -166,7 +166,7 @@ def begin_immediate(conn: sqlite3.Connection, cancel: threading.Event) -> None:
     )
 
 
-def commit(conn: sqlite3.Connection, cancel: threading.Event) -> None:
+def commit(conn: driver.Connection, cancel: threading.Event) -> None:
     """COMMIT, waiting for readers to finish; on cancel the caller rolls back."""
     retry_while_busy(
         lambda: conn.execute("COMMIT"),
@@ -178,14 +178,14 @@ def commit(conn: sqlite3.Connection, cancel: threading.Event) -> None:
     )
 
 
-def rollback(conn: sqlite3.Connection) -> None:
+def rollback(conn: driver.Connection) -> None:
     """Roll back if a transaction is open (SQLite may already have done it itself)."""
     if conn.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(driver.Error):
             conn.execute("ROLLBACK")
 
 
-def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | None:
+def locked_row(conn: driver.Connection, table: str, version: int) -> bytes | None:
     """Under the lock: refuse a dirty database, else the checksum applied for `version`."""
     rows = conn.execute(
         f"SELECT version, success, checksum FROM {table} "
@@ -198,12 +198,12 @@ def locked_row(conn: sqlite3.Connection, table: str, version: int) -> bytes | No
     return bytes(rows[0][2]) if rows else None
 
 
-def data_version(conn: sqlite3.Connection) -> int:
+def data_version(conn: driver.Connection) -> int:
     """A number that changes whenever another connection commits to the database."""
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def done_by_another(conn: sqlite3.Connection, job: Job) -> bool:
+def done_by_another(conn: driver.Connection, job: Job) -> bool:
     """Under the lock: whether another process already applied (or reverted) `job`.
 
     Only another connection's commit moves `data_version`; while it still reads as it
@@ -219,7 +219,7 @@ def done_by_another(conn: sqlite3.Connection, job: Job) -> bool:
     return applied != job.down
 
 
-def write_untimed(conn: sqlite3.Connection, table: str, untimed: tuple[int, int] | None) -> None:
+def write_untimed(conn: driver.Connection, table: str, untimed: tuple[int, int] | None) -> None:
     """Store a finished migration's execution_time, (version, ns)."""
     if untimed is not None:
         conn.execute(
@@ -227,7 +227,7 @@ def write_untimed(conn: sqlite3.Connection, table: str, untimed: tuple[int, int]
         )
 
 
-def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool = False) -> None:
+def execute_statements(conn: driver.Connection, job: Job, *, autocommit: bool = False) -> None:
     """Run the statements one by one, stopping at the first error or a cancel.
 
     In autocommit each statement is its own transaction, so one refused with SQLITE_BUSY
@@ -248,7 +248,7 @@ def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool =
                 retry_while_busy(partial(conn.execute, statement.sql), job.cancel)
             else:
                 conn.execute(statement.sql)
-        except sqlite3.Error as error:
+        except driver.Error as error:
             if job.cancel.is_set():
                 raise CancelledInWorker from error
             raise StatementFailedError(
@@ -257,17 +257,17 @@ def execute_statements(conn: sqlite3.Connection, job: Job, *, autocommit: bool =
 
 
 @contextlib.contextmanager
-def _busy_timeout(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+def _busy_timeout(conn: driver.Connection, seconds: float) -> Iterator[None]:
     """Let SQLite itself wait up to `seconds` for locks, then go back to short spells."""
     conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
     try:
         yield
     finally:
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(driver.Error):
             conn.execute(f"PRAGMA busy_timeout = {LOCK_POLL_MS}")
 
 
-def record(conn: sqlite3.Connection, job: Job) -> None:
+def record(conn: driver.Connection, job: Job) -> None:
     """Insert (up) or delete (down) the migration's tracking row."""
     m = job.migration
     if job.down:
@@ -280,7 +280,7 @@ def record(conn: sqlite3.Connection, job: Job) -> None:
         )
 
 
-def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
+def run_in_transaction(conn: driver.Connection, job: Job) -> None:
     """Apply or revert one migration and its tracking row in one transaction.
 
     Re-reads the tracking row under the lock: when another process got there first,
@@ -306,7 +306,7 @@ def run_in_transaction(conn: sqlite3.Connection, job: Job) -> None:
     job.elapsed = time.perf_counter_ns() - start
 
 
-def run_outside_transaction(conn: sqlite3.Connection, job: Job) -> None:
+def run_outside_transaction(conn: driver.Connection, job: Job) -> None:
     """Run a `-- no-transaction` file as sqlx does: statements in autocommit, then the row."""
     retry_while_busy(partial(write_untimed, conn, job.table, job.untimed), job.cancel)
     job.untimed = None

@@ -8,8 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
-
+from dbinspect import sqlite_driver as driver
 from dbinspect.errors import OperationError
 from dbinspect.migrate import run_migrations
 from dbinspect.url import parse_url
@@ -201,7 +200,7 @@ async def build_demo(path: Path) -> None:
         )
     await run_migrations(parse_url(str(path)), SAMPLE_MIGRATIONS)
     rows = _rows(random.Random(1))
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
+    async with driver.connect_async(str(path), isolation_level=None) as conn:
         await conn.execute("PRAGMA foreign_keys=ON")
         await conn.execute("BEGIN IMMEDIATE")
         try:

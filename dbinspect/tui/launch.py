@@ -6,11 +6,11 @@ import asyncio
 import gc
 import importlib
 import logging
-import sqlite3
 from pathlib import Path
 from types import ModuleType
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends import Backend, open_backend
 from dbinspect.config import Settings
 from dbinspect.errors import ConfigError, DbInspectError
@@ -40,7 +40,7 @@ def launch(
 
 def _create_database(path: Path) -> None:
     """Create an empty SQLite file, as sqlx's `create_if_missing` does."""
-    conn = sqlite3.connect(path)
+    conn = driver.connect(path)
     try:
         # Writing a header field makes SQLite write page 1, so the file is a database.
         conn.execute("PRAGMA user_version = 0")

@@ -7,7 +7,6 @@ import json
 import os
 import pwd
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import pytest
 from dbinspect.backends import SqliteBackend
 from dbinspect.backends.sqlite_files import SQLITE_HEADER, check_database_file
 from dbinspect.errors import ConnectError, DbInspectError
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -211,7 +211,8 @@ def test_dangling_symlink(tmp_path: Path, run_cli: RunCli, one_line_error: OneLi
 
 AS_NOBODY = textwrap.dedent(
     """
-    import concurrent.futures.thread, dataclasses, importlib, json, os, pkgutil, sys
+    import aiosqlite, concurrent.futures.thread, dataclasses, importlib, json, os, pkgutil
+    import sqlite3, sys, tomllib
     import dbinspect, dbinspect.cli
     # After setuid the interpreter's own files may be unreadable: import everything now.
     for module in pkgutil.walk_packages(dbinspect.__path__, "dbinspect."):

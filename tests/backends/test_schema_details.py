@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from dbinspect.backends import SqliteBackend, quote_identifier
 from dbinspect.backends.sqlite_schema import partial_where
 from dbinspect.models import Schema
 from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"

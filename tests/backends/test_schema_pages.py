@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from dbinspect.backends import SqliteBackend
 from dbinspect.backends.sqlite_pages import read_schema_names
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 LONG = "n" * 3000

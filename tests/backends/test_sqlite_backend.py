@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from header_pragmas import HEADER_PRAGMAS
 
 from dbinspect.backends import SqliteBackend, open_backend, quote_identifier
 from dbinspect.errors import QueryError, UnsupportedBackendError
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 SAMPLE = '''

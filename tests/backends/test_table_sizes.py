@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from dbinspect.backends import SqliteBackend, open_backend
 from dbinspect.backends.sqlite_sizes import fold_indexes
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 SCHEMA = """

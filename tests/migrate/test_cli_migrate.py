@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from dbinspect.cli_migrate import format_duration, migrate
 from dbinspect.errors import ChecksumMismatchError, DbInspectError, MigrationSourceError
 from dbinspect.migrate import load_migrations, revert_migrations, run_migrations
 from dbinspect.ops.demo import SAMPLE_MIGRATIONS, build_demo
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
 

@@ -6,7 +6,6 @@ import asyncio
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from dbinspect.migrate.sqlite_tx import (
     CancelledInWorker,
     retry_while_busy,
 )
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import DatabaseUrl, parse_url
 
 RUNNER = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from syrupy.location import PyTestLocation
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
 from dbinspect.ops.demo import SAMPLE_MIGRATIONS, build_demo
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.tui.session import Session

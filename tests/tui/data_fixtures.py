@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,6 +11,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import DataCommands, DataPane
 from dbinspect.url import parse_url
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.screens.main import MainScreen
 

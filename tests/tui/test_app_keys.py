@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from textual.command import CommandPalette
 from textual.widgets import Input, TabbedContent
 
 from dbinspect.models import SchemaObject
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from tui.helpers import SIZE, OpenApp, main_screen, plain, settle
 

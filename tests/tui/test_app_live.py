@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from textual.widgets import TabbedContent
 
 from dbinspect.models import SchemaObject
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from tui.helpers import SIZE, OpenApp, plain, settle
 

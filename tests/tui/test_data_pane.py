@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import DataPane, DetailScreen
 from dbinspect.tui.data.format import cell_text
 from tui.data_fixtures import (

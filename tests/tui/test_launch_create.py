@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+from dbinspect.sqlite_driver import dbapi as sqlite3
 
 launch = importlib.import_module("dbinspect.tui.launch")
 
