@@ -10,15 +10,72 @@ from urllib.parse import parse_qsl, unquote
 from dbinspect.errors import ConfigError, UnsupportedBackendError
 
 SQLITE_MODES = ("ro", "rw", "rwc", "memory")
-_SECRET_QUERY_KEYS = re.compile(r"(?i)([?&](?:ssl)?password=)[^&]*")
-# The authority ends at the first `/`, `?` or `#`; userinfo ends at its last `@`, as URL
-# parsers split it, so a password holding an unencoded `@` is masked whole.
-_USERINFO_PASSWORD = re.compile(r"(//[^/?#:]*:)[^/?#]*(@)")
+MASK = "***"
+
+# Masking errs on the side of hiding too much: a password may hold any character, `/`,
+# `?`, `#`, `@` and `:` included, so no URL parser's reading of a malformed URL can be
+# trusted to find where it ends.
+_SCHEME_PREFIX = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.-]+://+|(?i:sqlite|postgres(?:ql)?):)")
+"""`scheme://`, or one of ours: another `name:` may as well be the user of `name:pass@host`."""
+_QUERY_KEY = re.compile(r"[?&]([^=&?]*)=")
+_KEY_VALUE_SECRET = re.compile(r"(?i)(?:^|\s)(?:ssl)?password\s*=")
+_SECRET_KEYS = frozenset({"password", "sslpassword"})
+# libpq's key/value connection string (`host=h dbname=d password=p`), which sqlx does not
+# take: recognised by its first keyword, so that it is refused rather than opened as a file.
+_KEY_VALUE_START = re.compile(r"\s*([A-Za-z_]+)\s*=")
+_LIBPQ_KEYWORDS = frozenset(
+    "host hostaddr port dbname user password passfile require_auth channel_binding "
+    "connect_timeout client_encoding options application_name fallback_application_name "
+    "keepalives keepalives_idle keepalives_interval keepalives_count tcp_user_timeout "
+    "replication gssencmode sslmode requiressl sslnegotiation sslcompression sslcert sslkey "
+    "sslpassword sslcertmode sslrootcert sslcrl sslcrldir sslsni requirepeer "
+    "ssl_min_protocol_version ssl_max_protocol_version krbsrvname gsslib gssdelegation "
+    "service target_session_attrs load_balance_hosts".split()
+)
+
+
+def _userinfo_secret(text: str) -> tuple[int, int] | None:
+    """Where `pass` is in `scheme://user:pass@host`: from the first `:` to the last `@`."""
+    prefix = _SCHEME_PREFIX.match(text)
+    start = prefix.end() if prefix else 0
+    at = text.rfind("@")
+    colon = text.find(":", start, at) if at > start else -1
+    return (colon + 1, at) if colon >= 0 else None
+
+
+def _parameter_secret(text: str) -> tuple[int, int] | None:
+    """Where a `password=` or `sslpassword=` value is, in a query or key/value string.
+
+    It runs to the end of the text: an unencoded `&`, `#` or space may belong to it.
+    """
+    starts = [
+        found.end()
+        for found in _QUERY_KEY.finditer(text)
+        if unquote(found.group(1)).strip().lower() in _SECRET_KEYS  # libpq decodes keys too
+    ]
+    key_value = _KEY_VALUE_SECRET.search(text)
+    if key_value:
+        starts.append(key_value.end())
+    return (min(starts), len(text)) if starts else None
 
 
 def mask_url(text: str) -> str:
-    """Replace the password in `user:pass@` and in `password=`/`sslpassword=` with `***`."""
-    return _SECRET_QUERY_KEYS.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1***\2", text))
+    """Replace every password in a URL or connection string with `***`, however malformed.
+
+    Masks `user:pass@` (from the first `:` after the scheme to the last `@`), and a
+    `password=` / `sslpassword=` value in a query or a libpq key/value string. Both are
+    found in the text as given, so that hiding one never hides the key of the other.
+    """
+    spans = sorted(span for span in (_userinfo_secret(text), _parameter_secret(text)) if span)
+    if not spans:
+        return text
+    if len(spans) == 2 and spans[1][0] <= spans[0][1]:  # overlapping: hide both as one
+        spans = [(spans[0][0], max(spans[0][1], spans[1][1]))]
+    shown, cursor = [], 0
+    for begin, end in spans:
+        shown += [text[cursor:begin], MASK]
+        cursor = end
+    return "".join([*shown, text[cursor:]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +120,34 @@ def parse_url(text: str) -> DatabaseUrl:
     `postgresql://...`, and a plain path.
 
     Raises:
-        ConfigError: The URL is empty or its mode is unknown.
+        ConfigError: The URL is empty, its mode is unknown, it is a libpq key/value
+            string, or a SQLite URL or path seems to hold a password.
         UnsupportedBackendError: The scheme is not sqlite or postgres.
     """
     text = text.strip()
     if not text:
         raise ConfigError("the database URL is empty", "pass a path or a sqlite: URL")
+    key_value = _KEY_VALUE_START.match(text)
+    if key_value and key_value.group(1).lower() in _LIBPQ_KEYWORDS:
+        raise ConfigError(
+            f"key/value connection strings are not supported: {mask_url(text)}",
+            "write a URL, as sqlx takes: postgres://USER@HOST/DB or sqlite:PATH",
+        )
     scheme_match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", text)
     scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if scheme in ("postgres", "postgresql"):
+        return _postgres_url(text)
+    if len(scheme) > 1 and scheme != "sqlite":
+        raise UnsupportedBackendError(scheme)
+    if mask_url(text) != text:
+        # The path would be printed in errors; a SQLite file has no user or password.
+        raise ConfigError(
+            f"a SQLite URL or path takes no user or password: {mask_url(text)}",
+            "write sqlite:PATH, with a ':' or '@' in the file name as %3A or %40",
+        )
     # A Windows drive letter or a path with a colon later on is still a path.
     if not scheme or len(scheme) == 1:
         return DatabaseUrl("sqlite", Path(text), None, text)
-    if scheme in ("postgres", "postgresql"):
-        # The host follows the authority's last `@` (urlsplit would reject a `[` in a password).
-        authority = re.match(r"^[^:]*://([^/?#]*)", text)
-        host = authority.group(1).rpartition("@")[2].split(":")[0] if authority else ""
-        if not host and "host=" not in text:
-            raise ConfigError(f"PostgreSQL URL has no host: {mask_url(text)}")
-        return DatabaseUrl("postgres", None, None, text)
-    if scheme != "sqlite":
-        raise UnsupportedBackendError(scheme)
     rest = text[len("sqlite:") :]
     if rest.startswith("//"):
         rest = rest[2:]
@@ -94,3 +159,12 @@ def parse_url(text: str) -> DatabaseUrl:
     if location in (":memory:", "") or mode == "memory":
         return DatabaseUrl("sqlite", None, "memory", text)
     return DatabaseUrl("sqlite", Path(unquote(location)), mode, text)
+
+
+def _postgres_url(text: str) -> DatabaseUrl:
+    # The host follows the authority's last `@` (urlsplit would reject a `[` in a password).
+    authority = re.match(r"^[^:]*://([^/?#]*)", text)
+    host = authority.group(1).rpartition("@")[2].split(":")[0] if authority else ""
+    if not host and "host=" not in text:
+        raise ConfigError(f"PostgreSQL URL has no host: {mask_url(text)}")
+    return DatabaseUrl("postgres", None, None, text)

@@ -14,7 +14,6 @@ from dbinspect.config import (
     DEFAULT_TABLE_NAME,
     SqlxSettings,
     load_sqlx_settings,
-    read_dotenv,
     resolve_settings,
 )
 from dbinspect.errors import ConfigError, UnsupportedBackendError
@@ -149,12 +148,15 @@ def test_userinfo_password_is_masked(user: str, password: str) -> None:
         assert url.raw == text
 
 
-@given(PASSWORDS.filter(lambda s: "&" not in s and "#" not in s))
-def test_query_passwords_are_masked(password: str) -> None:
+@given(PASSWORDS)
+def test_query_passwords_are_masked_to_the_end(password: str) -> None:
+    # An unencoded `&` or `#` may belong to the password: everything after the key goes.
     text = f"postgres://host/app?user=me&password={password}&sslpassword={password}&x=1"
-    assert mask_url(text) == "postgres://host/app?user=me&password=***&sslpassword=***&x=1"
+    assert mask_url(text) == "postgres://host/app?user=me&password=***"
     upper = f"postgres://host/app?PASSWORD={password}"
     assert mask_url(upper) == "postgres://host/app?PASSWORD=***"
+    ssl = f"postgres://host/app?sslmode=require&sslpassword={password}"
+    assert mask_url(ssl) == "postgres://host/app?sslmode=require&sslpassword=***"
 
 
 def test_password_with_unencoded_at_sign_is_fully_masked() -> None:
@@ -191,38 +193,16 @@ def test_masked_url_in_settings_repr(tmp_path: Path) -> None:
     assert "topsecret" not in repr(settings)
 
 
-# --- .env parsing ----------------------------------------------------------------------
-
-
-def test_read_dotenv_common_forms(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text(
-        "# a comment\n"
-        "\n"
-        "PLAIN=value\n"
-        "export EXPORTED=sqlite:exp.db\n"
-        'DOUBLE="sqlite:with space.db"\n'
-        "SINGLE='sqlite:single.db'\n"
-        "INLINE=sqlite:inline.db # trailing comment\n"
-        "  SPACED  =  padded  \n"
-        "not a pair\n"
-        "EMPTY=\n",
-        encoding="utf-8",
+def test_config_file_url_is_masked_in_the_repr(tmp_path: Path) -> None:
+    # Textual's crash screen prints locals: the file's values must not show the password.
+    (tmp_path / "dbinspect.toml").write_text(
+        'database-url = "postgres://u:topsecret@h/db"\nmigrations = "m"\n', encoding="utf-8"
     )
-    assert read_dotenv(tmp_path / ".env") == {
-        "PLAIN": "value",
-        "EXPORTED": "sqlite:exp.db",
-        "DOUBLE": "sqlite:with space.db",
-        "SINGLE": "sqlite:single.db",
-        "INLINE": "sqlite:inline.db",
-        "SPACED": "padded",
-        "EMPTY": "",
-    }
-
-
-def test_read_dotenv_missing_or_binary_file(tmp_path: Path) -> None:
-    assert read_dotenv(tmp_path / "absent.env") == {}
-    (tmp_path / ".env").write_bytes(b"\xff\xfe\x00bad")
-    assert read_dotenv(tmp_path / ".env") == {}
+    settings = resolve_settings(cwd=tmp_path, environ={})
+    assert settings.file_config.get_str("database-url") == "postgres://u:topsecret@h/db"
+    for shown in (repr(settings), repr(settings.file_config), str(settings.file_config)):
+        assert "topsecret" not in shown
+        assert "'migrations': 'm'" in shown
 
 
 # --- Precedence ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 from dbinspect.backends.sqlite_errors import translate_error
 from dbinspect.backends.sqlite_files import check_database_file
-from dbinspect.backends.sqlite_names import quote_identifier
+from dbinspect.config import tracking_table
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
 from dbinspect.migrate import sqlite_tx
 from dbinspect.migrate.records import AppliedMigration, Migration
@@ -111,7 +111,8 @@ class SqliteStore:
         self.table = table
         self.path = path
         self.cancellation = cancellation
-        self._quoted = quote_identifier(table)
+        self._tracking = tracking_table(table)
+        self._quoted = self._tracking.sql
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
         self.truncating = truncating
@@ -137,6 +138,7 @@ class SqliteStore:
             write: Set the connection up for commits (their sync level).
             cancellation: Stops the run from another thread; a new one when None.
         """
+        tracking_table(table)  # a name sqlx would fail on is refused before any file is made
         if url.path is None:
             target, uri = ":memory:", False
         else:
@@ -202,8 +204,12 @@ class SqliteStore:
 
     def table_exists(self) -> bool:
         """Whether the tracking table exists (reading never creates it)."""
-        sql = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?"
-        return bool(self._read(sql, (self.table,)))
+        # In the table's own schema; NOCASE as SQLite matches names (ASCII letters only).
+        sql = (
+            f"SELECT 1 FROM {self._tracking.catalog} "
+            "WHERE type = 'table' AND name = ? COLLATE NOCASE"
+        )
+        return bool(self._read(sql, (self._tracking.name,)))
 
     def list_applied(self) -> list[AppliedMigration]:
         """Every tracking row, by version; empty when there is no tracking table."""
@@ -225,7 +231,8 @@ class SqliteStore:
         """Create the tracking table if it is missing, under the write lock."""
         if self.table_exists():
             return
-        # The exact DDL sqlx runs, so the table is the one sqlx would have made.
+        # The exact DDL sqlx runs, with the name as written (SQLite keeps the statement's
+        # text), so the table is the one sqlx would have made.
         ddl = f"""
 CREATE TABLE IF NOT EXISTS {self.table} (
     version BIGINT PRIMARY KEY,
