@@ -61,6 +61,9 @@ def test_names_sqlx_accepts(text: str, table: TrackingTable) -> None:
         "x; DROP TABLE users",
         "x --",
         "",
+        # Valid CREATE statements that are no name: refused without running their work.
+        "x AS SELECT zeroblob(1000000000) /*",
+        "x AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c /*",
     ],
 )
 def test_names_sqlx_fails_on_are_refused(text: str) -> None:
