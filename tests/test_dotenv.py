@@ -110,6 +110,19 @@ def test_a_dotenv_cannot_set_dbinspect_variables(
     one_line_error(result, "a.db")
 
 
+@pytest.mark.xfail(strict=True, reason="python-dotenv's syntax, where it is not dotenvy's")
+@pytest.mark.parametrize(
+    ("dotenv", "path"),
+    [
+        ("DIR=/srv\nDATABASE_URL=sqlite:$DIR/app.db\n", "/srv/app.db"),  # $VAR, no braces
+        ("DATABASE_URL=sqlite:${NOPE:-fallback}.db\n", ".db"),  # no defaults in dotenvy
+        ('DATABASE_URL="sqlite:\\$HOME.db"\n', "$HOME.db"),  # \$ is a plain $
+    ],
+)
+def test_known_differences_from_dotenvy(tmp_path: Path, dotenv: str, path: str) -> None:
+    assert _url_path(tmp_path, dotenv, {"HOME": "/root"}) == Path(path)
+
+
 # --- Where the file is -------------------------------------------------------------------
 
 
