@@ -252,6 +252,10 @@ class Dotenv(NamedTuple):
     stopped_at: int | None
     """The line that could not be parsed, where reading stopped (None: read to the end)."""
 
+    def __repr__(self) -> str:  # DATABASE_URL may hold a password
+        shown = {key: mask_url(value) for key, value in self.values.items()}
+        return f"Dotenv(values={shown!r}, stopped_at={self.stopped_at!r})"
+
 
 def read_dotenv(path: Path, environ: Mapping[str, str]) -> Dotenv:
     """Parse a `.env` file with python-dotenv, resolving values the way dotenvy does.

@@ -90,6 +90,14 @@ def test_a_url_after_a_broken_line_is_an_error_naming_the_line(
     one_line_error(run_cli("info"), f"{tmp_path / '.env'}: line 2")
 
 
+def test_the_values_repr_hides_a_password(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://u:hunter2@h/db\n")
+    dotenv = read_dotenv(tmp_path / ".env", {})
+    assert dotenv.values["DATABASE_URL"] == "postgres://u:hunter2@h/db"
+    assert "hunter2" not in repr(dotenv)
+    assert "postgres://u:***@h/db" in repr(dotenv)
+
+
 def test_the_file_is_never_loaded_into_the_environment(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         "DATABASE_URL=sqlite:a.db\nDBINSPECT_DOTENV_PROBE=1\nPATH=/nowhere\n", encoding="utf-8"
