@@ -50,6 +50,10 @@ class DatabaseFacts:
     permissions: str | None
     """The file mode as `ls -l` shows it, e.g. `-rw-r--r--`."""
     counts: ObjectCounts = field(default_factory=ObjectCounts)
+    sqlite_library: str = "system"
+    """`bundled` (dbinspect's own current SQLite) or `system` (the standard library's)."""
+    extensions: tuple[str, ...] = ()
+    """The SQLite extensions loaded into the inspection connection."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from dbinspect.errors import ConnectError
+from dbinspect.extensions import Extension
 
 if TYPE_CHECKING:
     import sqlite3 as dbapi
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     import aiosqlite
     from aiosqlite import Connection as AsyncConnection
 
-__all__ = ["AsyncConnection"]  # plus every public name below
+__all__ = ["AsyncConnection", "Extension"]  # plus every public name below
 
 FORCE_ENV = "DBINSPECT_SQLITE"
 """Set to `system` to use the standard library's sqlite3 even where sqlean is installed."""
@@ -138,18 +140,7 @@ def connect_async(
     return aiosqlite.Connection(connector, iter_chunk_size)
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
-    """A SQLite extension to load: a path or name, and its entry point if not the default."""
-
-    path: str
-    entrypoint: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.entrypoint}" if self.entrypoint else self.path
-
-
-class ExtensionError(Exception):
+class ExtensionError(ConnectError):
     """An extension could not be loaded; the message names the file."""
 
 
@@ -205,3 +196,18 @@ def load_extensions(
         if allow_sql_loading is not None:
             allow_sql_loading(False)
         conn.enable_load_extension(False)
+
+
+async def load_extensions_async(conn: AsyncConnection, extensions: Sequence[Extension]) -> None:
+    """`load_extensions` on an aiosqlite connection's own thread.
+
+    Through aiosqlite's `_execute`, which runs a function on that thread: loading must
+    happen there, between switching loading on and off, with nothing else in between.
+    """
+    if not extensions:
+        return
+    inner = conn._conn
+    allow = getattr(inner, "allow_extension_loading", None)
+    await conn._execute(  # type: ignore[no-untyped-call]
+        load_extensions, inner, extensions, allow_sql_loading=allow
+    )

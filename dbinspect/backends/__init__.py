@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from dbinspect.backends.base import Backend
     from dbinspect.backends.sqlite import SqliteBackend
     from dbinspect.backends.sqlite_names import quote_identifier
+    from dbinspect.extensions import Extension
 
 __all__ = ["Backend", "SqliteBackend", "open_backend", "quote_identifier"]
 
@@ -31,7 +32,11 @@ __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)
 
 
 async def open_backend(
-    url: DatabaseUrl, *, busy_timeout: float = 5.0, probe: bool = True
+    url: DatabaseUrl,
+    *,
+    busy_timeout: float = 5.0,
+    probe: bool = True,
+    extensions: tuple[Extension, ...] = (),
 ) -> Backend:
     """Open an inspection session on `url` (see `SqliteBackend.open` for `probe`).
 
@@ -43,4 +48,6 @@ async def open_backend(
         raise UnsupportedBackendError(url.backend)
     from dbinspect.backends.sqlite import SqliteBackend
 
-    return await SqliteBackend.open(url, busy_timeout=busy_timeout, probe=probe)
+    return await SqliteBackend.open(
+        url, busy_timeout=busy_timeout, probe=probe, extensions=extensions
+    )

@@ -26,6 +26,7 @@ from dbinspect.backends.sqlite_rows import RowBrowsing
 from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
 from dbinspect.backends.sqlite_sizes import TableSizes
 from dbinspect.errors import ConnectError, QueryError
+from dbinspect.extensions import Extension
 from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
 from dbinspect.url import DatabaseUrl
 
@@ -83,9 +84,16 @@ class SqliteBackend(RowBrowsing, TableSizes):
     supports_interrupt: ClassVar[bool] = True
 
     def __init__(
-        self, url: DatabaseUrl, conn: AsyncConnection, path: Path | None, snapshot: Path | None
+        self,
+        url: DatabaseUrl,
+        conn: AsyncConnection,
+        path: Path | None,
+        snapshot: Path | None,
+        extensions: tuple[Extension, ...] = (),
     ) -> None:
         self.url = url
+        self.extensions = extensions
+        """The extensions loaded into this session's connection."""
         self.path = path
         self._conn = conn
         self._snapshot_dir = snapshot
@@ -93,7 +101,12 @@ class SqliteBackend(RowBrowsing, TableSizes):
 
     @classmethod
     async def open(
-        cls, url: DatabaseUrl, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, probe: bool = True
+        cls,
+        url: DatabaseUrl,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        probe: bool = True,
+        extensions: tuple[Extension, ...] = (),
     ) -> SqliteBackend:
         """Open `url` for inspection.
 
@@ -103,9 +116,12 @@ class SqliteBackend(RowBrowsing, TableSizes):
             probe: Read the schema now, so an unreadable file fails here rather than on
                 the first query. The app skips it to draw its first frame sooner: SQLite
                 parses the whole schema on the first query, over a second on 20,000 tables.
+            extensions: Loaded into the connection before anything is read (the user
+                chose them: see `dbinspect.extensions`).
 
         Raises:
-            ConnectError: The file is missing, not SQLite, unreadable, corrupt or locked.
+            ConnectError: The file is missing, not SQLite, unreadable, corrupt or locked,
+                or an extension cannot be loaded.
         """
         snapshot: Path | None = None
         if url.path is None:
@@ -132,8 +148,9 @@ class SqliteBackend(RowBrowsing, TableSizes):
         except driver.Error as error:
             _remove_snapshot(snapshot)
             raise ConnectError(f"{url.path}: cannot open: {error}") from None
-        backend = cls(url, conn, path, snapshot)
+        backend = cls(url, conn, path, snapshot, extensions)
         try:
+            await driver.load_extensions_async(conn, extensions)
             await backend._harden_and_probe(probe)
         except driver.Error as error:
             await backend.aclose()
@@ -187,6 +204,8 @@ class SqliteBackend(RowBrowsing, TableSizes):
             size_bytes=size,
             wal_size_bytes=wal_size,
             sqlite_version=version,
+            sqlite_library=driver.LIBRARY_SOURCE,
+            extensions=tuple(str(e) for e in self.extensions),
             journal_mode=journal_mode,
             page_size=values["page_size"],
             page_count=values["page_count"],

@@ -88,3 +88,30 @@ def read_only_uri(path: Path, *, immutable: bool = False) -> str:
     """A `file:` URI that opens `path` read-only, built without string formatting of paths."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
     return f"{uri}&immutable=1" if immutable else uri
+
+
+def write_access_problem(path: Path | None, mode: str | None) -> str | None:
+    """Why this process cannot write the database at `path`, or None when it can.
+
+    Decided up front, so the app can turn its write actions off and say why, instead of
+    failing half way through one. (Root passes the permission checks, as SQLite does.)
+    """
+    if mode == "ro":
+        return "the URL says mode=ro"
+    if path is None or not path.exists():
+        return None
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "it is on a read-only file system"
+    except OSError:
+        pass
+    if not os.access(path, os.W_OK):
+        return "the file is not writable by you"
+    folder = path.resolve().parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        # SQLite creates its journal (or -wal and -shm) beside the file.
+        wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+        in_use_wal = wal.exists() and shm.exists() and os.access(wal, os.W_OK)
+        if not (is_wal_mode(path) and in_use_wal and os.access(shm, os.W_OK)):
+            return "its folder is not writable by you (SQLite writes its journal there)"
+    return None

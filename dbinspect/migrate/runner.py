@@ -93,7 +93,7 @@ def migration_status(
     if url.path is not None and not _database_exists(url.path):
         return migrator.statuses(migrations, [])
     read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
-    store = SqliteStore.open(read_only, settings.table_name)
+    store = SqliteStore.open(read_only, settings.table_name, extensions=settings.extensions)
     try:
         applied = store.list_applied()
     finally:
@@ -179,7 +179,12 @@ def run_migrations(
         # Opening creates the file: plan the run on an empty database before that.
         _plan_run(migrations, [], target_version, ignore_missing, prepared)
     store = SqliteStore.open(
-        url, settings.table_name, create=True, write=True, cancellation=cancellation
+        url,
+        settings.table_name,
+        create=True,
+        write=True,
+        cancellation=cancellation,
+        extensions=settings.extensions,
     )
     try:
         applied = store.list_applied()  # empty without a tracking table; creates nothing
@@ -220,7 +225,13 @@ def revert_migrations(
             MigrationResult(m.version, m.description, "down", 0, prepared[m.version].warnings)
             for m in plan
         ]
-    store = SqliteStore.open(url, settings.table_name, write=True, cancellation=cancellation)
+    store = SqliteStore.open(
+        url,
+        settings.table_name,
+        write=True,
+        cancellation=cancellation,
+        extensions=settings.extensions,
+    )
     try:
         return _execute_plan(store, plan, prepared, "down", on_event)
     finally:
@@ -249,7 +260,9 @@ def restamp_migration(
         )
     old, new = status.applied.checksum, status.migration.checksum
     if old != new:
-        store = SqliteStore.open(url, settings.table_name, write=True)
+        store = SqliteStore.open(
+            url, settings.table_name, write=True, extensions=settings.extensions
+        )
         try:
             store.restamp(version, new)
         finally:

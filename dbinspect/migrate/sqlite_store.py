@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import stat
 import threading
 import time
@@ -18,10 +17,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dbinspect.backends.sqlite_errors import translate_error
+from dbinspect import sqlite_driver as driver
+from dbinspect.backends.sqlite_errors import is_read_only, translate_error
 from dbinspect.backends.sqlite_files import check_database_file
 from dbinspect.config import tracking_table
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
+from dbinspect.extensions import Extension
 from dbinspect.migrate import sqlite_tx
 from dbinspect.migrate.records import AppliedMigration, Migration
 from dbinspect.migrate.sqlite_tx import Cancellation, CancelledInWorker, Job, StatementFailedError
@@ -37,7 +38,7 @@ LOCK_POLL_S = 0.02
 """How often a runner waiting for another's `-- no-transaction` file looks again."""
 
 
-def _set_up(conn: sqlite3.Connection, write: bool) -> bool:
+def _set_up(conn: driver.Connection, write: bool) -> bool:
     """Foreign keys on; for a writer, its sync level and journal. True if it truncates."""
     # sqlx's SQLite connections have foreign keys on; a migration must behave the same.
     conn.execute("PRAGMA foreign_keys=ON")
@@ -51,7 +52,7 @@ def _set_up(conn: sqlite3.Connection, write: bool) -> bool:
     return _truncate_journal(conn)
 
 
-def _truncate_journal(conn: sqlite3.Connection) -> bool:
+def _truncate_journal(conn: driver.Connection) -> bool:
     """Commit by truncating the rollback journal instead of deleting it; True if so.
 
     Deleting the journal after each commit and creating it again for the next one
@@ -98,7 +99,7 @@ class SqliteStore:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: driver.Connection,
         table: str,
         path: Path | None,
         cancellation: Cancellation,
@@ -128,6 +129,7 @@ class SqliteStore:
         create: bool = False,
         write: bool = False,
         cancellation: Cancellation | None = None,
+        extensions: tuple[Extension, ...] = (),
     ) -> SqliteStore:
         """Open the database for migrations: autocommit, foreign keys on, busy timeout.
 
@@ -137,6 +139,11 @@ class SqliteStore:
             create: Create the file when missing (`migrate run`), as sqlx does.
             write: Set the connection up for commits (their sync level).
             cancellation: Stops the run from another thread; a new one when None.
+            extensions: Loaded into the connection first, as sqlx-cli loads those of
+                `sqlx.toml`, so migrations can use their functions and modules.
+
+        Raises:
+            ConnectError: The database cannot be opened, or an extension cannot be loaded.
         """
         tracking_table(table)  # a name sqlx would fail on is refused before any file is made
         if url.path is None:
@@ -149,25 +156,26 @@ class SqliteStore:
             # isolation_level=None: no implicit BEGIN; every transaction here is explicit.
             # A writer waits for locks in short spells that a cancel can end
             # (sqlite_tx.retry_while_busy); a reader lets SQLite wait.
-            conn = sqlite3.connect(
+            conn = driver.connect(
                 target,
                 timeout=sqlite_tx.LOCK_POLL_MS / 1000 if write else sqlite_tx.BUSY_TIMEOUT_S,
                 isolation_level=None,
                 uri=uri,
                 check_same_thread=False,  # cancelled (interrupted) from another thread
             )
-        except sqlite3.Error as error:
+        except driver.Error as error:
             raise ConnectError(f"cannot open {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
         cancellation.attach(conn)
         try:
+            driver.load_extensions(conn, extensions)
             try:
                 truncating = (
                     sqlite_tx.retry_while_busy(partial(_set_up, conn, write), cancellation.event)
                     if write
                     else _set_up(conn, write)
                 )
-            except sqlite3.Error as error:
+            except driver.Error as error:
                 if cancellation.event.is_set():  # interrupted by Ctrl+C while setting up
                     raise CancelledInWorker from error
                 raise ConnectError(f"cannot use {url.masked}: {error}") from error
@@ -186,7 +194,7 @@ class SqliteStore:
             # back deletes the empty journal once SQLite holds the write lock, so no other
             # writer's journal is touched; if another writer holds it, that writer's commit
             # deletes (DELETE) or empties (TRUNCATE) the journal.
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(driver.Error):
                 if self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "truncate":
                     self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
@@ -198,7 +206,7 @@ class SqliteStore:
                     lambda: self.conn.execute(sql, params).fetchall(), self.cancellation.event
                 )
             return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as error:
+        except driver.Error as error:
             # e.g. a read-only status check meeting a killed writer's hot journal
             raise translate_error(error, self.path or ":memory:", sql) from error
 
@@ -250,14 +258,23 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         sql = f"UPDATE {self._quoted} SET checksum = ? WHERE version = ?"
         self._write(lambda conn: conn.execute(sql, (checksum, version)))
 
-    def _write(self, action: Callable[[sqlite3.Connection], object]) -> None:
+    def _write(self, action: Callable[[driver.Connection], object]) -> None:
         sqlite_tx.begin_immediate(self.conn, self.cancellation.event)
         try:
             action(self.conn)
             sqlite_tx.commit(self.conn, self.cancellation.event)
-        except BaseException:
+        except BaseException as error:
             sqlite_tx.rollback(self.conn)
+            if is_read_only(error):
+                raise self._read_only() from error
             raise
+
+    def _read_only(self) -> MigrationError:
+        """The refusal when SQLite says this process cannot write the database."""
+        return MigrationError(
+            f"{self.path or ':memory:'}: the database is read-only; nothing was changed",
+            "check the permissions of the file and its folder, and the URL's mode=ro",
+        )
 
     def apply(
         self, migration: Migration, statements: list[Statement], *, down: bool = False
@@ -291,10 +308,14 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             else:
                 sqlite_tx.run_in_transaction(self.conn, job)
         except StatementFailedError as error:
+            if is_read_only(error.error):
+                raise self._read_only() from error.error
             raise self._failure(job, error) from error.error
-        except sqlite3.Error as error:
+        except driver.Error as error:
             if self.cancellation.event.is_set():
                 raise CancelledInWorker from error
+            if is_read_only(error):
+                raise self._read_only() from error
             raise MigrationError(
                 f"migration {migration.version} could not be recorded: {error}"
             ) from error
@@ -353,7 +374,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             # A Ctrl+C while this waits for the lock ends the wait; the row keeps -1.
             give_up, wait_s = self.cancellation.event, sqlite_tx.BUSY_TIMEOUT_S
         write = partial(sqlite_tx.write_untimed, self.conn, self._quoted, untimed)  # autocommit
-        with contextlib.suppress(sqlite3.Error, MigrationError, CancelledInWorker):
+        with contextlib.suppress(driver.Error, MigrationError, CancelledInWorker):
             sqlite_tx.retry_while_busy(write, give_up, wait_s=wait_s)
 
     @contextlib.contextmanager

@@ -11,6 +11,7 @@ from functools import partial
 from typing import TypeVar
 
 from dbinspect import sqlite_driver as driver
+from dbinspect.backends.sqlite_errors import is_busy
 from dbinspect.errors import DirtyDatabaseError, MigrationError
 from dbinspect.migrate.records import Migration
 from dbinspect.migrate.statements import Statement
@@ -110,11 +111,6 @@ def dirty_error(version: int) -> DirtyDatabaseError:
     )
 
 
-def _is_busy(error: driver.OperationalError) -> bool:
-    text = str(error)
-    return "locked" in text or "busy" in text
-
-
 def retry_while_busy(
     action: Callable[[], T],
     cancel: threading.Event,
@@ -141,7 +137,7 @@ def retry_while_busy(
         try:
             return action()
         except driver.OperationalError as error:
-            if not _is_busy(error):
+            if not is_busy(error):
                 raise
             if cancel.is_set():
                 raise CancelledInWorker from error

@@ -12,6 +12,7 @@ from types import ModuleType
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends import Backend, open_backend
+from dbinspect.backends.sqlite_files import write_access_problem
 from dbinspect.config import Settings
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.models import Schema
@@ -79,13 +80,18 @@ async def run_app(
     url = settings.url
     if url is None:
         raise ConfigError("no database given", "pass a path or set DATABASE_URL")
+    read_only_reason = "opened with --read-only" if read_only else None
     if read_only:
         if create:
             raise ConfigError("--create and --read-only cannot be used together")
         url = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
+    else:
+        read_only_reason = await asyncio.to_thread(write_access_problem, url.path, url.mode)
     outcome: LaunchOutcome | None = None
-    if settings.migrations.explicit and migrate_on_launch and not read_only:
+    if settings.migrations.explicit and migrate_on_launch and read_only_reason is None:
         outcome = await apply_launch_migrations(settings, url)
+    elif settings.migrations.explicit and migrate_on_launch and not read_only:
+        outcome = LaunchOutcome(skipped=f"the database is read-only: {read_only_reason}")
     elif create and url.path is not None and not url.path.exists():
         await asyncio.to_thread(_create_database, url.path)
     # Import Textual on a thread while SQLite opens the file and lists its objects: on a
@@ -94,7 +100,7 @@ async def run_app(
     try:
         # No probe: SQLite's first query parses the whole schema (over a second on 20,000
         # tables); the names come from the file's pages first, and SQLite follows.
-        backend = await open_backend(url, probe=False)
+        backend = await open_backend(url, probe=False, extensions=settings.extensions.inspection)
     except BaseException:
         await asyncio.gather(importing, return_exceptions=True)
         raise
@@ -102,7 +108,12 @@ async def run_app(
     try:
         app_module = await importing
         session = app_module.Session(
-            settings, url, backend, read_only=read_only, outcome=outcome, outline=outline
+            settings,
+            url,
+            backend,
+            read_only_reason=read_only_reason,
+            outcome=outcome,
+            outline=outline,
         )
         await app_module.DbInspectApp(session).run_async()
     finally:

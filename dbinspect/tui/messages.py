@@ -75,6 +75,8 @@ class MigrationPlan:
     """The migrations that will run, in order (from a dry run)."""
     sql: tuple[str, ...]
     """The SQL of each step, shown in the confirmation."""
+    extensions: tuple[str, ...] = ()
+    """The SQLite extensions the run loads (from `sqlx.toml` and the command line)."""
 
 
 class PlanReady(Message):

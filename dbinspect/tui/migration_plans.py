@@ -78,7 +78,14 @@ async def make_plan(
         if migration is not None:
             text = migration.up_sql if action.direction == "up" else migration.down_sql
         sql.append(text or "")
-    return MigrationPlan(action.title, action.direction, action.target, tuple(steps), tuple(sql))
+    return MigrationPlan(
+        action.title,
+        action.direction,
+        action.target,
+        tuple(steps),
+        tuple(sql),
+        tuple(str(e) for e in sqlx.extensions),
+    )
 
 
 def confirmation_body(plan: MigrationPlan) -> RenderableType:
@@ -87,6 +94,9 @@ def confirmation_body(plan: MigrationPlan) -> RenderableType:
     parts: list[RenderableType] = [
         Text(f"This will {verb} {len(plan.steps)} migration(s):", style="bold")
     ]
+    if plan.extensions:
+        parts.append(Text("It loads these SQLite extensions first:", style="yellow"))
+        parts.extend(Text(f"  {path}") for path in plan.extensions)
     for step, sql in zip(plan.steps, plan.sql, strict=True):
         label = f"{step.version} {plan.direction}: "
         parts.append(sql_block(label + step.description, sql))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dbinspect.backends import Backend
 from dbinspect.config import Settings
+from dbinspect.extensions import Extension
 from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
@@ -21,13 +22,24 @@ class Session:
     settings: Settings
     url: DatabaseUrl
     backend: Backend
-    read_only: bool = False
+    read_only_reason: str | None = None
+    """Why the app cannot write this database (`--read-only`, file mode...), None if it can."""
     outcome: LaunchOutcome | None = None
     path_label: str | None = None
     """Shown instead of the file's absolute path (keeps screenshots free of temp paths)."""
     cwd: Path = field(default_factory=Path.cwd)
     outline: asyncio.Future[Schema] | None = None
     """The object list, already being read while the app starts (see `launch`)."""
+
+    @property
+    def read_only(self) -> bool:
+        """Whether every write action is off."""
+        return self.read_only_reason is not None
+
+    @property
+    def extensions(self) -> tuple[Extension, ...]:
+        """The SQLite extensions every reading connection of the app loads."""
+        return self.settings.extensions.inspection
 
     @property
     def folder(self) -> Path:

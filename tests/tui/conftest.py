@@ -79,6 +79,7 @@ def open_app() -> OpenApp:
         *,
         source: str | None = None,
         read_only: bool = False,
+        read_only_reason: str | None = None,
         outcome: LaunchOutcome | None = None,
         path_label: str | None = None,
     ) -> AsyncIterator[DbInspectApp]:
@@ -89,7 +90,7 @@ def open_app() -> OpenApp:
             settings,
             settings.url,
             backend,
-            read_only=read_only,
+            read_only_reason="opened with --read-only" if read_only else read_only_reason,
             outcome=outcome,
             path_label=path_label,
             cwd=path.parent,

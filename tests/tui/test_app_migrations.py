@@ -102,6 +102,9 @@ async def test_read_only_disables_every_write_action(
             await pilot.press(key)
             await settle(pilot)
             assert not isinstance(app.screen, ConfirmScreen)
+            # Each key says why it did nothing, rather than nothing at all.
+            said = [n.message for n in app._notifications]
+            assert said and "Read-only (opened with --read-only)" in said[-1]
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Apply all pending migrations" not in titles
         assert "read-only" in plain(app.screen.query_one("#connection-facts"))

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from dbinspect import sqlite_driver
 from dbinspect.tui.panes.migrations import MigrationsPane
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from tui.helpers import SIZE, OpenApp, settle
@@ -33,6 +35,9 @@ async def screenshot(demo_db: Path, open_app: OpenApp, key: str) -> str:
         return app.export_screenshot()
 
 
+@pytest.mark.skipif(
+    not sqlite_driver.BUNDLED, reason="the screenshot shows the bundled SQLite's version"
+)
 async def test_connection(
     demo_db: Path, open_app: OpenApp, svg_snapshot: SnapshotAssertion
 ) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, ProgressBar
 
 from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
+from dbinspect.extensions import Extension
 from dbinspect.models import RowPage, RowQuery, SchemaObject, Value
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
 from dbinspect.tui.data.format import (
@@ -80,8 +81,10 @@ class DataPane(Vertical):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, extensions: tuple[Extension, ...] = ()) -> None:
         super().__init__(id=id)
+        self.extensions = extensions
+        """SQLite extensions the pane's connections load (the app's choice)."""
         self.window = RowWindow()
         self.url: DatabaseUrl | None = None
         self.table: str | None = None
@@ -197,7 +200,7 @@ class DataPane(Vertical):
         await self._close_backends()
         self.history.clear()
         self.object = None
-        self._backend = await open_backend(url)
+        self._backend = await open_backend(url, extensions=self.extensions)
         self.url = url
         return self._backend
 
@@ -390,7 +393,7 @@ class DataPane(Vertical):
         count = 0
         try:
             if self._count_backend is None:
-                self._count_backend = await open_backend(url)
+                self._count_backend = await open_backend(url, extensions=self.extensions)
             backend = self._count_backend
             try:
                 async for counted, fraction in backend.count_stepwise(table, query):

@@ -40,7 +40,8 @@ class ConnectionPane(VerticalScroll):
         mode = Text("read-only", style="bold yellow") if read_only else Text("read-write")
         rows: list[tuple[str, object]] = [
             ("URL", url),
-            ("Backend", f"SQLite {facts.sqlite_version}"),
+            ("Backend", f"SQLite {facts.sqlite_version} ({facts.sqlite_library} library)"),
+            ("Extensions", ", ".join(facts.extensions) or "none"),
             ("File", path_label or facts.path or ":memory:"),
             ("Size", size),
             ("Owner", facts.owner or "-"),

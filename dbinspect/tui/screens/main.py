@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +16,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
+from dbinspect.extensions import allow_config_extensions
 from dbinspect.migrate import MigrationEvent, MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
 from dbinspect.tui.data import DataPane
@@ -101,7 +103,7 @@ class MainScreen(Screen[None]):
             with TabPane("Schema", id="schema"):
                 yield SchemaPane(id="schema-pane")
             with TabPane("Data", id="data"):
-                yield DataPane(id="data-pane")
+                yield DataPane(id="data-pane", extensions=self.session.extensions)
             with TabPane("Migrations", id="migrations"):
                 yield MigrationsPane(id="migrations-pane")
             with TabPane("Help", id="help"):
@@ -133,6 +135,26 @@ class MainScreen(Screen[None]):
         self.load_all(reopen=False)
         if session.url.path is not None:
             self.watch_changes()
+        if session.settings.extensions.awaiting_consent:
+            self._ask_extension_consent()
+
+    def _ask_extension_consent(self) -> None:
+        """The config file names extensions: load them only when the user says so."""
+        waiting = self.session.settings.extensions.awaiting_consent
+        origin = self.session.settings.file_config.origin
+        body = Group(
+            Text(f"{origin} asks to load these SQLite extensions (native code):"),
+            *(Text(f"  {extension}") for extension in waiting),
+            Text("Load them only if you trust this project."),
+        )
+
+        def answered(load: bool | None) -> None:
+            if load:
+                self.session.settings = allow_config_extensions(self.session.settings)
+                self.query_one(DataPane).extensions = self.session.extensions
+                self.load_all(reopen=True)
+
+        self.app.push_screen(ConfirmScreen("Load extensions from the config file?", body), answered)
 
     # Panes and keys
 
@@ -198,7 +220,7 @@ class MainScreen(Screen[None]):
             if reopen:
                 # A size scan still running on the old connection is stopped, not awaited.
                 self.workers.cancel_group(self, "sizes")
-                fresh = await open_backend(session.url)
+                fresh = await open_backend(session.url, extensions=session.extensions)
                 old, session.backend = session.backend, fresh
                 await old.aclose()
             else:
@@ -333,16 +355,15 @@ class MainScreen(Screen[None]):
 
     # Migration actions
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # None greys the keys out in the footer: a read-only session shows but never writes.
-        if action == "migrate" and self.session.read_only:
-            return None
-        return True
-
     def action_migrate(self, kind: str) -> None:
         """Work out what `kind` (next, all, revert, target) would run, then ask to confirm."""
-        if self.session.read_only:
-            self.notify("Read-only: write actions are disabled.", severity="warning")
+        if self.session.read_only_reason is not None:
+            # The keys stay live so that pressing one says why nothing happens.
+            self.notify(
+                f"Read-only ({self.session.read_only_reason}): migrations cannot run.",
+                severity="warning",
+                markup=False,
+            )
             return
         if self.statuses is None:
             self.notify(self.statuses_error or "No migrations to run.", severity="warning",
