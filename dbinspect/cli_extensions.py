@@ -54,8 +54,12 @@ def with_extensions(settings: Settings, *, announce: bool = False) -> Settings:
 
     Args:
         settings: Resolved from flags, environment and files.
-        announce: Print each extension a migration connection will load (on stderr, so
-            `--json` output stays clean), as sqlx-cli users see what runs.
+        announce: The command runs migrations: print each extension a migration
+            connection will load (on stderr, so `--json` output stays clean), as sqlx-cli
+            users see what runs.
+
+    Raises:
+        ConfigError: This SQLite cannot load extensions, and the command would load some.
     """
     from dbinspect.extensions import choose_extensions, config_extensions
     from dbinspect.sqlite_driver import can_load_extensions, library_description
@@ -68,11 +72,14 @@ def with_extensions(settings: Settings, *, announce: bool = False) -> Settings:
         sqlx=settings.sqlx.extensions,
         allow_config=bool(meta.get(_ALLOW, False)),
     )
-    if choice.migration and not can_load_extensions():
+    # Only what this command loads counts: inspection never loads sqlx.toml's extensions,
+    # so `info` and `schema` keep working where this SQLite cannot load any.
+    needed = choice.migration if announce else choice.inspection
+    if needed and not can_load_extensions():
         from dbinspect.errors import ConfigError
 
         raise ConfigError(
-            f"cannot load {choice.migration[0]}: this Python's SQLite "
+            f"cannot load {needed[0]}: this Python's SQLite "
             f"({library_description()}) was built without extension loading",
             "install dbinspect's bundled SQLite: pip install sqlean.py",
         )

@@ -30,6 +30,7 @@ Connection pane say so.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -191,11 +192,29 @@ def load_extensions(
                         "SELECT load_extension(?, ?)", (extension.path, extension.entrypoint)
                     ).fetchall()
             except dbapi.Error as error:
-                raise ExtensionError(f"cannot load extension {extension}: {error}") from None
+                reason = _load_failure(extension.path, error)
+                raise ExtensionError(f"cannot load extension {extension}: {reason}") from None
     finally:
         if allow_sql_loading is not None:
             allow_sql_loading(False)
         conn.enable_load_extension(False)
+
+
+_LIBRARY_SUFFIX = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+"""What SQLite appends to a name it could not load before trying it once more."""
+
+
+def _load_failure(path: str, error: dbapi.Error) -> str:
+    """Why `path` did not load: SQLite's reason, unless that reason would mislead.
+
+    SQLite retries a name that failed with the platform's suffix added and reports the
+    retry's failure, so for a file that exists but is not a loadable library it says
+    that `name.so` does not exist.
+    """
+    retried = f"{path}{_LIBRARY_SUFFIX}:"
+    if os.sep in path and os.path.isfile(path) and str(error).startswith(retried):
+        return f"{path} exists but is not a shared library this system can load"
+    return str(error)
 
 
 async def load_extensions_async(conn: AsyncConnection, extensions: Sequence[Extension]) -> None:
