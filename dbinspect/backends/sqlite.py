@@ -7,17 +7,17 @@ import grp
 import pwd
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_errors import translate_error
 from dbinspect.backends.sqlite_files import (
+    ReadOnlyOpen,
     check_database_file,
-    choose_open_strategy,
     is_wal_mode,
-    read_only_uri,
+    plan_read_only_open,
+    read_signature,
 )
 from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.backends.sqlite_pages import read_schema_names
@@ -27,7 +27,7 @@ from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
 from dbinspect.backends.sqlite_sizes import TableSizes
 from dbinspect.errors import ConnectError, QueryError
 from dbinspect.extensions import Extension
-from dbinspect.models import DatabaseFacts, RowCount, RowPage, Schema, Value
+from dbinspect.models import DatabaseFacts, RowCount, RowPage, RowQuery, Schema, Value
 from dbinspect.url import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -98,6 +98,9 @@ class SqliteBackend(RowBrowsing, TableSizes):
         self._conn = conn
         self._snapshot_dir = snapshot
         self._schema: Schema | None = None
+        self._plan: ReadOnlyOpen | None = None
+        """How the connection was opened; an immutable one is reopened once stale."""
+        self._busy_timeout = DEFAULT_BUSY_TIMEOUT
 
     @classmethod
     async def open(
@@ -124,19 +127,13 @@ class SqliteBackend(RowBrowsing, TableSizes):
                 or an extension cannot be loaded.
         """
         snapshot: Path | None = None
+        plan: ReadOnlyOpen | None = None
         if url.path is None:
             target, uri, path = ":memory:", False, None
         else:
             path = check_database_file(url.path)
-            strategy = choose_open_strategy(path)
-            if strategy == "copy":
-                snapshot = Path(tempfile.mkdtemp(prefix="dbinspect-"))
-                copy = snapshot / path.name
-                shutil.copyfile(path, copy)
-                shutil.copyfile(f"{path}-wal", f"{copy}-wal")
-                target, uri = read_only_uri(copy), True
-            else:
-                target, uri = read_only_uri(path, immutable=strategy == "immutable"), True
+            plan = await asyncio.to_thread(plan_read_only_open, path)
+            target, uri, snapshot = plan.uri, True, plan.snapshot_dir
         try:
             conn = await driver.connect_async(
                 target,
@@ -149,6 +146,8 @@ class SqliteBackend(RowBrowsing, TableSizes):
             _remove_snapshot(snapshot)
             raise ConnectError(f"{url.path}: cannot open: {error}") from None
         backend = cls(url, conn, path, snapshot, extensions)
+        backend._plan = plan
+        backend._busy_timeout = busy_timeout
         try:
             await driver.load_extensions_async(conn, extensions)
             await backend._harden_and_probe(probe)
@@ -164,12 +163,7 @@ class SqliteBackend(RowBrowsing, TableSizes):
         return backend
 
     async def _harden_and_probe(self, probe: bool) -> None:
-        for pragma in (
-            "PRAGMA trusted_schema = OFF",
-            "PRAGMA cell_size_check = ON",
-            "PRAGMA mmap_size = 0",
-            "PRAGMA query_only = ON",
-        ):
+        for pragma in HARDENING_PRAGMAS:
             await fetch_all(self._conn, pragma)
         if probe:
             # Reading the schema proves the file is a database we can read, now, not later.
@@ -178,8 +172,33 @@ class SqliteBackend(RowBrowsing, TableSizes):
     async def _scalar(self, sql: str, params: tuple[Value, ...] = ()) -> Any:
         return await fetch_value(self._conn, sql, params)
 
+    async def _follow_writers(self) -> None:
+        """Reopen an `immutable` connection once another process touches the file.
+
+        SQLite documents reads of a changed immutable file as undefined (stale pages,
+        wrong counts); a write shows as a new `-wal`/`-shm` or a new size or mtime. The
+        new connection replaces the old one on aiosqlite's own thread, between two
+        queries, so queries already built on `self._conn` run on the fresh one.
+        """
+        plan, path = self._plan, self.path
+        if plan is None or path is None or plan.strategy != "immutable":
+            return
+        if await asyncio.to_thread(read_signature, path) == plan.signature:
+            return
+        fresh = await asyncio.to_thread(plan_read_only_open, path)
+        try:
+            await self._conn._execute(  # type: ignore[no-untyped-call]
+                _swap_connection, self._conn, fresh.uri, self._busy_timeout, self.extensions
+            )
+        except BaseException:
+            _remove_snapshot(fresh.snapshot_dir)
+            raise
+        _remove_snapshot(self._snapshot_dir)
+        self._plan, self._snapshot_dir, self._schema = fresh, fresh.snapshot_dir, None
+
     async def _guarded(self, coro: Any, sql: str = "") -> Any:
         try:
+            await self._follow_writers()
             return await coro
         except driver.Error as error:
             raise translate_error(error, self.url.path or ":memory:", sql) from None
@@ -281,70 +300,11 @@ class SqliteBackend(RowBrowsing, TableSizes):
     ) -> RowPage:
         """Rows in key order after `after`, or the last `limit` before `before` (keyset paging).
 
-        With neither, the first rows; `before=()` gives the last rows.
+        With neither, the first rows; `before=()` gives the last rows. Views are paged by
+        offset. The same reading as the Data pane's (see `sqlite_rows.fetch_page`), so any
+        table SQLite can hold reads, however wide, and a failure is the object's own.
         """
-        keys = await self.key_columns(table)
-        source = quote_identifier(table)
-        if keys == ("offset",):
-            return await self._fetch_by_offset(table, after, before, limit)
-        key_sql = ", ".join("rowid" if k == "rowid" else quote_identifier(k) for k in keys)
-        marks = ", ".join("?" for _ in keys)
-        params: tuple[Value, ...] = ()
-        if after is not None:
-            where, order, params = f"WHERE ({key_sql}) > ({marks})", "ASC", after
-        elif before is not None:
-            where, order = (f"WHERE ({key_sql}) < ({marks})", "DESC") if before else ("", "DESC")
-            params = before
-        else:
-            where, order = "", "ASC"
-        order_sql = ", ".join(f"{k} {order}" for k in key_sql.split(", "))
-        sql = f"SELECT {key_sql}, * FROM {source} {where} ORDER BY {order_sql} LIMIT ?"
-        rows = await self._guarded(self._fetchall(sql, (*params, limit)), sql)
-        if order == "DESC":
-            rows.reverse()
-        width = len(keys)
-        columns = await self._columns_of(sql, (*params, 0), width)
-        return RowPage(
-            columns=columns,
-            rows=tuple(tuple(r[width:]) for r in rows),
-            keys=tuple(tuple(r[:width]) for r in rows),
-            key_columns=keys,
-        )
-
-    async def _fetch_by_offset(
-        self,
-        table: str,
-        after: tuple[Value, ...] | None,
-        before: tuple[Value, ...] | None,
-        limit: int,
-    ) -> RowPage:
-        """Views have no key: page them by offset, the only thing that always works."""
-        source = quote_identifier(table)
-        if after is not None:
-            start = int(after[0] or 0) + 1
-        elif before is not None:
-            end = int(before[0] or 0) if before else (await self.row_count(table)).value
-            start = max(0, end - limit)
-            limit = end - start
-        else:
-            start = 0
-        sql = f"SELECT * FROM {source} LIMIT ? OFFSET ?"
-        rows = await self._guarded(self._fetchall(sql, (limit, start)), sql)
-        columns = await self._columns_of(sql, (0, 0), 0)
-        return RowPage(
-            columns=columns,
-            rows=tuple(tuple(r) for r in rows),
-            keys=tuple((start + i,) for i in range(len(rows))),
-            key_columns=("offset",),
-        )
-
-    async def _fetchall(self, sql: str, params: tuple[Value, ...]) -> list[Any]:
-        return await fetch_all(self._conn, sql, params)
-
-    async def _columns_of(self, sql: str, params: tuple[Value, ...], skip: int) -> tuple[str, ...]:
-        # Called with LIMIT 0: the statement is done at its first step, never left active.
-        async with self._conn.execute(sql, params) as cursor:
-            return tuple(d[0] for d in cursor.description[skip:])
+        return await self.fetch_page(table, RowQuery(), after=after, before=before, limit=limit)
 
     async def change_marker(self) -> tuple[int, int]:
         """`PRAGMA data_version` and `schema_version`: they move when others write."""
@@ -362,6 +322,34 @@ class SqliteBackend(RowBrowsing, TableSizes):
             await asyncio.shield(self._conn.close())
         finally:
             _remove_snapshot(self._snapshot_dir)
+
+
+HARDENING_PRAGMAS = (
+    "PRAGMA trusted_schema = OFF",
+    "PRAGMA cell_size_check = ON",
+    "PRAGMA mmap_size = 0",
+    "PRAGMA query_only = ON",
+)
+
+
+def _swap_connection(
+    proxy: AsyncConnection, uri: str, timeout: float, extensions: tuple[Extension, ...]
+) -> None:
+    """On the proxy's thread: open `uri` hardened as `open` does, then replace the old one."""
+    fresh = driver.connect(
+        uri, uri=True, timeout=timeout, isolation_level=None, factory=HardenedConnection
+    )
+    assert isinstance(fresh, HardenedConnection)
+    try:
+        driver.load_extensions(fresh, extensions, allow_sql_loading=fresh.allow_extension_loading)
+        for pragma in HARDENING_PRAGMAS:
+            fresh.execute(pragma).fetchall()
+    except BaseException:
+        fresh.close()
+        raise
+    old, proxy._connection = proxy._connection, fresh
+    if old is not None:
+        old.close()
 
 
 def _remove_snapshot(folder: Path | None) -> None:

@@ -20,6 +20,14 @@ _HOT_JOURNAL_CODES = frozenset(
 )
 
 
+def _has_journal(path: Path | str) -> bool:
+    """A non-empty rollback journal beside the file: what a killed writer leaves."""
+    try:
+        return Path(f"{path}-journal").stat().st_size > 0
+    except OSError:
+        return False
+
+
 def is_busy(error: BaseException) -> bool:
     """Whether SQLite refused for another connection's lock (SQLITE_BUSY or _LOCKED)."""
     return driver.primary_code(error) in (driver.SQLITE_BUSY, driver.SQLITE_LOCKED)
@@ -45,7 +53,7 @@ def translate_error(error: driver.Error, path: Path | str, sql: str = "") -> Que
             sql,
             f"see what is damaged with: sqlite3 {path} 'PRAGMA integrity_check'",
         )
-    if extended in _HOT_JOURNAL_CODES:
+    if extended in _HOT_JOURNAL_CODES or (code == driver.SQLITE_READONLY and _has_journal(path)):
         # A read-only connection met a hot journal (or WAL) that only a writer can recover.
         return QueryError(
             f"{path}: a process stopped mid-transaction and left a journal to roll back",

@@ -7,8 +7,11 @@ file as an empty database; each of those must be a clear error instead.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from dbinspect.errors import ConnectError
 
@@ -115,3 +118,73 @@ def write_access_problem(path: Path | None, mode: str | None) -> str | None:
         if not (is_wal_mode(path) and in_use_wal and os.access(shm, os.W_OK)):
             return "its folder is not writable by you (SQLite writes its journal there)"
     return None
+
+
+COPY_LIMIT_BYTES = 1 << 30
+"""The largest database (with its `-wal`) copied to read a WAL that has no `-shm`."""
+
+FileSignature = tuple[int, int, bool, bool]
+"""Size and mtime of the file, and whether `-wal` and `-shm` exist: what moves on a write."""
+
+
+def read_signature(path: Path) -> FileSignature:
+    """The file's `FileSignature` now."""
+    try:
+        info = path.stat()
+        size, mtime = info.st_size, info.st_mtime_ns
+    except OSError:
+        size, mtime = -1, -1
+    return (size, mtime, Path(f"{path}-wal").exists(), Path(f"{path}-shm").exists())
+
+
+class ReadOnlyOpen(NamedTuple):
+    """How one inspection connection opens a file, decided by `plan_read_only_open`."""
+
+    uri: str
+    strategy: str
+    """`ro`, `immutable` or `copy` (see `choose_open_strategy`)."""
+    signature: FileSignature
+    """The file as it was when planned: an immutable open is stale once this moves."""
+    snapshot_dir: Path | None = None
+    """The private copy's folder (strategy `copy`), removed when the connection closes."""
+
+
+def plan_read_only_open(path: Path, *, copy_limit: int = COPY_LIMIT_BYTES) -> ReadOnlyOpen:
+    """Decide how to open `path` read-only: every reading connection opens this way.
+
+    An `immutable` open is only valid while nothing writes the file: the reader must call
+    `read_signature` before it reads and open again through this function when it moved.
+
+    Raises:
+        ConnectError: A private copy is needed but the file is over `copy_limit`, or the
+            copy fails (a full temp folder); nothing is left behind.
+    """
+    signature = read_signature(path)
+    strategy = choose_open_strategy(path)
+    if strategy != "copy":
+        return ReadOnlyOpen(
+            read_only_uri(path, immutable=strategy == "immutable"), strategy, signature
+        )
+    wal = Path(f"{path}-wal")
+    size = path.stat().st_size + wal.stat().st_size
+    hint = (
+        "fold the -wal into the file once with write access: "
+        f"sqlite3 {path} 'PRAGMA wal_checkpoint'"
+    )
+    if size > copy_limit:
+        raise ConnectError(
+            f"{path}: committed data waits in its -wal with no -shm (left by a crash); reading "
+            f"it needs a private copy of {size:,} bytes, over the {copy_limit:,}-byte limit",
+            hint,
+        )
+    folder = Path(tempfile.mkdtemp(prefix="dbinspect-"))
+    copy = folder / path.name
+    try:
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, f"{copy}-wal")
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ConnectError(
+            f"{path}: cannot make the private copy its -wal needs: {error.strerror}", hint
+        ) from None
+    return ReadOnlyOpen(read_only_uri(copy), "copy", signature, folder)

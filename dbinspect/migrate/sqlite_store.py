@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_errors import is_read_only, translate_error
-from dbinspect.backends.sqlite_files import check_database_file
+from dbinspect.backends.sqlite_files import check_database_file, plan_read_only_open
 from dbinspect.config import tracking_table
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
 from dbinspect.extensions import Extension
@@ -84,6 +85,11 @@ def check_header(path: Path) -> None:
     check_database_file(path)
 
 
+def _remove_copy(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class SqliteStore:
     """The tracking table and migration transactions of one SQLite database.
 
@@ -117,6 +123,8 @@ class SqliteStore:
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
         self.truncating = truncating
+        self.snapshot_dir: Path | None = None
+        """A private copy read instead of the file (see `plan_read_only_open`)."""
         self._listed_at: int | None = None
         """`PRAGMA data_version` just before `list_applied` last read the tracking table."""
 
@@ -146,8 +154,14 @@ class SqliteStore:
             ConnectError: The database cannot be opened, or an extension cannot be loaded.
         """
         tracking_table(table)  # a name sqlx would fail on is refused before any file is made
+        snapshot: Path | None = None
         if url.path is None:
             target, uri = ":memory:", False
+        elif not write and url.path.exists():
+            # Reading opens as every inspection does: nothing created beside the file,
+            # and a WAL whose -shm is missing is read from a private copy.
+            plan = plan_read_only_open(check_database_file(url.path))
+            target, uri, snapshot = plan.uri, True, plan.snapshot_dir
         else:
             check_header(url.path)
             mode = url.mode or ("rwc" if create else "rw")
@@ -164,6 +178,7 @@ class SqliteStore:
                 check_same_thread=False,  # cancelled (interrupted) from another thread
             )
         except driver.Error as error:
+            _remove_copy(snapshot)
             raise ConnectError(f"cannot open {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
         cancellation.attach(conn)
@@ -182,8 +197,11 @@ class SqliteStore:
         except BaseException:
             cancellation.detach()
             conn.close()
+            _remove_copy(snapshot)
             raise
-        return cls(conn, table, url.path, cancellation, write=write, truncating=truncating)
+        store = cls(conn, table, url.path, cancellation, write=write, truncating=truncating)
+        store.snapshot_dir = snapshot
+        return store
 
     def close(self) -> None:
         """Close the connection, and delete the journal a truncating run leaves behind."""
@@ -198,6 +216,7 @@ class SqliteStore:
                 if self.conn.execute("PRAGMA journal_mode").fetchone()[0] == "truncate":
                     self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
+        _remove_copy(self.snapshot_dir)
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         try:
