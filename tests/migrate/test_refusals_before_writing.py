@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from migrate_helpers import file_bytes, tracking_rows, write_folder
+
+from dbinspect.sqlite_driver import dbapi as sqlite3
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 OneLineError = Callable[..., str]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from dbinspect.migrate import (
     run_migrations,
     runner,
 )
+from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import DatabaseUrl
 
 SQLITE_FOLDERS = [

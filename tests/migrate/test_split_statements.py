@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +13,7 @@ from dbinspect.migrate.statements import (
     split_statements,
     strip_leading_comments,
 )
+from dbinspect.sqlite_driver import dbapi as sqlite3
 
 # Pieces that move sqlite3_complete's state machine: every quote (closed, holding a `;`,
 # or left open), both comments (closed or open), the words it knows in any case, words
