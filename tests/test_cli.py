@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from header_pragmas import HEADER_PRAGMAS
 
-from dbinspect import __version__
+from dbinspect import __version__, sqlite_driver
 from dbinspect.cli import cli
 from dbinspect.sqlite_driver import dbapi as sqlite3
 
@@ -166,7 +166,8 @@ def test_info_text_matches_sqlite(run_cli: RunCli, corpus_copy: Callable[..., Pa
     expected = what_sqlite_says(path)
     assert shown["Path"] == expected["path"]
     assert shown["Size"] == f"{expected['size_bytes']:,} bytes"
-    assert shown["SQLite version"] == expected["sqlite_version"]
+    library = "bundled" if sqlite_driver.BUNDLED else "system"
+    assert shown["SQLite version"] == f"{expected['sqlite_version']} ({library})"
     assert shown["Journal mode"] == expected["journal_mode"]
     assert shown["Page size"] == f"{expected['page_size']:,}"
     assert shown["Page count"] == f"{expected['page_count']:,}"
