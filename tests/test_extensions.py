@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunCli, create_db
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite import SqliteBackend
@@ -26,6 +26,7 @@ from dbinspect.errors import QueryError
 from dbinspect.extensions import Extension
 from dbinspect.url import parse_url
 
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
 VEC_ENTRYPOINT = "sqlite3_vec_init"
 needs_loading = pytest.mark.skipif(
     not driver.can_load_extensions(), reason="this SQLite build cannot load extensions"
@@ -61,6 +62,16 @@ def vec_folder(tmp_path: Path) -> Path:
     for name, sql in VEC_MIGRATIONS.items():
         (folder / name).write_text(sql, encoding="utf-8")
     return folder
+
+
+def create_db(folder: Path, sql: str, name: str = "test.db") -> Path:
+    """`folder / name`, built by running `sql` as one script."""
+    conn = driver.connect(folder / name)
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+    return folder / name
 
 
 def same_library(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -13,13 +13,15 @@ import ast
 import json
 import sqlite3 as stdlib_sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, RunCli, create_db
 
 from dbinspect import sqlite_driver as driver
 
+ROOT = Path(__file__).resolve().parent.parent
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
 needs_bundled = pytest.mark.skipif(
     not driver.BUNDLED, reason="needs the bundled SQLite (the system's lacks these functions)"
 )
@@ -88,6 +90,16 @@ WHERE id = 2 AND jsonb_extract(profile, '$.team') = 'infra';
 """,
     "0004_people_rows.down.sql": "DELETE FROM profile_changes;\nDELETE FROM people;\n",
 }
+
+
+def create_db(folder: Path, sql: str, name: str = "test.db") -> Path:
+    """`folder / name`, built by running `sql` as one script."""
+    conn = driver.connect(folder / name)
+    try:
+        conn.executescript(sql)
+    finally:
+        conn.close()
+    return folder / name
 
 
 def write_migrations(folder: Path, files: dict[str, str]) -> Path:
