@@ -9,9 +9,11 @@ and the comparisons below say so explicitly because `NULL > x` is never true.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
@@ -20,10 +22,18 @@ from dbinspect.models import CellValue, RowPage, RowQuery, Value
 if TYPE_CHECKING:
     from dbinspect.sqlite_driver import AsyncConnection
 
+T = TypeVar("T")
+
 SIZE_GROUP = 100
 """Columns per size-report expression; keeps expression depth far below SQLite's 1000."""
 COUNT_CHUNKS = 40
 """How many rowid ranges a counted table is split into, for progress and cancelling."""
+RESULT_COLUMNS = 1000
+"""The most result columns one page statement has. SQLite refuses more than 2,000 (its
+default SQLITE_MAX_COLUMN), and a table or view may have 2,000 columns of its own: a wider
+page is read in several statements, on one snapshot (see `_read_together`)."""
+SQLITE_ERROR = 1
+"""SQLite's generic error code: a missing function, table, column or module, bad syntax."""
 
 
 def quote(name: str) -> str:
@@ -113,25 +123,118 @@ def _order_sql(source: Source, query: RowQuery, forward: bool) -> str:
     return ", ".join(f"{t} {direction}" for t in terms)
 
 
-def _cell_exprs(source: Source, cell_limit: int | None) -> tuple[list[str], list[str]]:
-    """Cell expressions cut at `cell_limit`, and expressions reporting the cut ones' sizes."""
+def _cell_exprs(columns: Sequence[str], cell_limit: int | None) -> list[str]:
+    """Cell expressions, cut at `cell_limit` characters or bytes (None: whole values)."""
     if cell_limit is None:
-        return [quote(c) for c in source.columns], []
-    cells = [
+        return [quote(c) for c in columns]
+    return [
         f"CASE WHEN length({quote(c)}) > {cell_limit} "
         f"THEN substr({quote(c)}, 1, {cell_limit}) ELSE {quote(c)} END"
-        for c in source.columns
+        for c in columns
     ]
+
+
+def _size_exprs(columns: Sequence[str], cell_limit: int) -> list[str]:
+    """Expressions listing `index:length` of each cell longer than `cell_limit`."""
     sizes = []
-    for start in range(0, len(source.columns), SIZE_GROUP):
-        group = source.columns[start : start + SIZE_GROUP]
+    for start in range(0, len(columns), SIZE_GROUP):
+        group = columns[start : start + SIZE_GROUP]
         parts = [
             f"CASE WHEN length({quote(c)}) > {cell_limit} "
             f"THEN '{start + i}:' || length({quote(c)}) || ' ' ELSE '' END"
             for i, c in enumerate(group)
         ]
         sizes.append(" || ".join(parts))
-    return cells, sizes
+    return sizes
+
+
+def _anchor_exprs(columns: Sequence[str]) -> list[str]:
+    """Cheap expressions that use every column, one per `SIZE_GROUP` (as many as sizes)."""
+    return [
+        f"coalesce({', '.join(quote(c) for c in columns[start : start + SIZE_GROUP])}, 0) IS NULL"
+        for start in range(0, len(columns), SIZE_GROUP)
+    ]
+
+
+def _page_selects(
+    prefix: list[str], columns: Sequence[str], cell_limit: int | None
+) -> tuple[list[str], int]:
+    """The select lists that read a page, and how many size expressions end each one.
+
+    One list when the key, the cells and their sizes fit in `RESULT_COLUMNS`. Otherwise the
+    cells are split across lists, each with the key, and ending in the sizes (the first)
+    or in expressions that use every other column (the rest): all the statements then use
+    the same columns, so SQLite plans them alike and reads a view's rows (which have no
+    key to match them by) in the same order.
+    """
+    cells = _cell_exprs(columns, cell_limit)
+    sizes = [] if cell_limit is None else _size_exprs(columns, cell_limit)
+    if len(prefix) + len(cells) + len(sizes) <= RESULT_COLUMNS:
+        return [", ".join(prefix + cells + sizes)], len(sizes)
+    anchors = _anchor_exprs(columns)
+    room = max(1, RESULT_COLUMNS - len(prefix) - len(anchors))
+    selects = [
+        ", ".join(
+            prefix + cells[start : start + room] + (sizes if start == 0 and sizes else anchors)
+        )
+        for start in range(0, len(cells), room)
+    ]
+    return selects, len(anchors)
+
+
+async def _read_together(
+    conn: AsyncConnection, statements: Sequence[str], params: Sequence[Value]
+) -> list[list[driver.Row]]:
+    """Run each statement with `params`; several run in one read transaction (one snapshot).
+
+    A write committed by another process between two statements of one wide page would
+    otherwise mix rows, or old and new values of one row.
+    """
+    if len(statements) == 1:
+        return [await _fetchall(conn, statements[0], params)]
+    if conn.in_transaction:
+        # Left open by an end that failed (see `_end_read`): its snapshot is old.
+        await fetch_all(conn, "ROLLBACK")
+    await fetch_all(conn, "BEGIN")
+    try:
+        return [await _fetchall(conn, sql, params) for sql in statements]
+    except asyncio.CancelledError:
+        # Stop the statement still running on the connection's thread now: ending the
+        # transaction below waits for it.
+        await conn.interrupt()
+        raise
+    finally:
+        await asyncio.shield(_end_read(conn))
+
+
+async def _end_read(conn: AsyncConnection) -> None:
+    try:
+        await fetch_all(conn, "COMMIT")
+    except ValueError:
+        return  # aiosqlite's "no active connection": closed meanwhile, transaction and all
+    except driver.Error:
+        # An interrupt meant for the statement before may land on the COMMIT.
+        with contextlib.suppress(driver.Error, ValueError):
+            await fetch_all(conn, "ROLLBACK")
+
+
+def _joined(
+    parts: list[list[driver.Row]], width: int, tail: int, *, keyed: bool
+) -> list[Sequence[Any]]:
+    """The rows of a page read in parts: key, every part's cells in order, first part's tail."""
+    first: list[Sequence[Any]] = list(parts[0])
+    if len(parts) == 1:
+        return first
+    for part in parts[1:]:
+        if len(part) != len(first) or (
+            keyed and any(a[:width] != b[:width] for a, b in zip(first, part, strict=True))
+        ):
+            raise driver.OperationalError("the rows changed while they were read")
+    rows: list[Sequence[Any]] = []
+    for index, head in enumerate(first):
+        cells = [v for part in parts for v in part[index][width : len(part[index]) - tail]]
+        rows.append((*head[:width], *cells, *head[len(head) - tail :]))
+    return rows
 
 
 def _parse_sizes(parts: Sequence[Any]) -> tuple[tuple[int, int], ...]:
@@ -187,26 +290,26 @@ async def fetch_page(
         seek, seek_params = _seek_sql(source, query, position, forward, at is not None)
         conditions.append(seek)
         params += seek_params
-    cells, sizes = _cell_exprs(source, cell_limit)
     sort_prefix = [quote(query.sort_column)] if query.sort_column else []
     key_prefix = [] if source.by_offset else source.key_exprs
     prefix = sort_prefix + key_prefix
-    select = ", ".join(prefix + cells + sizes)
     order = _order_sql(source, query, forward)
-    sql = f"SELECT {select} FROM {quote(source.table)}"
+    tail = f" FROM {quote(source.table)}"
     if conditions:
-        sql += " WHERE " + " AND ".join(conditions)
+        tail += " WHERE " + " AND ".join(conditions)
     if order:
-        sql += f" ORDER BY {order}"
-    sql += " LIMIT ?"
+        tail += f" ORDER BY {order}"
+    tail += " LIMIT ?"
     params.append(limit)
     if offset is not None:
-        sql += " OFFSET ?"
+        tail += " OFFSET ?"
         params.append(offset)
-    rows = await _fetchall(conn, sql, params)
+    selects, nsizes = _page_selects(prefix, source.columns, cell_limit)
+    parts = await _read_together(conn, [f"SELECT {s}{tail}" for s in selects], params)
+    rows = _joined(parts, len(prefix), nsizes, keyed=not source.by_offset)
     if not forward:
         rows.reverse()
-    width, ncells = len(prefix), len(cells)
+    width, ncells = len(prefix), len(source.columns)
     if source.by_offset:
         keys = tuple((offset or 0) + i for i in range(len(rows)))
         page_keys = tuple(
@@ -219,7 +322,9 @@ async def fetch_page(
         rows=tuple(tuple(r[width : width + ncells]) for r in rows),
         keys=page_keys,
         key_columns=(*([query.sort_column] if query.sort_column else []), *source.keys),
-        truncated=tuple(_parse_sizes(r[width + ncells :]) for r in rows) if sizes else (),
+        truncated=(
+            tuple(_parse_sizes(r[width + ncells :]) for r in rows) if cell_limit is not None else ()
+        ),
     )
 
 
@@ -356,6 +461,44 @@ async def fetch_cell(
     return CellValue(value=value, size=int(size or 0), type=str(kind))
 
 
+async def object_error(conn: AsyncConnection, table: str) -> driver.Error | None:
+    """SQLite's own error for reading `table` at all (None when it reads).
+
+    A view calling a missing function or over a dropped table, or a virtual table whose
+    module is missing, fails whatever reads it; this names that failure, not the reader's.
+    """
+    try:
+        await _fetchall(conn, f"SELECT * FROM {quote(table)} LIMIT 0", [])
+    except driver.Error as error:
+        return error
+    return None
+
+
+async def blaming_object(conn: AsyncConnection, table: str, work: Awaitable[T]) -> T:
+    """Await a read of `table`; a failure of the object itself is reported as its own error.
+
+    SQLite's generic error (a missing function, table, column or module; a syntax error)
+    from a statement built here is replaced by the error that reading the object alone
+    gives, so the user sees what is wrong with the table or view.
+    """
+    try:
+        return await work
+    except driver.Error as error:
+        if driver.primary_code(error) != SQLITE_ERROR:
+            raise
+        own = await object_error(conn, table)
+        if own is None:
+            raise
+        raise own from None
+
+
+async def star_columns(conn: AsyncConnection, table: str) -> tuple[str, ...]:
+    """The columns `SELECT *` gives, read without stepping (raises the object's own error)."""
+    # LIMIT 0: the statement is done at its first step, never left active.
+    async with conn.execute(f"SELECT * FROM {quote(table)} LIMIT 0") as cursor:
+        return tuple(d[0] for d in cursor.description)
+
+
 class RowBrowsing:
     """The browsing half of `SqliteBackend`: pages, counts and cells for the Data view.
 
@@ -373,6 +516,11 @@ class RowBrowsing:
     async def _guarded(self, coro: Any, sql: str = "") -> Any:  # provided by the backend
         raise NotImplementedError
 
+    async def _read(self, source: Source, work: Awaitable[T]) -> T:
+        """Await a read of `source`, failures translated and blamed on the object if it fails."""
+        result: T = await self._guarded(blaming_object(self._conn, source.table, work))
+        return result
+
     async def browse_source(self, table: str) -> Source:
         """The table or view `table` with its paging key and visible columns.
 
@@ -383,6 +531,9 @@ class RowBrowsing:
         obj = (await self.schema()).get(table)
         # pragma_table_xinfo lists hidden columns of virtual tables, which `*` leaves out.
         columns = tuple(c.name for c in obj.columns if c.hidden in (0, 2, 3)) if obj else ()
+        if not columns:
+            # The schema could not list them (a broken view): SQLite's own error says why.
+            columns = await self._guarded(star_columns(self._conn, table))
         return Source(table=table, keys=keys, columns=columns)
 
     async def fetch_page(
@@ -399,11 +550,12 @@ class RowBrowsing:
     ) -> RowPage:
         """One page of rows in browsing order (see `sqlite_rows.fetch_page`)."""
         source = await self.browse_source(table)
-        page: RowPage = await self._guarded(
+        page: RowPage = await self._read(
+            source,
             fetch_page(
                 self._conn, source, query, after=after, before=before, at=at,
                 offset=offset, limit=limit, cell_limit=cell_limit,
-            )
+            ),
         )  # fmt: skip
         return page
 
@@ -413,7 +565,7 @@ class RowBrowsing:
         steps = count_rows_stepwise(self._conn, source, query)
         while True:
             try:
-                step = await self._guarded(anext(steps))
+                step = await self._read(source, anext(steps))
             except StopAsyncIteration:
                 return
             yield step
@@ -421,18 +573,20 @@ class RowBrowsing:
     async def rowid_bounds(self, table: str) -> tuple[int, int] | None:
         """The lowest and highest rowid of a rowid table, None when it is empty."""
         source = await self.browse_source(table)
-        bounds: tuple[int, int] | None = await self._guarded(rowid_bounds(self._conn, source))
+        bounds: tuple[int, int] | None = await self._read(source, rowid_bounds(self._conn, source))
         return bounds
 
     async def rows_before(self, table: str, query: RowQuery, position: Sequence[Value]) -> int:
         """How many rows precede `position` in browsing order."""
         source = await self.browse_source(table)
-        return int(await self._guarded(rows_before(self._conn, source, query, position)))
+        return int(await self._read(source, rows_before(self._conn, source, query, position)))
 
     async def find_key(self, table: str, match: dict[str, Value]) -> tuple[Value, ...] | None:
         """The key of the first row of `table` whose columns equal `match`."""
         source = await self.browse_source(table)
-        key: tuple[Value, ...] | None = await self._guarded(find_key(self._conn, source, match))
+        key: tuple[Value, ...] | None = await self._read(
+            source, find_key(self._conn, source, match)
+        )
         return key
 
     async def fetch_cell(
@@ -440,7 +594,7 @@ class RowBrowsing:
     ) -> CellValue | None:
         """One cell of the row at `position`, cut to `limit` characters or bytes."""
         source = await self.browse_source(table)
-        cell: CellValue | None = await self._guarded(
-            fetch_cell(self._conn, source, query, position, column, limit)
+        cell: CellValue | None = await self._read(
+            source, fetch_cell(self._conn, source, query, position, column, limit)
         )
         return cell
