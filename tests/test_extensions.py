@@ -93,6 +93,14 @@ def write_sqlx_toml(folder: Path, entries: list[str]) -> None:
     )
 
 
+def sqlx_entry(extension: Extension) -> str:
+    """`extension` as an `unsafe-load-extensions` entry (TOML), in sqlx's two forms."""
+    if extension.entrypoint is None:
+        return toml_string(extension.path)
+    path, entry = toml_string(extension.path), toml_string(extension.entrypoint)
+    return f"{{ path = {path}, entrypoint = {entry} }}"
+
+
 def write_config(folder: Path, kind: str, entries: list[str]) -> None:
     """dbinspect's own config (`dbinspect.toml` or `[tool.dbinspect]`) naming `entries`."""
     line = f"load-extensions = [{', '.join(entries)}]\n"
@@ -165,13 +173,9 @@ def vec_table_columns(result: subprocess.CompletedProcess[str]) -> list[str]:
 def test_sqlx_toml_loads_into_migrate_run(
     run_cli: RunCli, tmp_path: Path, vec: str, vec_folder: Path, form: str
 ) -> None:
-    entry = (
-        toml_string(vec)
-        if form == "path"
-        else f"{{ path = {toml_string(vec)}, entrypoint = {toml_string(VEC_ENTRYPOINT)} }}"
-    )
-    write_sqlx_toml(tmp_path, [entry])
-    shown = vec if form == "path" else f"{vec}:{VEC_ENTRYPOINT}"
+    extension = Extension(vec) if form == "path" else Extension(vec, VEC_ENTRYPOINT)
+    write_sqlx_toml(tmp_path, [sqlx_entry(extension)])
+    shown = str(extension)
 
     result = run_cli("migrate", "run", "-D", "sqlite:app.db", env=same_library())
 
@@ -311,15 +315,15 @@ def test_without_the_extension_migrate_run_stops_at_that_file(
 # --- Extensions that cannot be loaded ---------------------------------------------------
 
 
-def bad_extension(tmp_path: Path, vec: str, kind: str) -> tuple[str, str]:
+def bad_extension(tmp_path: Path, vec: str, kind: str) -> tuple[Extension, str]:
     """(what to load, a fragment the error must hold) for one kind of broken extension."""
     if kind == "missing":
-        return str(tmp_path / "nowhere" / "ext.so"), "No such file"
+        return Extension(str(tmp_path / "nowhere" / "ext.so")), "No such file"
     if kind == "not a library":
         text = tmp_path / "notes.so"
         text.write_text("not machine code\n", encoding="utf-8")
-        return str(text), "not a shared library"
-    return f"{vec}:sqlite3_nothing_init", "sqlite3_nothing_init"
+        return Extension(str(text)), "not a shared library"
+    return Extension(vec, "sqlite3_nothing_init"), "sqlite3_nothing_init"
 
 
 COMMANDS = {
@@ -337,12 +341,10 @@ def test_an_extension_that_fails_to_load_is_one_error_line(
 ) -> None:
     extension, reason = bad_extension(tmp_path, vec, kind)
     if command.endswith("(sqlx.toml)"):
-        path, _, entry = extension.partition(":sqlite3")
-        value = f"{{ path = {toml_string(path)}, entrypoint = {toml_string('sqlite3' + entry)} }}"
-        write_sqlx_toml(tmp_path, [value if entry else toml_string(extension)])
+        write_sqlx_toml(tmp_path, [sqlx_entry(extension)])
         args = COMMANDS["migrate run"]
     else:
-        args = [*COMMANDS[command], "--load-extension", extension]
+        args = [*COMMANDS[command], "--load-extension", str(extension)]
         if not command.startswith("migrate"):
             create_db(tmp_path, "CREATE TABLE t (x);", "app.db")
 
