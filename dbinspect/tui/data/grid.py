@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from typing import ClassVar
 
@@ -237,26 +238,42 @@ class RowGrid(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         scroll_x = int(self.scroll_x)
+        shown = self._shown_columns(scroll_x, width)
+        # Lines are drawn from the first column on screen: crop from there.
+        left = scroll_x - (self._offsets[shown.start] if shown else 0)
         if y == 0:
-            return self._header_strip().crop_extend(scroll_x, scroll_x + width, base)
+            return self._header_strip(shown).crop_extend(left, left + width, base)
         position = int(self.scroll_y) + y - 1
         if position >= self.total:
             return Strip.blank(width, base)
         row = self.window.get(position)
         on_cursor = position == self.cursor_row
-        cache_key = (position, id(row), on_cursor, self.cursor_col if on_cursor else -1)
+        cursor = self.cursor_col if on_cursor else -1
+        cache_key = (position, id(row), on_cursor, cursor, shown.start, shown.stop)
         strip = self._strips.get(cache_key)
         if strip is None:
-            strip = self._row_strip(row, on_cursor)
+            strip = self._row_strip(row, on_cursor, shown)
             self._strips[cache_key] = strip
             if len(self._strips) > STRIP_CACHE:
                 self._strips.popitem(last=False)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        return strip.crop_extend(left, left + width, base)
 
-    def _header_strip(self) -> Strip:
+    def _shown_columns(self, scroll_x: int, width: int) -> range:
+        """The columns at least partly on screen, the only ones drawn.
+
+        A table may have 2,000 columns; a screen shows a dozen.
+        """
+        if not self._offsets:
+            return range(0)
+        first = max(0, bisect_right(self._offsets, scroll_x) - 1)
+        last = bisect_left(self._offsets, scroll_x + width)
+        return range(first, max(first + 1, last))
+
+    def _header_strip(self, shown: range) -> Strip:
         style = self.get_component_rich_style("rowgrid--header")
         line = Text(style=style, no_wrap=True)
-        for index, name in enumerate(self.columns):
+        for index in shown:
+            name = self.columns[index]
             label = safe_text(name)
             mark = self.header_marks.get(index)
             if mark:
@@ -264,18 +281,19 @@ class RowGrid(ScrollView, can_focus=True):
             line.append(" ")
             line.append_text(fit(label, self.widths[index]))
             line.append(" ")
-        return self._to_strip(line, style)
+        return self._to_strip(line, style, shown)
 
-    def _row_strip(self, row: CachedRow | None, on_cursor: bool) -> Strip:
+    def _row_strip(self, row: CachedRow | None, on_cursor: bool, shown: range) -> Strip:
         if row is None:
             style = self.get_component_rich_style("rowgrid--placeholder")
-            return self._to_strip(Text(" …", style=style), style)
+            return self._to_strip(Text(" …", style=style), style, shown)
         row_style = self.get_component_rich_style("rowgrid--cursor-row") if on_cursor else None
         cursor_style = self.get_component_rich_style("rowgrid--cursor")
         line = Text(no_wrap=True)
-        for index, value in enumerate(row.values):
-            if index >= len(self.widths):
+        for index in shown:
+            if index >= len(row.values):
                 break
+            value = row.values[index]
             full = row.truncated.get(index)
             cell = fit(
                 cell_text(value, full),
@@ -291,13 +309,15 @@ class RowGrid(ScrollView, can_focus=True):
                 line.stylize(cursor_style, start, len(line))
         if row_style is not None:
             line.stylize_before(row_style)
-        return self._to_strip(line, row_style)
+        return self._to_strip(line, row_style, shown)
 
-    def _to_strip(self, line: Text, style: Style | None) -> Strip:
+    def _to_strip(self, line: Text, style: Style | None, shown: range) -> Strip:
         segments = list(line.render(self.app.console))
         strip = Strip(segments)
         if style is not None:
-            width = self.virtual_size.width
+            # Styled lines (header, cursor row) reach the right edge of the table.
+            start = self._offsets[shown.start] if shown else 0
+            width = self.virtual_size.width - start
             if strip.cell_length < width:
                 strip = Strip([*segments, Segment(" " * (width - strip.cell_length), style)])
         return strip

@@ -15,6 +15,10 @@ from dbinspect.models import RowPage, Value
 
 CACHE_ROWS = 1_000
 """The most rows held at once, whatever the size of the table."""
+CACHE_CELLS = 200_000
+"""The most cells held at once: a table of more than 200 columns holds fewer rows."""
+MIN_ROWS = 100
+"""The fewest rows a window holds, however wide its table: more than a screen."""
 PAGE_ROWS = 200
 """Rows per fetch when extending the window."""
 EXTEND_REACH = 600
@@ -60,6 +64,10 @@ class RowWindow:
 
     def __init__(self, max_rows: int = CACHE_ROWS) -> None:
         self.max_rows = max_rows
+        self.page_rows = PAGE_ROWS
+        """Rows per fetch."""
+        self.reach = EXTEND_REACH
+        """How far from the window a viewport is still reached by extending it."""
         self.start = 0
         self.rows: list[CachedRow] = []
         self.at_start = False
@@ -82,6 +90,16 @@ class RowWindow:
         if self.start <= position < self.end:
             return self.rows[position - self.start]
         return None
+
+    def fit(self, columns: int) -> None:
+        """Size the window and its fetches for rows of `columns` cells (memory stays bounded).
+
+        Up to 200 columns nothing changes; a 2,000-column table holds 100 rows, fetched
+        50 at a time.
+        """
+        self.max_rows = max(MIN_ROWS, min(CACHE_ROWS, CACHE_CELLS // max(1, columns)))
+        self.page_rows = max(MIN_ROWS // 2, self.max_rows * PAGE_ROWS // CACHE_ROWS)
+        self.reach = self.page_rows * EXTEND_REACH // PAGE_ROWS
 
     def clear(self) -> None:
         """Forget every row."""
@@ -172,28 +190,33 @@ class RowWindow:
         Near the window it is extended by key, which is cheap at any depth; far from it
         (a jump with the scrollbar, Home, End) the window is replaced.
         """
+        page = self.page_rows
         last = min(last, total)
         if last <= first:
-            return None if self.rows or total == 0 else FetchPlan("first", PAGE_ROWS)
-        if self.rows and self.start <= first and last <= self.end:
-            margin = PAGE_ROWS // 2
-            if last + margin > self.end and not self.at_end:
-                return FetchPlan("after", PAGE_ROWS)
-            if first - margin < self.start and not self.at_start:
-                return FetchPlan("before", PAGE_ROWS)
-            return None
+            return None if self.rows or total == 0 else FetchPlan("first", page)
         span = last - first
-        if self.rows and self.end <= first < self.end + EXTEND_REACH and not self.at_end:
-            return FetchPlan("after", min(self.max_rows - span, last - self.end + PAGE_ROWS))
-        if self.rows and self.start - EXTEND_REACH < last <= self.start and not self.at_start:
-            return FetchPlan("before", min(self.max_rows - span, self.start - first + PAGE_ROWS))
+        if self.rows and self.start <= first and last <= self.end:
+            # Rows kept ready beyond the viewport; fewer when the window has little room
+            # to spare (a wide table's), or fetching one side would drop the other's.
+            margin = max(0, min(page // 2, (self.max_rows - span - page) // 2))
+            if last + margin > self.end and not self.at_end:
+                return FetchPlan("after", page)
+            if first - margin < self.start and not self.at_start:
+                return FetchPlan("before", page)
+            return None
+        if self.rows and self.end <= first < self.end + self.reach and not self.at_end:
+            return FetchPlan("after", max(page, min(self.max_rows - span, last - self.end + page)))
+        if self.rows and self.start - self.reach < last <= self.start and not self.at_start:
+            return FetchPlan(
+                "before", max(page, min(self.max_rows - span, self.start - first + page))
+            )
         if self.rows and self.start <= first < self.end and not self.at_end:
-            return FetchPlan("after", PAGE_ROWS)
+            return FetchPlan("after", page)
         if self.rows and self.start < last <= self.end and not self.at_start:
-            return FetchPlan("before", PAGE_ROWS)
+            return FetchPlan("before", page)
         if first <= 0:
-            return FetchPlan("first", max(PAGE_ROWS, span + PAGE_ROWS // 2))
+            return FetchPlan("first", max(page, span + page // 2))
         if last >= total:
-            return FetchPlan("last", max(PAGE_ROWS, span + PAGE_ROWS // 2))
-        lead = min(first, PAGE_ROWS // 2)
-        return FetchPlan("seek", span + PAGE_ROWS, position=first - lead)
+            return FetchPlan("last", max(page, span + page // 2))
+        lead = min(first, page // 2)
+        return FetchPlan("seek", span + page, position=first - lead)

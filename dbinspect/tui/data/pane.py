@@ -27,7 +27,7 @@ from dbinspect.tui.data.format import (
     row_tsv,
 )
 from dbinspect.tui.data.grid import RowGrid
-from dbinspect.tui.data.page_cache import PAGE_ROWS, FetchPlan, RowWindow, page_rows
+from dbinspect.tui.data.page_cache import FetchPlan, RowWindow, page_rows
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.url import DatabaseUrl
 
@@ -51,6 +51,13 @@ class Place:
 
 STALE_INTERRUPT_RETRIES = 10
 """Retries of a fetch hit by interrupts aimed at fetches cancelled before it."""
+WIDTH_SAMPLE_CELLS = 4_000
+"""Cells of a page measured for column widths: all rows of a narrow table, a few of a wide one."""
+
+
+def _sample(page: RowPage) -> tuple[tuple[Value, ...], ...]:
+    """The rows of `page` whose values size the columns."""
+    return page.rows[: max(1, WIDTH_SAMPLE_CELLS // max(1, len(page.columns)))]
 
 
 class DataPane(Vertical):
@@ -147,30 +154,36 @@ class DataPane(Vertical):
             self.url, self.table, self.row_query = url, table, query
             if self.object is None:
                 raise DbInspectError(f"no such table or view: {table}")
+            self.window.fit(len(self.object.columns))
+            page_size = self.window.page_rows
             if query.filter_column is None and self.object.kind == "table":
                 estimate = await self._guard(backend.row_estimate(table))
                 self.total, self.exact = estimate.value, estimate.exact
             else:
                 # A view or a filter may take a scan to count: count in the background.
-                self.total, self.exact = PAGE_ROWS, False
+                self.total, self.exact = page_size, False
             position = 0
             if target is not None:
                 position = await self._guard(self._position_of(backend, target))
             before: RowPage | None = None
             if target is not None:
                 page = await self._guard(
-                    backend.fetch_page(table, query, at=target, limit=PAGE_ROWS)
+                    backend.fetch_page(
+                        table, query, at=target, limit=page_size, cell_limit=CELL_LIMIT
+                    )
                 )
                 before = await self._guard(
                     backend.fetch_page(
-                        table, query, before=target, limit=PAGE_ROWS // 2, cell_limit=CELL_LIMIT
+                        table, query, before=target, limit=page_size // 2, cell_limit=CELL_LIMIT
                     )
                 )
             else:
                 page = await self._guard(
-                    backend.fetch_page(table, query, limit=PAGE_ROWS, cell_limit=CELL_LIMIT)
+                    backend.fetch_page(table, query, limit=page_size, cell_limit=CELL_LIMIT)
                 )
         except DbInspectError as error:
+            if generation == self._generation:
+                self._show_unreadable()
             self._show_error(error)
             return
         if generation != self._generation:
@@ -180,8 +193,8 @@ class DataPane(Vertical):
         self.window.reset(
             position - len(above),
             above + page_rows(page),
-            at_start=target is None or len(above) < PAGE_ROWS // 2,
-            at_end=len(page.rows) < PAGE_ROWS,
+            at_start=target is None or len(above) < page_size // 2,
+            at_end=len(page.rows) < page_size,
         )
         grid = self.grid
         grid.cursor_row = 0
@@ -234,8 +247,17 @@ class DataPane(Vertical):
             self._bounds = await backend.rowid_bounds(self.table)
         return self._bounds
 
+    def _show_unreadable(self) -> None:
+        """An empty grid under the table's name: its rows could not be read."""
+        self.total, self.exact = 0, True
+        grid = self.grid
+        grid.set_columns((), [], [])
+        grid.set_total(0)
+        grid.invalidate()
+        self._update_header()
+
     def _setup_columns(self, page: RowPage) -> None:
-        sample = page.rows[:PAGE_ROWS]
+        sample = _sample(page)
         widths = [column_width(name, [r[i] for r in sample]) for i, name in enumerate(page.columns)]
         right = [bool(sample) and all(is_number(r[i]) or r[i] is None for r in sample)
                  for i in range(len(page.columns))]  # fmt: skip
@@ -355,8 +377,9 @@ class DataPane(Vertical):
         """Widen columns whose new values are wider (they never narrow while browsing)."""
         grid = self.grid
         widths = list(grid.widths)
+        sample = _sample(page)
         for index, name in enumerate(page.columns[: len(widths)]):
-            needed = column_width(name, [r[index] for r in page.rows])
+            needed = column_width(name, [r[index] for r in sample])
             widths[index] = max(widths[index], needed)
         if widths != grid.widths:
             grid.set_columns(grid.columns, widths, grid.right_aligned)
