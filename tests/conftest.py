@@ -56,7 +56,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "DATABASE_URL" and not k.startswith("DBINSPECT_")
+        if k != "DATABASE_URL" and (k == "DBINSPECT_SQLITE" or not k.startswith("DBINSPECT_"))
     }
     env.update(extra or {})
     return env

@@ -69,7 +69,7 @@ def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "DATABASE_URL" and not k.startswith("DBINSPECT_")
+        if k != "DATABASE_URL" and (k == "DBINSPECT_SQLITE" or not k.startswith("DBINSPECT_"))
     }
     return {**env, **(extra or {})}
 
