@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -74,6 +74,7 @@ async def run_migrations(
     dry_run: bool = False,
     ignore_missing: bool = False,
     on_event: EventHandler | None = None,
+    expected_versions: Sequence[int] | None = None,
 ) -> list[MigrationResult]:
     """See `runner.run_migrations`; cancelling the task rolls the running migration back."""
     work = partial(
@@ -85,6 +86,7 @@ async def run_migrations(
         dry_run=dry_run,
         ignore_missing=ignore_missing,
         on_event=_to_loop(on_event),
+        expected_versions=expected_versions,
     )
     return await _on_worker(lambda cancellation: work(cancellation=cancellation))
 
@@ -97,6 +99,7 @@ async def revert_migrations(
     target_version: int | None = None,
     dry_run: bool = False,
     on_event: EventHandler | None = None,
+    expected_versions: Sequence[int] | None = None,
 ) -> list[MigrationResult]:
     """See `runner.revert_migrations`; cancelling the task rolls the running one back."""
     work = partial(
@@ -107,6 +110,7 @@ async def revert_migrations(
         target_version=target_version,
         dry_run=dry_run,
         on_event=_to_loop(on_event),
+        expected_versions=expected_versions,
     )
     return await _on_worker(lambda cancellation: work(cancellation=cancellation))
 

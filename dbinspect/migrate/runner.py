@@ -8,7 +8,7 @@ these directly; the app calls them through `dbinspect.migrate.aio`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -66,17 +66,42 @@ def _prepare(
     return prepared
 
 
+def _check_expected(plan: list[Migration], expected_versions: Sequence[int] | None) -> None:
+    """Refuse a plan that is not the one the user confirmed (a file added, removed, applied).
+
+    Raises:
+        MigrationError: `expected_versions` is given and differs from the plan's versions.
+    """
+    if expected_versions is None:
+        return
+    planned = [m.version for m in plan]
+    expected = list(expected_versions)
+    if planned == expected:
+        return
+
+    def listed(versions: list[int]) -> str:
+        return ", ".join(str(v) for v in versions) or "nothing"
+
+    raise MigrationError(
+        f"the migrations changed since you confirmed: confirmed {listed(expected)}, "
+        f"would now run {listed(planned)}",
+        "review the plan again",
+    )
+
+
 def _plan_run(
     migrations: list[Migration],
     applied: list[AppliedMigration],
     target_version: int | None,
     ignore_missing: bool,
     prepared: dict[int, PreparedSql],
+    expected_versions: Sequence[int] | None = None,
 ) -> list[Migration]:
     """Validate, plan and prepare a run; every refusal comes before anything is written."""
     status_list = migrator.statuses(migrations, applied)
     migrator.validate(status_list, ignore_missing=ignore_missing)
     plan = migrator.plan_run(status_list, applied, target_version)
+    _check_expected(plan, expected_versions)
     _prepare(plan, prepared)
     return plan
 
@@ -147,6 +172,7 @@ def run_migrations(
     ignore_missing: bool = False,
     on_event: EventHandler | None = None,
     cancellation: Cancellation | None = None,
+    expected_versions: Sequence[int] | None = None,
 ) -> list[MigrationResult]:
     """Apply pending migrations in version order, each in its own transaction.
 
@@ -154,6 +180,12 @@ def run_migrations(
     but only once every check has passed: a refused file leaves no trace. A
     `cancellation.cancel()` from another thread interrupts the running statement and rolls
     its migration back.
+
+    Args:
+        expected_versions: The versions a confirmed plan showed, in order. When given, the
+            run is refused before anything is written if the plan made here, on the
+            database as it is now, differs (a file added or removed, one applied by
+            another process).
 
     Returns:
         One result per migration this call applied (or would apply, on a dry run).
@@ -169,6 +201,7 @@ def run_migrations(
         applied = [s.applied for s in status_list if s.applied is not None]
         migrator.validate(status_list, ignore_missing=ignore_missing)
         plan = migrator.plan_run(status_list, applied, target_version)
+        _check_expected(plan, expected_versions)
         return [
             MigrationResult(m.version, m.description, "up", 0, migrator.prepare(m).warnings)
             for m in plan
@@ -177,7 +210,7 @@ def run_migrations(
     prepared: dict[int, PreparedSql] = {}
     if url.path is not None and not _database_exists(url.path):
         # Opening creates the file: plan the run on an empty database before that.
-        _plan_run(migrations, [], target_version, ignore_missing, prepared)
+        _plan_run(migrations, [], target_version, ignore_missing, prepared, expected_versions)
     store = SqliteStore.open(
         url,
         settings.table_name,
@@ -188,7 +221,9 @@ def run_migrations(
     )
     try:
         applied = store.list_applied()  # empty without a tracking table; creates nothing
-        plan = _plan_run(migrations, applied, target_version, ignore_missing, prepared)
+        plan = _plan_run(
+            migrations, applied, target_version, ignore_missing, prepared, expected_versions
+        )
         store.ensure_table()
         return _execute_plan(store, plan, prepared, "up", on_event)
     finally:
@@ -205,11 +240,13 @@ def revert_migrations(
     dry_run: bool = False,
     on_event: EventHandler | None = None,
     cancellation: Cancellation | None = None,
+    expected_versions: Sequence[int] | None = None,
 ) -> list[MigrationResult]:
     """Revert the newest applied reversible migration, or all of them above `target_version`.
 
     `target_version=0` reverts every reversible migration. Each down file runs in its own
-    transaction with the deletion of its tracking row.
+    transaction with the deletion of its tracking row. `expected_versions` refuses a plan
+    that differs from a confirmed one before anything is reverted, as in `run_migrations`.
 
     Raises:
         The same refusals as `run_migrations`, and MigrationError for a missing down file.
@@ -219,6 +256,7 @@ def revert_migrations(
     applied = [s.applied for s in status_list if s.applied is not None]
     migrator.validate(status_list)
     plan = migrator.plan_revert(status_list, applied, target_version)
+    _check_expected(plan, expected_versions)
     prepared = _prepare(plan, {}, down=True)  # refuse before opening for writing
     if dry_run or not plan:
         return [
