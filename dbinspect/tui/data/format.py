@@ -82,9 +82,9 @@ def fit(text: Text, width: int, *, right: bool = False, note: Text | None = None
 
 
 def column_width(name: str, values: Sequence[Value]) -> int:
-    """A column's width from its name and a sample of its values."""
+    """A column's width from its name and a sample of its values (a long name is cut)."""
     widest = max((cell_text(v).cell_len for v in values), default=0)
-    return max(4, cell_len(name) + 2, min(MAX_CELL_WIDTH, widest))
+    return max(4, min(MAX_CELL_WIDTH, cell_len(name) + 2), min(MAX_CELL_WIDTH, widest))
 
 
 def format_float(value: float) -> str:
