@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from dbinspect.backends import quote_identifier
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import DataPane, DetailScreen
 from dbinspect.tui.data.page_cache import CACHE_CELLS
+from dbinspect.url import parse_url
 from tui.data_fixtures import PaneApp, screen_lines, settle
 
 SIZE = (120, 30)
@@ -125,4 +127,44 @@ async def test_a_broken_view_shows_sqlites_own_error(tmp_path: Path, view: str) 
         pane = app.query_one(DataPane)
         assert str(app.query_one("#data-title").render()) == view
         assert pane.grid.columns == () and pane.total == 0
+        assert app.is_running
+
+
+HOSTILE = ['"', "]", "`", "a\nb", "x" * 10_000, "[/]", "[@click=app.quit]x"]
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=range(len(HOSTILE)))
+async def test_views_with_hostile_names_page_in_the_pane(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "names.db"
+    conn = sqlite3.connect(path)
+    view, column = quote_identifier(name), quote_identifier(name + "!")
+    conn.executescript(
+        f"""
+        CREATE TABLE t(a, b);
+        CREATE VIEW {view}({column}, "plain") AS SELECT a, b FROM t;
+        CREATE VIEW {quote_identifier(name + " broken")} AS SELECT evil(a) FROM t;
+        """
+    )
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, f"v{i}") for i in range(1, 501)])
+    conn.commit()
+    conn.close()
+    app = PaneApp(path, name)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one(DataPane)
+        assert pane.grid.columns == (name + "!", "plain")
+        assert screen_lines(pane)[1].split()[:2] == ["1", "v1"]
+        await pilot.press("end")
+        await settle(pilot)
+        assert screen_lines(pane)[-1].split()[:2] == ["500", "v500"]
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert screen_lines(pane)[1].split()[:2] == ["500", "v500"]
+        pane.show(parse_url(str(path)), name + " broken")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert said and "no such function: evil" in said[-1]
+        assert not any("syntax error" in message for message in said), said
         assert app.is_running
