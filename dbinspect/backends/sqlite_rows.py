@@ -445,6 +445,9 @@ async def fetch_cell(
     where, params = _filter_sql(query)
     table = quote(source.table)
     if source.by_offset:
+        # Use every column, as a page does, so SQLite plans this alike and the row at this
+        # offset is the one the page showed (a join view's order follows its plan).
+        select += ", " + ", ".join(_anchor_exprs(source.columns))
         order = _order_sql(source, query, True)
         sql = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
         sql += (f" ORDER BY {order}" if order else "") + " LIMIT 1 OFFSET ?"
@@ -457,7 +460,7 @@ async def fetch_cell(
     rows = await _fetchall(conn, sql, params)
     if not rows:
         return None
-    value, size, kind = rows[0]
+    value, size, kind = rows[0][:3]
     return CellValue(value=value, size=int(size or 0), type=str(kind))
 
 

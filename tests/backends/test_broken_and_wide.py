@@ -326,3 +326,17 @@ async def test_a_wide_view_is_read_in_one_order_by_every_statement(wide: Path) -
         assert list(cut.rows) == want
     finally:
         await backend.aclose()
+
+
+async def test_a_view_cell_is_read_from_the_row_its_page_showed(wide: Path) -> None:
+    want = rows_of(wide, "SELECT * FROM wide_join LIMIT 1 OFFSET 100")[0]
+    columns = [d[1] for d in rows_of(wide, "SELECT * FROM pragma_table_info('wide_join')")]
+    backend = await opened(wide)
+    try:
+        page = await backend.fetch_page("wide_join", RowQuery(), offset=100, limit=1)
+        assert page.rows == (want,)
+        for index in (0, 1, len(columns) - 1):
+            cell = await backend.fetch_cell("wide_join", RowQuery(), (100,), columns[index], 100)
+            assert cell is not None and cell.value == want[index]
+    finally:
+        await backend.aclose()
