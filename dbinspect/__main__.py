@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 
 def run() -> None:
@@ -12,11 +13,30 @@ def run() -> None:
     that importing click and the migration engine would set off are wasted work (see
     `dbinspect.cli.main`, which also turns it off, and `dbinspect.tui.launch`, which
     turns it back on for the app).
+
+    Ctrl+C ends the process at once while the CLI is imported: nothing is open yet.
     """
     gc.disable()
-    from dbinspect.cli import main
+    try:
+        from dbinspect.cli_exit import exit_at_once_on_interrupt
 
+        exit_at_once_on_interrupt()
+        from dbinspect.cli import main
+    except BaseException as error:
+        if _interrupted(error):  # Ctrl+C before the handler above was in place
+            sys.stderr.write("error: interrupted\n")
+            sys.exit(130)
+        raise
     main()
+
+
+def _interrupted(error: BaseException | None) -> bool:
+    # Python may wrap the KeyboardInterrupt, e.g. in a RuntimeError while creating a class.
+    for _ in range(8):
+        if error is None or isinstance(error, KeyboardInterrupt):
+            return error is not None
+        error = error.__cause__ or error.__context__
+    return False
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dbinspect import __version__
+from dbinspect.cli_output import say, say_block, write_document
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.logs import configure_logging
 
@@ -108,24 +109,22 @@ def require_url(settings: Settings) -> DatabaseUrl:
     return settings.url
 
 
-def echo_untrusted(text: str, *, nl: bool = True) -> None:
-    """Print text that came from a database; escape controls when stdout is a terminal.
-
-    Piped or redirected output stays byte-exact (a schema dump must replay), but an
-    ESC or OSC 52 sequence in a table name must never reach a terminal.
-    """
-    if sys.stdout.isatty():
-        from dbinspect.textsafe import escape_controls
-
-        text = escape_controls(text, keep="\n\t")
-    click.echo(text, nl=nl)
-
-
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run one coroutine on a fresh event loop (the CLI's only loop)."""
     import asyncio
 
-    return asyncio.run(coro)
+    from dbinspect.cli_exit import cleanup_on_interrupt, quiet_other_threads
+
+    with asyncio.Runner() as runner:
+        runner.get_loop()  # built while Ctrl+C still ends the process at once
+        # From here Ctrl+C cancels the coroutine, which closes the database first.
+        with cleanup_on_interrupt():
+            try:
+                return runner.run(coro)
+            except KeyboardInterrupt:
+                coro.close()  # if it never started: no "never awaited" warning at exit
+                quiet_other_threads()  # before the loop closes: see quiet_other_threads
+                raise
 
 
 async def with_backend(url: DatabaseUrl, action: Callable[[Backend], Coroutine[Any, Any, T]]) -> T:
@@ -179,9 +178,11 @@ def open_command(
     configure_logging(log_file)
     settings = settings_from(database, database_url, source)
     require_url(settings)
+    from dbinspect.cli_exit import cleanup_on_interrupt
     from dbinspect.tui import launch  # Textual is imported only on this path.
 
-    launch(settings, migrate_on_launch=not no_migrate, read_only=read_only, create=create)
+    with cleanup_on_interrupt():  # the app restores the terminal before the process ends
+        launch(settings, migrate_on_launch=not no_migrate, read_only=read_only, create=create)
 
 
 @cli.command()
@@ -208,12 +209,14 @@ def info(
     if as_json:
         import json
 
-        click.echo(json.dumps(facts_to_json(url, facts), indent=2))
+        from dbinspect.textsafe import escape_json
+
+        write_document(escape_json(json.dumps(facts_to_json(url, facts), indent=2)) + "\n")
         return
     lines = facts_to_lines(url, facts)
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
-        echo_untrusted(f"{label + ':':<{width + 1}} {value}")
+        say(f"{label + ':':<{width + 1}} {value}")
 
 
 @cli.command()
@@ -237,7 +240,9 @@ def schema(
     """
     import json
 
+    from dbinspect.cli_output import document_bytes
     from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
+    from dbinspect.textsafe import escape_json
 
     configure_logging(log_file)
     url = require_url(settings_from(database, database_url))
@@ -249,13 +254,13 @@ def schema(
     text = (
         schema_to_sql(loaded)
         if fmt == "sql"
-        else json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False) + "\n"
+        else escape_json(json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False)) + "\n"
     )
     if output is None:
-        echo_untrusted(text, nl=False)
+        write_document(text)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(document_bytes(text))  # the bytes a pipe would get
     except OSError as error:
         raise ConfigError(f"{output}: cannot write: {error.strerror}") from None
 
@@ -277,30 +282,50 @@ def demo(path: Path | None, no_open: bool) -> None:
     path = path or Path("dbinspect-demo.db")
     if not (path.exists() and path.stat().st_size > 0):
         run_async(build_demo(path))
-        click.echo(f"Built the demo database at {path}", err=True)
+        say(f"Built the demo database at {path}", err=True)
     if no_open:
         info.main([str(path)], standalone_mode=False, prog_name="dbinspect info")
         return
+    from dbinspect.cli_exit import cleanup_on_interrupt
     from dbinspect.config import resolve_settings
     from dbinspect.tui import launch
 
     settings = resolve_settings(database=str(path))
-    launch(settings, migrate_on_launch=False, read_only=False, create=False)
+    with cleanup_on_interrupt():
+        launch(settings, migrate_on_launch=False, read_only=False, create=False)
 
 
 def main() -> None:
     """Entry point: run the CLI; failures are one line on stderr and exit 1."""
+    from dbinspect.cli_exit import (
+        caused_by_interrupt,
+        exit_interrupted,
+        flush_stdout,
+        ignore_interrupts,
+    )
+
     # A command runs once and frees everything when the process ends, so the cyclic GC
     # would only walk the imported modules' objects again and again, and once more at
     # exit: about 3% of `migrate run`'s CPU. The app turns it back on (tui.launch).
     gc.disable()
     try:
         _run_cli()
+        flush_stdout()
+    except KeyboardInterrupt:  # arrived outside click's handling (e.g. while reporting)
+        exit_interrupted()
+    except Exception as error:
+        if caused_by_interrupt(error):  # wrapped by Python, e.g. while creating a class
+            exit_interrupted()
+        raise
     finally:
+        ignore_interrupts()  # the outcome is decided; exit without a traceback
         gc.freeze()  # exit without a last full collection
 
 
 def _run_cli() -> None:
+    from dbinspect.cli_exit import exit_interrupted, exit_on_os_error, exit_on_output_error, fail
+    from dbinspect.cli_output import OutputError
+
     try:
         cli.main(standalone_mode=False, prog_name="dbinspect")
     except click.exceptions.Exit as done:
@@ -308,19 +333,22 @@ def _run_cli() -> None:
     except click.Abort as abort:
         # click turns Ctrl+C into Abort; a run it stopped ends as an interrupted one.
         if isinstance(abort.__cause__, KeyboardInterrupt):
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-        click.echo("error: aborted", err=True)
-        sys.exit(1)
+            exit_interrupted()
+        fail("aborted")
     except click.ClickException as error:
-        error.show()
+        import io
+
+        # Usage errors quote the arguments given: escaped like every human-facing line.
+        usage = io.StringIO()
+        error.show(file=usage)
+        say_block(usage.getvalue(), err=True)
         sys.exit(error.exit_code)
     except DbInspectError as error:
-        from dbinspect.textsafe import escape_controls
-
         # Messages quote paths and names from the database: never let them drive the terminal.
-        click.echo(f"error: {escape_controls(error.one_line())}", err=True)
-        sys.exit(1)
+        fail(error.one_line())
     except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+        exit_interrupted()
+    except OutputError as error:
+        exit_on_output_error(error)
+    except OSError as error:  # click's own output (--help, --version) or a stray failure
+        exit_on_os_error(error)

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from dbinspect.cli_exit import cleanup_on_interrupt
+from dbinspect.cli_output import say, write_document
 from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError
 from dbinspect.logs import configure_logging
@@ -34,6 +36,11 @@ def run_interruptibly(work: Callable[[Cancellation], T]) -> T:
     rollback (a second Ctrl+C does not cut it short) and raises KeyboardInterrupt, or
     the worker's own error if it failed for another reason.
     """
+    with cleanup_on_interrupt():
+        return _run_on_worker(work)
+
+
+def _run_on_worker(work: Callable[[Cancellation], T]) -> T:
     cancellation = Cancellation()
     outcome: list[tuple[bool, Any]] = []
     finished = threading.Event()
@@ -111,7 +118,7 @@ def _settings(
 
 def _print_result(result: MigrationResult, verb: str) -> None:
     label = "revert" if result.direction == "down" else "migrate"
-    click.echo(
+    say(
         f"{verb} {result.version}/{label} {result.description} "
         f"({format_duration(result.duration_ns)})"
     )
@@ -119,7 +126,7 @@ def _print_result(result: MigrationResult, verb: str) -> None:
 
 def _print_warning(event: MigrationEvent) -> None:
     if event.kind == "warning" and event.message:
-        click.echo(f"warning: {event.message}", err=True)
+        say(f"warning: {event.message}", err=True)
 
 
 @click.group()
@@ -159,7 +166,7 @@ def add(
         sequential=sequential,
         settings=settings.sqlx,
     ):
-        click.echo(f"Creating {path}")
+        say(f"Creating {path}")
 
 
 @migrate.command()
@@ -206,7 +213,7 @@ def run(
     if dry_run:
         for result in results:
             for warning in result.warnings:
-                click.echo(f"warning: {warning}", err=True)
+                say(f"warning: {warning}", err=True)
             _print_result(result, "Can apply")
 
 
@@ -242,7 +249,7 @@ def revert(
     for result in results:
         _print_result(result, "Can apply" if dry_run else "Applied")
     if not results:
-        click.echo("No migrations available to revert")
+        say("No migrations available to revert")
 
 
 def _status_json(status: MigrationStatus) -> dict[str, Any]:
@@ -291,14 +298,18 @@ def info(database_url: str | None, source: str | None, log_file: str | None, as_
         dbinspect migrate info --json
     """
     settings, url = _settings(database_url, source, log_file)
-    statuses = migration_status(url, settings.migrations.path, settings.sqlx)
+    with cleanup_on_interrupt():
+        statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:
         import json  # only this command prints JSON; the others start without it
 
-        click.echo(json.dumps([_status_json(s) for s in statuses], indent=2))
+        from dbinspect.textsafe import escape_json
+
+        document = json.dumps([_status_json(s) for s in statuses], indent=2)
+        write_document(escape_json(document) + "\n")
         return
     for line in status_lines(statuses):
-        click.echo(line)
+        say(line)
 
 
 @migrate.command()
@@ -315,18 +326,20 @@ def restamp(
         dbinspect migrate restamp 20220721124650 --yes
     """
     settings, url = _settings(database_url, source, log_file)
-    statuses = migration_status(url, settings.migrations.path, settings.sqlx)
+    with cleanup_on_interrupt():
+        statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)
     if current and current.applied and current.migration:
-        click.echo(f"applied migration had checksum {current.applied.checksum.hex()}")
-        click.echo(f"local migration has checksum {current.migration.checksum.hex()}")
+        say(f"applied migration had checksum {current.applied.checksum.hex()}")
+        say(f"local migration has checksum {current.migration.checksum.hex()}")
         if current.applied.checksum != current.migration.checksum and not yes:
             click.confirm(f"Record the new checksum for {version}?", abort=True)
-    old, new = restamp_migration(url, settings.migrations.path, settings.sqlx, version)
+    with cleanup_on_interrupt():
+        old, new = restamp_migration(url, settings.migrations.path, settings.sqlx, version)
     if old == new:
-        click.echo(f"{version}: checksum unchanged, nothing to do")
+        say(f"{version}: checksum unchanged, nothing to do")
     else:
-        click.echo(f"Restamped {version}/migrate {current.description if current else ''}")
+        say(f"Restamped {version}/migrate {current.description if current else ''}")
 
 
 __all__ = ["format_duration", "migrate", "status_lines"]

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from dbinspect.errors import ConfigError
+from dbinspect.textsafe import escape_controls
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class EscapingFormatter(logging.Formatter):
+    """Formats records with their messages escaped: they quote file names and descriptions.
+
+    A log is read with `tail -f` or `less -R`, so an ESC in a migration's name must not
+    reach that terminal, and a newline in it must not forge a second record. Tracebacks
+    keep their lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return escape_controls(super().formatException(ei), keep="\n")
+
+    def formatStack(self, stack_info: str) -> str:
+        return escape_controls(super().formatStack(stack_info), keep="\n")
 
 
 def configure_logging(log_file: str | None, level_name: str | None = None) -> None:
@@ -31,5 +51,5 @@ def configure_logging(log_file: str | None, level_name: str | None = None) -> No
             raise ConfigError(f"{log_file}: cannot write log file: {error.strerror}") from None
     else:
         handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)

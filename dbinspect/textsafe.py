@@ -1,21 +1,35 @@
-"""Makes untrusted text safe for a terminal: control and bidi characters become escapes."""
+"""Makes untrusted text safe for a terminal: control and bidi characters become escapes.
+
+File names, paths, tracking-table rows, SQL and cell values are all untrusted: every
+human-facing line and every widget label goes through `escape_controls` (SECURITY.md
+facts 9 and 14). Machine outputs keep their exact bytes, except that a JSON document
+uses JSON's own escapes for the same characters (`escape_json`), which keeps its value.
+"""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["escape_controls"]
+__all__ = ["UNSAFE", "escape_controls", "escape_json"]
 
-# C0 controls (tab and newline included: a cell or a name must stay on one line and must
-# not move the cursor), DEL, C1 controls, and the bidi embedding/override/isolate marks that
-# can make a name read differently from what it is (SECURITY.md facts 8 and 9).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile(
+    "["
+    "\x00-\x1f\x7f"  # C0 controls (ESC, and tab and newline: a name must stay on one line), DEL
+    "\x80-\x9f"  # C1 controls: U+009B is CSI and U+009D is OSC on terminals that honour them
+    "\u061c\u200e\u200f"  # the Arabic letter mark and the left-to-right and right-to-left marks
+    "\u202a-\u202e\u2066-\u2069"  # bidi embeddings, overrides and isolates (and their pop)
+    "\ud800-\udfff"  # lone surrogates: a name that was not UTF-8, decoded with surrogateescape
+    "]"
+)
+"""Every character that may never reach a terminal as itself."""
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code <= 0xFF:
         return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the byte that surrogateescape stood in for
     return f"\\u{code:04x}"
 
 
@@ -23,13 +37,30 @@ def escape_controls(value: str, *, keep: str = "") -> str:
     """Replace every control and bidi character in `value` with a visible escape.
 
     Args:
-        value: Any string, typically read from a database.
+        value: Any string, typically read from a database, a file name or a path.
         keep: Control characters to leave alone (e.g. `"\\n"` for multi-line SQL).
 
     Returns:
-        The string with `\\x1b`-style escapes for C0, DEL and C1 and `\\u202e`-style escapes
-        for bidi controls; other characters unchanged.
+        The string with `\\x1b`-style escapes for C0, DEL and C1 (and for the bytes of a
+        name that was not UTF-8) and `\\u202e`-style escapes for bidi controls; other
+        characters unchanged.
     """
     if keep:
-        return _CONTROL.sub(lambda m: m.group() if m.group() in keep else _escape(m), value)
-    return _CONTROL.sub(_escape, value)
+        return UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escape(m), value)
+    return UNSAFE.sub(_escape, value)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_json(document: str) -> str:
+    """Write the unsafe characters left in a JSON document as JSON `\\u` escapes.
+
+    `json.dumps` escapes C0 controls itself, but leaves DEL, C1, bidi controls and (with
+    `ensure_ascii=False`) lone surrogates raw. Outside strings JSON is plain ASCII, so
+    every such character sits inside a string, where `\\uXXXX` means the same character:
+    the parsed value is unchanged and the bytes are the same in a pipe, a file or a terminal.
+    Indentation newlines are kept.
+    """
+    return UNSAFE.sub(lambda m: "\n" if m.group() == "\n" else _json_escape(m), document)
