@@ -10,8 +10,10 @@ from textual._path import CSSPathType
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from dbinspect.tui.sanitize import escape_controls
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
 
@@ -47,6 +49,27 @@ class DbInspectApp(App[None]):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification, escaped: messages quote errors that name files and tables.
+
+        Every widget's and screen's `notify` lands here, so no caller can forget it.
+        """
+        super().notify(
+            escape_controls(message),
+            title=escape_controls(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         # The main screen is the default one, so the first frame already shows the panes.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from dbinspect.textsafe import escape_controls
+from dbinspect.textsafe import UNSAFE, escape_controls
 
-__all__ = ["NULL_STYLE", "escape_controls", "safe_text"]
+__all__ = ["NULL_STYLE", "escape_controls", "escape_text", "safe_text"]
 
 NULL_STYLE = "dim italic"
 
@@ -39,3 +39,24 @@ def safe_text(value: object, *, max_chars: int | None = None, style: str = "") -
     if max_chars is not None and len(text) > max_chars:
         text = text[: max(max_chars - 1, 0)] + "…"
     return Text(text, style=style)
+
+
+def escape_text(text: Text) -> Text:
+    """Escape the control and bidi characters of an already styled Text, keeping its styles.
+
+    For lines built from fixed words and untrusted parts, such as a banner or a message
+    that quotes an error: whatever a caller forgot to escape is escaped here.
+    """
+    plain = text.plain
+    if not UNSAFE.search(plain):
+        return text
+    cuts = sorted({cut for match in UNSAFE.finditer(plain) for cut in match.span()})
+    result = Text(style=text.style, justify=text.justify, no_wrap=text.no_wrap, end=text.end)
+    for piece in text.divide(cuts):
+        if UNSAFE.fullmatch(piece.plain):
+            escaped = Text(escape_controls(piece.plain), style=piece.style)
+            for span in piece.spans:
+                escaped.stylize(span.style, 0, len(escaped))
+            piece = escaped
+        result.append_text(piece)
+    return result

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich.table import Table
 from rich.text import Text
 
-from dbinspect.tui.sanitize import safe_text
+from dbinspect.tui.sanitize import escape_controls, safe_text
 
 
 def human_size(size: int) -> str:
@@ -31,5 +31,5 @@ def facts_table(rows: Iterable[tuple[str, object]]) -> Table:
 
 
 def heading(text: str) -> Text:
-    """A section heading."""
-    return Text(text, style="bold underline")
+    """A section heading; escaped, as it may name a file or an object (`up: <file name>`)."""
+    return Text(escape_controls(text), style="bold underline")

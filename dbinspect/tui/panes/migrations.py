@@ -14,7 +14,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from dbinspect.migrate import MigrationEvent, MigrationStatus
 from dbinspect.tui.panes.common import heading
-from dbinspect.tui.sanitize import escape_controls, safe_text
+from dbinspect.tui.sanitize import escape_controls, escape_text, safe_text
 
 STATUS_STYLES = {
     "applied": "green",
@@ -93,11 +93,14 @@ class MigrationsPane(Vertical):
         return self._statuses[row] if 0 <= row < len(self._statuses) else None
 
     def set_banner(self, text: Text | None, *, error: bool = False) -> None:
-        """Show a line above the table (launch outcome, last action), or hide it."""
+        """Show a line above the table (launch outcome, last action), or hide it.
+
+        The line may quote an error that names a file or a description: it is escaped here.
+        """
         banner = self.query_one("#migrations-banner", Static)
         banner.set_class(text is None, "-hidden")
         banner.set_class(error, "-error")
-        banner.update(text or Text(""))
+        banner.update(escape_text(text) if text is not None else Text(""))
 
     def show(self, statuses: list[MigrationStatus] | None, error: str | None) -> None:
         """Fill the table, keeping the cursor on the same version."""
