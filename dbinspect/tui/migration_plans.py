@@ -100,7 +100,8 @@ def confirmation_body(plan: MigrationPlan) -> RenderableType:
     for step, sql in zip(plan.steps, plan.sql, strict=True):
         label = f"{step.version} {plan.direction}: "
         parts.append(sql_block(label + step.description, sql))
-        parts.extend(Text(f"warning: {w}", style="yellow") for w in step.warnings)
+        # A warning names its file: escaped like the file name in the heading above it.
+        parts.extend(safe_text(f"warning: {w}", style="yellow") for w in step.warnings)
     return Group(*parts)
 
 

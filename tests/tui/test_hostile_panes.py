@@ -130,6 +130,27 @@ async def test_the_confirmation_and_the_banner_escape_hostile_names(
         assert raw_controls(screen_text(app), allow="\n") == []
 
 
+async def test_a_warning_in_the_confirmation_escapes_the_file_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_app: OpenApp
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    await build(tmp_path, "plain", "second", missing_row=False)
+    (tmp_path / "migrations" / f"3_{CLEAR}{C1_CSI}fk.sql").write_text(
+        "PRAGMA foreign_keys = OFF;\n"
+    )
+    async with (
+        open_app(tmp_path / "app.db", source="migrations") as app,
+        app.run_test(size=(160, 40), notifications=True) as pilot,
+    ):
+        await settle(pilot)
+        await pilot.press("5", "A")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = plain(app.screen.query_one("#dialog-body Static"), width=400)
+        assert "warning: 3_\\x1b[2J\\x9b31mfk.sql: statement 1" in shown
+        assert raw_controls(screen_text(app), allow="\n") == []
+
+
 async def test_a_failed_launch_banner_escapes_the_file_it_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_app: OpenApp
 ) -> None:
