@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dbinspect import __version__
+from dbinspect.cli_extensions import extension_options, with_extensions
 from dbinspect.cli_output import say, say_block, write_document
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.logs import configure_logging
@@ -23,6 +24,7 @@ from dbinspect.logs import configure_logging
 if TYPE_CHECKING:
     from dbinspect.backends import Backend
     from dbinspect.config import Settings
+    from dbinspect.extensions import Extension
     from dbinspect.url import DatabaseUrl
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,7 +89,7 @@ def database_options(func: F) -> F:
     func = click.option(
         "--log-file", type=click.Path(dir_okay=False), help="Append a log to this file."
     )(func)
-    return func
+    return extension_options(func)
 
 
 def settings_from(
@@ -96,7 +98,8 @@ def settings_from(
     """Resolve settings from the shared options, the environment and config files."""
     from dbinspect.config import resolve_settings
 
-    return resolve_settings(database=database, database_url=database_url, source=source)
+    settings = resolve_settings(database=database, database_url=database_url, source=source)
+    return with_extensions(settings)
 
 
 def require_url(settings: Settings) -> DatabaseUrl:
@@ -127,12 +130,16 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
                 raise
 
 
-async def with_backend(url: DatabaseUrl, action: Callable[[Backend], Coroutine[Any, Any, T]]) -> T:
-    """Open the database, run `action`, and always close it (even on Ctrl+C)."""
+async def with_backend(
+    url: DatabaseUrl,
+    action: Callable[[Backend], Coroutine[Any, Any, T]],
+    extensions: tuple[Extension, ...] = (),
+) -> T:
+    """Open the database (with `extensions`), run `action`, and always close it (even on Ctrl+C)."""
     from dbinspect.backends import open_backend
 
     try:
-        backend = await open_backend(url)
+        backend = await open_backend(url, extensions=extensions)
     except DbInspectError as error:
         logging.getLogger("dbinspect.cli").error("cannot open %s: %s", url.masked, error.message)
         raise
@@ -200,12 +207,13 @@ def info(
     from dbinspect.ops.info import facts_to_json, facts_to_lines
 
     configure_logging(log_file)
-    url = require_url(settings_from(database, database_url))
+    settings = settings_from(database, database_url)
+    url = require_url(settings)
 
     async def gather(backend: Backend) -> Any:
         return await backend.facts()
 
-    facts = run_async(with_backend(url, gather))
+    facts = run_async(with_backend(url, gather, settings.extensions.inspection))
     if as_json:
         import json
 
@@ -245,12 +253,13 @@ def schema(
     from dbinspect.textsafe import escape_json
 
     configure_logging(log_file)
-    url = require_url(settings_from(database, database_url))
+    settings = settings_from(database, database_url)
+    url = require_url(settings)
 
     async def gather(backend: Backend) -> Any:
         return await (backend.outline() if fmt == "sql" else backend.schema())
 
-    loaded = run_async(with_backend(url, gather))
+    loaded = run_async(with_backend(url, gather, settings.extensions.inspection))
     text = (
         schema_to_sql(loaded)
         if fmt == "sql"

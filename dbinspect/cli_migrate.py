@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from dbinspect.cli_exit import cleanup_on_interrupt
+from dbinspect.cli_extensions import extension_options, with_extensions
 from dbinspect.cli_output import say, write_document
 from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError
@@ -100,14 +101,16 @@ def database_options(func: F) -> F:
         metavar="URL",
         help="Database URL [default: DATABASE_URL from the environment or .env].",
     )(func)
-    return source_option(func)
+    return source_option(extension_options(func))
 
 
 def _settings(
     database_url: str | None, source: str | None, log_file: str | None
 ) -> tuple[Settings, DatabaseUrl]:
     configure_logging(log_file)
-    settings = resolve_settings(database_url=database_url, source=source)
+    settings = with_extensions(
+        resolve_settings(database_url=database_url, source=source), announce=True
+    )
     if settings.url is None:
         raise ConfigError(
             "no database given",

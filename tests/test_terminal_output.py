@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import pty
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+from dbinspect.sqlite_driver import dbapi as sqlite3
 
 ROOT = Path(__file__).resolve().parent.parent
 
