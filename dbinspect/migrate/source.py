@@ -51,7 +51,10 @@ def parse_file_name(path: Path) -> MigrationFile | None:
     Raises:
         MigrationSourceError: The part before the first `_` is not an integer.
     """
-    prefix, underscore, rest = path.name.partition("_")
+    # A name that is not UTF-8 reads as sqlx reads it (Rust's `to_string_lossy`): each
+    # invalid byte becomes U+FFFD, so the description is text that SQLite can store.
+    name = os.fsencode(path.name).decode("utf-8", "replace")
+    prefix, underscore, rest = name.partition("_")
     if not underscore or not rest.endswith(".sql"):
         return None
     if not _VERSION.fullmatch(prefix) or abs(int(prefix)) > _I64_MAX:
