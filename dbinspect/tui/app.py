@@ -13,6 +13,8 @@ from textual.command import Provider
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from dbinspect.tui.migration_runs import CANCEL_KEY
+from dbinspect.tui.panes import MigrationsPane
 from dbinspect.tui.sanitize import escape_controls
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
@@ -96,6 +98,13 @@ class DbInspectApp(App[None]):
         yield SystemCommand(
             "Filter schema", "Filter the schema tree by name (/)", screen.action_filter_schema
         )
+        migrations = screen.query_one(MigrationsPane)
+        if migrations.running:
+            yield SystemCommand(
+                "Cancel the migration run",
+                f"Roll back the migration in flight; the ones before it stay ({CANCEL_KEY})",
+                migrations.action_cancel_run,
+            )
         if not self.session.read_only:
             for kind, title, key in (
                 ("next", "Apply next migration", "a"),
@@ -106,5 +115,5 @@ class DbInspectApp(App[None]):
                 yield SystemCommand(
                     title,
                     f"Migrations pane action ({key}); asks to confirm first",
-                    lambda kind=kind: screen.action_migrate(kind),
+                    lambda kind=kind: migrations.action_migrate(kind),
                 )

@@ -95,19 +95,48 @@ class MigrationProgressed(Message):
         self.event = event
 
 
-class MigrationsFinished(Message):
-    """A plan ran to its end."""
+@dataclass(frozen=True, slots=True)
+class StatusReading:
+    """The migration statuses as read at one moment, or why they could not be read."""
 
-    def __init__(self, plan: MigrationPlan, results: list[MigrationResult]) -> None:
+    statuses: list[MigrationStatus] | None
+    error: str | None
+
+
+class MigrationsFinished(Message):
+    """A plan ran to its end; `after` is what the statuses were once it had."""
+
+    def __init__(
+        self, plan: MigrationPlan, results: list[MigrationResult], after: StatusReading
+    ) -> None:
         super().__init__()
         self.plan = plan
         self.results = results
+        self.after = after
 
 
 class MigrationsFailed(Message):
     """A plan (or working it out) failed; the database is left as the error says."""
 
-    def __init__(self, title: str, error: DbInspectError) -> None:
+    def __init__(self, title: str, error: DbInspectError, after: StatusReading) -> None:
         super().__init__()
         self.title = title
         self.error = error
+        self.after = after
+
+
+class MigrationsCancelled(Message):
+    """A run was cancelled: `done` ran to their end, `rolled_back` was stopped and undone."""
+
+    def __init__(
+        self,
+        plan: MigrationPlan,
+        done: tuple[MigrationEvent, ...],
+        rolled_back: MigrationEvent | None,
+        after: StatusReading,
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.done = done
+        self.rolled_back = rolled_back
+        self.after = after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -12,10 +13,10 @@ from rich.text import Text
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.config import SqlxSettings
 from dbinspect.errors import DbInspectError, MigrationError, MigrationFailedError
-from dbinspect.migrate import MigrationStatus
+from dbinspect.migrate import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.tui.messages import MigrationPlan
-from dbinspect.tui.panes.migrations import sql_block
 from dbinspect.tui.sanitize import safe_text
+from dbinspect.tui.sql_view import sql_block
 from dbinspect.url import DatabaseUrl
 
 ActionKind = Literal["next", "all", "revert", "target"]
@@ -85,6 +86,34 @@ async def make_plan(
         tuple(steps),
         tuple(sql),
         tuple(str(e) for e in sqlx.extensions),
+    )
+
+
+async def run_confirmed(
+    plan: MigrationPlan,
+    url: DatabaseUrl,
+    folder: Path,
+    sqlx: SqlxSettings,
+    on_event: Callable[[MigrationEvent], None],
+) -> list[MigrationResult]:
+    """Run exactly the plan the user confirmed; cancelling rolls the running one back.
+
+    Raises:
+        DbInspectError: The engine refuses, a migration fails, or the engine's own plan is
+            no longer the confirmed one (a file added or removed meanwhile): nothing runs.
+    """
+    expected = [step.version for step in plan.steps]
+    if plan.direction == "up":
+        return await migrate.run_migrations(
+            url,
+            folder,
+            sqlx,
+            target_version=plan.target,
+            on_event=on_event,
+            expected_versions=expected,
+        )
+    return await migrate.revert_migrations(
+        url, folder, sqlx, target_version=plan.target, on_event=on_event, expected_versions=expected
     )
 
 

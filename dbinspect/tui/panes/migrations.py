@@ -1,20 +1,58 @@
-"""Provides the Migrations pane: every migration's status, its SQL, and the keys to run them."""
+"""Provides the Migrations pane: every migration's status, its SQL, and the keys to run them.
+
+The pane owns the workflow behind its keys: it works out what an action would run, asks to
+confirm that, runs exactly that, shows the progress, lets the run be cancelled, and reports
+the outcome in a banner. The screen only rereads the other panes when a run has ended.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import DataTable, Static
 
-from dbinspect.migrate import MigrationEvent, MigrationStatus
-from dbinspect.tui.panes.common import heading
+from dbinspect.errors import DbInspectError
+from dbinspect.migrate import MigrationEvent, MigrationResult, MigrationStatus
+from dbinspect.tui.messages import (
+    MigrationPlan,
+    MigrationProgressed,
+    MigrationsCancelled,
+    MigrationsFailed,
+    MigrationsFinished,
+    PlanReady,
+    StatusReading,
+)
+from dbinspect.tui.migration_plans import (
+    choose_action,
+    confirmation_body,
+    failure_report,
+    make_plan,
+    run_confirmed,
+)
+from dbinspect.tui.migration_runs import (
+    BUSY,
+    CANCEL_KEY,
+    RunTracker,
+    StatusKey,
+    cancelled_summary,
+    finished_summary,
+    read_statuses,
+    status_key,
+)
+from dbinspect.tui.panes.run_progress import RunProgress
 from dbinspect.tui.sanitize import escape_controls, escape_text, safe_text
+from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
+from dbinspect.tui.session import Session
+from dbinspect.tui.sql_view import sql_block
+
+__all__ = ["MigrationsPane", "format_duration", "sql_block"]
 
 STATUS_STYLES = {
     "applied": "green",
@@ -34,40 +72,34 @@ def format_duration(ns: int) -> str:
     return f"{ns / 1e9:.2f} s"
 
 
-def sql_block(title: str, sql: str | None) -> RenderableType:
-    """A heading and highlighted SQL (or a note that there is none)."""
-    if sql is None:
-        return Group(heading(title), Text("none (irreversible)", style="dim"), Text(""))
-    from rich.syntax import Syntax  # Pygments loads when SQL is first shown.
-
-    code = Syntax(
-        escape_controls(sql, keep="\n\t").rstrip() or "-- empty",
-        "sql",
-        theme="monokai",
-        word_wrap=True,
-        background_color="default",
-    )
-    return Group(heading(title), code, Text(""))
-
-
 class MigrationsPane(Vertical):
     """The migrations table; `a`, `A`, `r`, `t` apply, apply all, revert, migrate to."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "screen.migrate('next')", "Apply next"),
-        Binding("A", "screen.migrate('all')", "Apply all"),
-        Binding("r", "screen.migrate('revert')", "Revert last"),
-        Binding("t", "screen.migrate('target')", "Migrate to"),
+        Binding("a", "migrate('next')", "Apply next"),
+        Binding("A", "migrate('all')", "Apply all"),
+        Binding("r", "migrate('revert')", "Revert last"),
+        Binding("t", "migrate('target')", "Migrate to"),
+        Binding(CANCEL_KEY, "cancel_run", "Cancel run"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, session: Session, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.session = session
         self._statuses: list[MigrationStatus] = []
+        self._reading: StatusReading | None = None
+        self._current_run: MigrationPlan | None = None
+        self._progress = RunTracker()
+        self._engine: asyncio.Task[list[MigrationResult]] | None = None
+        self._cancelling = False
+        self._banner_basis: StatusKey | None = None
+        """The statuses the banner's outcome left; a reload that differs hides the banner."""
+        self._banner_awaits_statuses = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="migrations-banner", classes="-hidden")
         yield DataTable(id="migrations-table", cursor_type="row", zebra_stripes=True)
-        yield ProgressBar(id="migrations-progress", show_eta=False, classes="-hidden")
+        yield RunProgress(id="migrations-run")
         with VerticalScroll(id="migrations-sql"):
             yield Static(Text(""), id="migrations-sql-text")
 
@@ -75,6 +107,14 @@ class MigrationsPane(Vertical):
         table = self.query_one(DataTable)
         for label in ("Version", "Description", "Status", "Applied at", "Duration", "Reversible"):
             table.add_column(label, key=label.lower())
+        outcome = self.session.outcome
+        if outcome is not None:
+            # Described against the first statuses read, as a run's banner is.
+            self._report(Text(outcome.summary), error=outcome.error is not None, after=None)
+            if outcome.error is not None:
+                self._show_failure("Migrations on launch failed", outcome.error)
+            else:
+                self.notify(outcome.summary, markup=False)
 
     @property
     def table(self) -> DataTable[object]:
@@ -92,6 +132,11 @@ class MigrationsPane(Vertical):
         row = self.table.cursor_row
         return self._statuses[row] if 0 <= row < len(self._statuses) else None
 
+    @property
+    def running(self) -> bool:
+        """Whether a confirmed plan is running (until its outcome is shown)."""
+        return self._current_run is not None
+
     def set_banner(self, text: Text | None, *, error: bool = False) -> None:
         """Show a line above the table (launch outcome, last action), or hide it.
 
@@ -104,6 +149,8 @@ class MigrationsPane(Vertical):
 
     def show(self, statuses: list[MigrationStatus] | None, error: str | None) -> None:
         """Fill the table, keeping the cursor on the same version."""
+        self._reading = StatusReading(statuses, error)
+        self._check_banner()
         table = self.table
         previous = self.selected.version if self.selected else None
         self._statuses = statuses or []
@@ -158,18 +205,184 @@ class MigrationsPane(Vertical):
             )
         self.query_one("#migrations-sql-text", Static).update(Group(title, Text(""), body))
 
-    def start_progress(self, total: int) -> None:
-        """Show the progress bar for a plan of `total` migrations."""
-        bar = self.query_one(ProgressBar)
-        bar.update(total=total, progress=0)
-        bar.remove_class("-hidden")
+    # The outcome banner
 
-    def advance(self, event: MigrationEvent) -> None:
-        """Move the progress bar on when a migration finishes."""
-        bar = self.query_one(ProgressBar)
-        if event.kind == "finished":
-            bar.update(total=event.total, progress=event.position + 1)
+    def _report(self, text: Text, *, error: bool, after: StatusReading | None) -> None:
+        """Show an outcome in the banner, described against the statuses it left.
 
-    def stop_progress(self) -> None:
-        """Hide the progress bar."""
-        self.query_one(ProgressBar).add_class("-hidden")
+        `after` is what the statuses were once the action had ended (read by its worker);
+        None takes the next statuses shown instead.
+        """
+        self.set_banner(text, error=error)
+        self._banner_awaits_statuses = after is None
+        self._banner_basis = None if after is None else status_key(after)
+        if after is not None:
+            self.show(after.statuses, after.error)
+
+    def _check_banner(self) -> None:
+        """Hide the banner once the statuses no longer are the ones its outcome left."""
+        if self._reading is None:
+            return
+        now = status_key(self._reading)
+        if self._banner_awaits_statuses:
+            self._banner_awaits_statuses = False
+            self._banner_basis = now
+        elif self._banner_basis is not None and now != self._banner_basis:
+            self._banner_basis = None
+            self.set_banner(None)
+
+    def _show_failure(self, title: str, error: DbInspectError) -> None:
+        self.app.push_screen(ReportScreen(title, failure_report(error)))
+
+    # Keys
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The cancel key shows (in the footer) and works only while a run is in progress.
+        if action == "cancel_run":
+            return self.running and not self._cancelling
+        return True
+
+    def action_migrate(self, kind: str) -> None:
+        """Work out what `kind` (next, all, revert, target) would run, then ask to confirm."""
+        session = self.session
+        if session.read_only_reason is not None:
+            # The keys stay live so that pressing one says why nothing happens.
+            self.notify(
+                f"Read-only ({session.read_only_reason}): migrations cannot run.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if self.running:
+            self.notify(BUSY, severity="warning", markup=False)
+            return
+        reading = self._reading
+        if reading is None or reading.statuses is None:
+            error = reading.error if reading is not None else None
+            self.notify(error or "No migrations to run.", severity="warning", markup=False)
+            return
+        selected = self.selected
+        self.plan_migration(kind, selected.version if selected else None)
+
+    def action_cancel_run(self) -> None:
+        """Stop the run: the migration in flight is rolled back, the ones before it stay."""
+        if self._engine is None or self._cancelling:
+            return
+        self._cancelling = True
+        self._engine.cancel()
+        self.query_one(RunProgress).cancelling()
+        self.refresh_bindings()
+
+    # Planning: a dry run, so the confirmation shows exactly what will run
+
+    @work(exclusive=True, group="migration-plan")
+    async def plan_migration(self, kind: str, selected: int | None) -> None:
+        """Dry-run the action so the confirmation shows exactly what will run."""
+        session, statuses = self.session, self._statuses
+        action = choose_action(kind, selected, statuses)
+        if isinstance(action, str):
+            self.notify(action)
+            return
+        try:
+            plan = await make_plan(
+                action, statuses, session.url, session.folder, session.settings.sqlx
+            )
+        except DbInspectError as error:
+            after = await read_statuses(session)
+            self.post_message(MigrationsFailed(action.title, error, after))
+            return
+        if not plan.steps:
+            self.notify("Nothing to run.")
+            return
+        self.post_message(PlanReady(plan))
+
+    @on(PlanReady)
+    def _confirm_plan(self, message: PlanReady) -> None:
+        plan = message.plan
+
+        def answered(run: bool | None) -> None:
+            if not run:
+                return
+            if self.running:  # a second confirmation cannot start a second run
+                self.notify(BUSY, severity="warning", markup=False)
+                return
+            self._start_run(plan)
+
+        self.app.push_screen(ConfirmScreen(plan.title + "?", confirmation_body(plan)), answered)
+
+    # Running: its own worker group, so that nothing but the cancel key stops it
+
+    def _start_run(self, plan: MigrationPlan) -> None:
+        self._current_run, self._progress, self._cancelling = plan, RunTracker(), False
+        self.set_banner(None)  # about to be replaced by this run's outcome
+        self._banner_basis = None
+        self.query_one(RunProgress).start(plan, self._progress)
+        self.refresh_bindings()
+        self.run_plan(plan)
+
+    @work(group="migration-run")
+    async def run_plan(self, plan: MigrationPlan) -> None:
+        """Run a confirmed plan through the migration engine, reporting progress."""
+        session, tracker = self.session, self._progress
+
+        def progressed(event: MigrationEvent) -> None:
+            tracker.follow(event)
+            self.post_message(MigrationProgressed(event))
+
+        engine = asyncio.create_task(
+            run_confirmed(plan, session.url, session.folder, session.settings.sqlx, progressed)
+        )
+        self._engine = engine
+        outcome: MigrationsFinished | MigrationsFailed | MigrationsCancelled
+        try:
+            results = await engine
+        except DbInspectError as error:
+            outcome = MigrationsFailed(plan.title, error, await read_statuses(session))
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this worker itself is stopped (the app closes): nothing to show
+            # Only the engine was cancelled, by the cancel key: its rollback is done.
+            done, in_flight = tuple(tracker.done), tracker.in_flight
+            after = await read_statuses(session)
+            outcome = MigrationsCancelled(plan, done, in_flight, after)
+        else:
+            outcome = MigrationsFinished(plan, results, await read_statuses(session))
+        finally:
+            self._engine = None
+        self.post_message(outcome)
+
+    @on(MigrationProgressed)
+    def _progressed(self, message: MigrationProgressed) -> None:
+        self.query_one(RunProgress).advance(message.event)
+
+    def _end_run(self) -> None:
+        self._current_run, self._engine, self._cancelling = None, None, False
+        self.query_one(RunProgress).stop()
+        self.refresh_bindings()
+
+    # Outcomes: each also bubbles up to the screen, which rereads the other panes
+
+    @on(MigrationsFinished)
+    def _finished(self, message: MigrationsFinished) -> None:
+        self._end_run()
+        summary = finished_summary(message.plan, message.results)
+        self._report(Text(summary), error=False, after=message.after)
+        self.notify(summary, markup=False)
+
+    @on(MigrationsCancelled)
+    def _cancelled(self, message: MigrationsCancelled) -> None:
+        self._end_run()
+        # Names a description from a file name: escaped for the banner and the notification.
+        summary = escape_controls(
+            cancelled_summary(message.plan, message.done, message.rolled_back)
+        )
+        self._report(Text(summary), error=True, after=message.after)
+        self.notify(summary, title="Cancelled", severity="warning", markup=False)
+
+    @on(MigrationsFailed)
+    def _failed(self, message: MigrationsFailed) -> None:
+        self._end_run()
+        line = Text(f"{message.title} failed: ") + safe_text(message.error.one_line())
+        self._report(line, error=True, after=message.after)
+        self._show_failure(f"{message.title} failed", message.error)

@@ -1,4 +1,4 @@
-"""Provides `MainScreen`: the six panes, the workers that fill them, and migration actions."""
+"""Provides `MainScreen`: the six panes and the workers that fill them."""
 
 from __future__ import annotations
 
@@ -17,27 +17,19 @@ from dbinspect import migrate  # the engine loads on first use, after the first 
 from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import allow_config_extensions
-from dbinspect.migrate import MigrationEvent, MigrationStatus
+from dbinspect.migrate import MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
 from dbinspect.tui.data import DataPane
 from dbinspect.tui.messages import (
     DatabaseChanged,
     FactsLoaded,
     LoadFailed,
-    MigrationPlan,
-    MigrationProgressed,
+    MigrationsCancelled,
     MigrationsFailed,
     MigrationsFinished,
     MigrationsLoaded,
-    PlanReady,
     SchemaLoaded,
     SizesLoaded,
-)
-from dbinspect.tui.migration_plans import (
-    choose_action,
-    confirmation_body,
-    failure_report,
-    make_plan,
 )
 from dbinspect.tui.panes import (
     ConnectionPane,
@@ -47,7 +39,7 @@ from dbinspect.tui.panes import (
     SchemaPane,
 )
 from dbinspect.tui.sanitize import safe_text
-from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
+from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import Session
 from dbinspect.tui.watch import watch_database
 
@@ -105,7 +97,7 @@ class MainScreen(Screen[None]):
             with TabPane("Data", id="data"):
                 yield DataPane(id="data-pane", extensions=self.session.extensions)
             with TabPane("Migrations", id="migrations"):
-                yield MigrationsPane(id="migrations-pane")
+                yield MigrationsPane(self.session, id="migrations-pane")
             with TabPane("Help", id="help"):
                 yield HelpPane(id="help-pane")
         yield Footer()
@@ -118,14 +110,6 @@ class MainScreen(Screen[None]):
             session.path_label or (str(session.url.path) if session.url.path else None),
             explicit=session.settings.migrations.explicit,
         )
-        outcome = session.outcome
-        if outcome is not None:
-            failed = outcome.error is not None
-            self.query_one(MigrationsPane).set_banner(Text(outcome.summary), error=failed)
-            if outcome.error is not None:
-                self.app.push_screen(self._report("Migrations on launch failed", outcome.error))
-            else:
-                self.notify(outcome.summary, markup=False)
         self._focus_pane(self.query_one(TabbedContent).active)
         early = session.outline
         if early is not None and early.done() and early.exception() is None:
@@ -338,117 +322,21 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="watch")
     async def watch_changes(self) -> None:
         """Reload the panes when another process writes to the database."""
+        migrations = self.query_one(MigrationsPane)
 
         def changed() -> None:
-            if not self._migrating:  # our own migrations reload when they finish
+            if not migrations.running:  # our own migrations reload when they finish
                 self.post_message(DatabaseChanged())
 
         await watch_database(self.session.url, changed)
-
-    @property
-    def _migrating(self) -> bool:
-        return any(w.group == "migrate" and w.is_running for w in self.workers)
 
     @on(DatabaseChanged)
     def _database_changed(self) -> None:
         self.reload()
 
-    # Migration actions
-
-    def action_migrate(self, kind: str) -> None:
-        """Work out what `kind` (next, all, revert, target) would run, then ask to confirm."""
-        if self.session.read_only_reason is not None:
-            # The keys stay live so that pressing one says why nothing happens.
-            self.notify(
-                f"Read-only ({self.session.read_only_reason}): migrations cannot run.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        if self.statuses is None:
-            self.notify(self.statuses_error or "No migrations to run.", severity="warning",
-                        markup=False)  # fmt: skip
-            return
-        selected = self.query_one(MigrationsPane).selected
-        self.plan_migration(kind, selected.version if selected else None)
-
-    @work(exclusive=True, group="migrate")
-    async def plan_migration(self, kind: str, selected: int | None) -> None:
-        """Dry-run the action so the confirmation shows exactly what will run."""
-        session, statuses = self.session, self.statuses or []
-        action = choose_action(kind, selected, statuses)
-        if isinstance(action, str):
-            self.notify(action)
-            return
-        try:
-            plan = await make_plan(
-                action, statuses, session.url, session.folder, session.settings.sqlx
-            )
-        except DbInspectError as error:
-            self.post_message(MigrationsFailed(action.title, error))
-            return
-        if not plan.steps:
-            self.notify("Nothing to run.")
-            return
-        self.post_message(PlanReady(plan))
-
-    @on(PlanReady)
-    def _confirm_plan(self, message: PlanReady) -> None:
-        plan = message.plan
-
-        def answered(run: bool | None) -> None:
-            if run:
-                self.run_plan(plan)
-
-        self.app.push_screen(ConfirmScreen(plan.title + "?", confirmation_body(plan)), answered)
-
-    @work(exclusive=True, group="migrate")
-    async def run_plan(self, plan: MigrationPlan) -> None:
-        """Run a confirmed plan through the migration engine, reporting progress."""
-        session = self.session
-        url, folder, sqlx = session.url, session.folder, session.settings.sqlx
-
-        def progressed(event: MigrationEvent) -> None:
-            self.post_message(MigrationProgressed(event))
-
-        self.query_one(MigrationsPane).start_progress(len(plan.steps))
-        try:
-            if plan.direction == "up":
-                results = await migrate.run_migrations(
-                    url, folder, sqlx, target_version=plan.target, on_event=progressed
-                )
-            else:
-                results = await migrate.revert_migrations(
-                    url, folder, sqlx, target_version=plan.target, on_event=progressed
-                )
-        except DbInspectError as error:
-            self.post_message(MigrationsFailed(plan.title, error))
-        else:
-            self.post_message(MigrationsFinished(plan, results))
-
-    @on(MigrationProgressed)
-    def _progressed(self, message: MigrationProgressed) -> None:
-        self.query_one(MigrationsPane).advance(message.event)
-
     @on(MigrationsFinished)
-    def _finished(self, message: MigrationsFinished) -> None:
-        pane = self.query_one(MigrationsPane)
-        pane.stop_progress()
-        verb = "Applied" if message.plan.direction == "up" else "Reverted"
-        versions = ", ".join(str(r.version) for r in message.results) or "nothing"
-        summary = f"{verb} {len(message.results)} migration(s): {versions}."
-        pane.set_banner(Text(summary))
-        self.notify(summary, markup=False)
-        self.reload()
-
     @on(MigrationsFailed)
-    def _failed(self, message: MigrationsFailed) -> None:
-        pane = self.query_one(MigrationsPane)
-        pane.stop_progress()
-        pane.set_banner(Text(f"{message.title} failed: ") + safe_text(message.error.one_line()),
-                        error=True)  # fmt: skip
-        self.app.push_screen(self._report(f"{message.title} failed", message.error))
+    @on(MigrationsCancelled)
+    def _migrations_ended(self) -> None:
+        """The Migrations pane reported its action's outcome: reread every pane."""
         self.reload()
-
-    def _report(self, title: str, error: DbInspectError) -> ReportScreen:
-        return ReportScreen(title, failure_report(error))
