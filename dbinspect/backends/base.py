@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar, Protocol
 
+from dbinspect.browse.protocol import RowPager
 from dbinspect.models import (
-    CellValue,
     DatabaseFacts,
     RowCount,
     RowPage,
-    RowQuery,
     Schema,
     Value,
 )
 from dbinspect.url import DatabaseUrl
 
 
-class Backend(Protocol):
-    """An open, read-only inspection session on one database."""
+class Backend(RowPager, Protocol):
+    """An open, read-only inspection session on one database.
+
+    Its browsing half is `RowPager`, which the row browser uses; the methods below
+    that take a bare `table` name are the older SQLite-shaped ones the panes use.
+    """
 
     supports_interrupt: ClassVar[bool]
     url: DatabaseUrl
@@ -46,10 +48,6 @@ class Backend(Protocol):
         """The exact number of rows (may scan the table)."""
         ...
 
-    async def row_estimate(self, table: str) -> RowCount:
-        """A cheap count: exact when cheap, else an estimate marked `exact=False`."""
-        ...
-
     async def fetch_rows(
         self,
         table: str,
@@ -62,47 +60,6 @@ class Backend(Protocol):
 
         With neither, the first rows; with `before=()` the last rows.
         """
-        ...
-
-    async def fetch_page(
-        self,
-        table: str,
-        query: RowQuery,
-        *,
-        after: Sequence[Value] | None = None,
-        before: Sequence[Value] | None = None,
-        at: Sequence[Value] | None = None,
-        offset: int | None = None,
-        limit: int = 100,
-        cell_limit: int | None = None,
-    ) -> RowPage:
-        """Rows filtered and sorted by `query`, paged on `(sort value, key)` positions.
-
-        `after`/`before` are exclusive, `at` inclusive, `offset` scans; `before=()`
-        gives the last rows. Text and BLOB cells longer than `cell_limit` are cut.
-        """
-        ...
-
-    def count_stepwise(self, table: str, query: RowQuery) -> AsyncIterator[tuple[int, float]]:
-        """Count the rows `query` selects in steps: `(rows so far, fraction done)`."""
-        ...
-
-    async def rowid_bounds(self, table: str) -> tuple[int, int] | None:
-        """The lowest and highest rowid of a rowid table, None when it is empty."""
-        ...
-
-    async def rows_before(self, table: str, query: RowQuery, position: Sequence[Value]) -> int:
-        """How many rows precede `position` in browsing order."""
-        ...
-
-    async def find_key(self, table: str, match: dict[str, Value]) -> tuple[Value, ...] | None:
-        """The paging key of the first row whose columns equal `match`."""
-        ...
-
-    async def fetch_cell(
-        self, table: str, query: RowQuery, position: Sequence[Value], column: str, limit: int
-    ) -> CellValue | None:
-        """One cell of the row at `position`, cut to `limit` characters or bytes."""
         ...
 
     async def table_sizes(self) -> dict[str, int] | None:

@@ -7,6 +7,7 @@ import grp
 import pwd
 import shutil
 import stat
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +23,7 @@ from dbinspect.backends.sqlite_files import (
 from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.backends.sqlite_pages import read_schema_names
 from dbinspect.backends.sqlite_query import fetch_all, fetch_value
-from dbinspect.backends.sqlite_rows import RowBrowsing
+from dbinspect.backends.sqlite_rows import RowBrowsing, TableRef, table_name
 from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
 from dbinspect.backends.sqlite_sizes import TableSizes
 from dbinspect.errors import ConnectError, QueryError
@@ -101,6 +102,7 @@ class SqliteBackend(RowBrowsing, TableSizes):
         self._plan: ReadOnlyOpen | None = None
         """How the connection was opened; an immutable one is reopened once stale."""
         self._busy_timeout = DEFAULT_BUSY_TIMEOUT
+        self._reopens = 0
 
     @classmethod
     async def open(
@@ -195,6 +197,7 @@ class SqliteBackend(RowBrowsing, TableSizes):
             raise
         _remove_snapshot(self._snapshot_dir)
         self._plan, self._snapshot_dir, self._schema = fresh, fresh.snapshot_dir, None
+        self._reopens += 1
 
     async def _guarded(self, coro: Any, sql: str = "") -> Any:
         try:
@@ -263,13 +266,15 @@ class SqliteBackend(RowBrowsing, TableSizes):
         rows = await asyncio.to_thread(read_schema_names, self.path)
         return None if rows is None else outline_from_names(rows)
 
-    async def row_count(self, table: str) -> RowCount:
+    async def row_count(self, table: TableRef) -> RowCount:
         """The exact number of rows (scans the table or its smallest index)."""
+        table = table_name(table)
         sql = f"SELECT count(*) FROM {quote_identifier(table)}"
         return RowCount(int(await self._guarded(self._scalar(sql), sql)), True)
 
-    async def row_estimate(self, table: str) -> RowCount:
+    async def row_estimate(self, table: TableRef) -> RowCount:
         """Exact for small tables and views; for big rowid tables, `max(rowid)` as an estimate."""
+        table = table_name(table)
         obj = (await self.schema()).get(table)
         if obj is not None and obj.kind == "table" and not obj.without_rowid:
             sql = f"SELECT max(rowid) FROM {quote_identifier(table)}"
@@ -305,6 +310,73 @@ class SqliteBackend(RowBrowsing, TableSizes):
         table SQLite can hold reads, however wide, and a failure is the object's own.
         """
         return await self.fetch_page(table, RowQuery(), after=after, before=before, limit=limit)
+
+    def _is_rowid_table(self, schema: Schema, table: str) -> bool:
+        obj = schema.get(table)
+        return obj is not None and obj.kind == "table" and not obj.without_rowid
+
+    async def page_near(
+        self,
+        relation: TableRef,
+        query: RowQuery,
+        position: int,
+        total: int,
+        *,
+        limit: int,
+        cell_limit: int | None = None,
+    ) -> tuple[RowPage, int]:
+        """Rows from about `position` of `total` on, and the position of the first one.
+
+        On an unfiltered rowid table the rowid is interpolated between the lowest and
+        highest, so a jump into 5,000,000 rows is one index seek; else an offset scan.
+        """
+        table = table_name(relation)
+        if query.plain and self._is_rowid_table(await self.schema(), table):
+            bounds = await self.rowid_bounds(table)
+            if bounds is not None:
+                low, high = bounds
+                rowid = low + round(position * (high - low) / max(1, total - 1))
+                page = await self.fetch_page(
+                    table, query, at=(rowid,), limit=limit, cell_limit=cell_limit
+                )
+                if page.keys and isinstance(page.keys[0][0], int):
+                    first = page.keys[0][0]
+                    return page, round((first - low) * (total - 1) / max(1, high - low))
+                return page, position
+        page = await self.fetch_page(
+            table, query, offset=position, limit=limit, cell_limit=cell_limit
+        )
+        return page, position
+
+    async def position_of(
+        self, relation: TableRef, query: RowQuery, key: Sequence[Value], total: int
+    ) -> int:
+        """About how many rows precede the row at `key`: interpolated on rowids, else counted."""
+        table = table_name(relation)
+        if (
+            query.plain
+            and key
+            and isinstance(key[0], int)
+            and self._is_rowid_table(await self.schema(), table)
+        ):
+            bounds = await self.rowid_bounds(table)
+            if bounds is not None:
+                low, high = bounds
+                return round((key[0] - low) * (total - 1) / max(1, high - low))
+        return await self.rows_before(table, query, key)
+
+    async def change_token(self) -> Hashable:
+        """Moves when another connection writes: data and schema versions, and the file.
+
+        The file's signature is part of it because an immutable connection sees no
+        other writer until it is reopened (`_follow_writers`), and a reopened
+        connection starts its `data_version` afresh.
+        """
+        data, schema = await self.change_marker()
+        signature = (
+            None if self.path is None else await asyncio.to_thread(read_signature, self.path)
+        )
+        return (self._reopens, data, schema, signature)
 
     async def change_marker(self) -> tuple[int, int]:
         """`PRAGMA data_version` and `schema_version`: they move when others write."""

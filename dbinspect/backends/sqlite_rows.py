@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
+from dbinspect.browse.protocol import Relation
+from dbinspect.errors import QueryError
 from dbinspect.models import CellValue, RowPage, RowQuery, Value
 
 if TYPE_CHECKING:
@@ -34,6 +36,23 @@ default SQLITE_MAX_COLUMN), and a table or view may have 2,000 columns of its ow
 page is read in several statements, on one snapshot (see `_read_together`)."""
 SQLITE_ERROR = 1
 """SQLite's generic error code: a missing function, table, column or module, bad syntax."""
+
+
+TableRef = Relation | str
+"""A relation, or a bare name in the main schema."""
+
+
+def table_name(table: TableRef) -> str:
+    """The name of `table` in SQLite's main schema.
+
+    Raises:
+        QueryError: The relation is in another schema (attached databases are not read).
+    """
+    if isinstance(table, str):
+        return table
+    if table.schema not in (None, "main"):
+        raise QueryError(f"{table}: only the main schema is browsed")
+    return table.name
 
 
 def quote(name: str) -> str:
@@ -524,12 +543,13 @@ class RowBrowsing:
         result: T = await self._guarded(blaming_object(self._conn, source.table, work))
         return result
 
-    async def browse_source(self, table: str) -> Source:
+    async def browse_source(self, table: TableRef) -> Source:
         """The table or view `table` with its paging key and visible columns.
 
         Raises:
             QueryError: There is no such table or view.
         """
+        table = table_name(table)
         keys = await self.key_columns(table)
         obj = (await self.schema()).get(table)
         # pragma_table_xinfo lists hidden columns of virtual tables, which `*` leaves out.
@@ -541,7 +561,7 @@ class RowBrowsing:
 
     async def fetch_page(
         self,
-        table: str,
+        table: TableRef,
         query: RowQuery,
         *,
         after: Sequence[Value] | None = None,
@@ -562,7 +582,9 @@ class RowBrowsing:
         )  # fmt: skip
         return page
 
-    async def count_stepwise(self, table: str, query: RowQuery) -> AsyncIterator[tuple[int, float]]:
+    async def count_stepwise(
+        self, table: TableRef, query: RowQuery
+    ) -> AsyncIterator[tuple[int, float]]:
         """Count the rows of a query in steps: `(rows so far, fraction done)`."""
         source = await self.browse_source(table)
         steps = count_rows_stepwise(self._conn, source, query)
@@ -573,18 +595,18 @@ class RowBrowsing:
                 return
             yield step
 
-    async def rowid_bounds(self, table: str) -> tuple[int, int] | None:
+    async def rowid_bounds(self, table: TableRef) -> tuple[int, int] | None:
         """The lowest and highest rowid of a rowid table, None when it is empty."""
         source = await self.browse_source(table)
         bounds: tuple[int, int] | None = await self._read(source, rowid_bounds(self._conn, source))
         return bounds
 
-    async def rows_before(self, table: str, query: RowQuery, position: Sequence[Value]) -> int:
+    async def rows_before(self, table: TableRef, query: RowQuery, position: Sequence[Value]) -> int:
         """How many rows precede `position` in browsing order."""
         source = await self.browse_source(table)
         return int(await self._read(source, rows_before(self._conn, source, query, position)))
 
-    async def find_key(self, table: str, match: dict[str, Value]) -> tuple[Value, ...] | None:
+    async def find_key(self, table: TableRef, match: dict[str, Value]) -> tuple[Value, ...] | None:
         """The key of the first row of `table` whose columns equal `match`."""
         source = await self.browse_source(table)
         key: tuple[Value, ...] | None = await self._read(
@@ -593,7 +615,7 @@ class RowBrowsing:
         return key
 
     async def fetch_cell(
-        self, table: str, query: RowQuery, position: Sequence[Value], column: str, limit: int
+        self, table: TableRef, query: RowQuery, position: Sequence[Value], column: str, limit: int
     ) -> CellValue | None:
         """One cell of the row at `position`, cut to `limit` characters or bytes."""
         source = await self.browse_source(table)

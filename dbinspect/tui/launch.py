@@ -14,6 +14,7 @@ from dbinspect import sqlite_driver as driver
 from dbinspect.backends import Backend, open_backend
 from dbinspect.backends.sqlite_files import write_access_problem
 from dbinspect.config import Settings
+from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
@@ -110,7 +111,7 @@ async def run_app(
         session = app_module.Session(
             settings,
             url,
-            backend,
+            ConnectionOwner(url, settings.extensions.inspection, panes=backend),
             read_only_reason=read_only_reason,
             outcome=outcome,
             outline=outline,
@@ -120,5 +121,5 @@ async def run_app(
         if not outline.done():
             outline.cancel()
         await asyncio.gather(outline, return_exceptions=True)
-        # The app may have reopened the database; close whichever connection is current.
-        await (session.backend if "session" in locals() else backend).aclose()
+        # The app may have reopened the database: its owner closes whatever is open now.
+        await (session.connections.aclose() if "session" in locals() else backend.aclose())

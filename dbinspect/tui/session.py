@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dbinspect.backends import Backend
 from dbinspect.config import Settings
+from dbinspect.connections import ConnectionOwner
 from dbinspect.extensions import Extension
 from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
@@ -21,7 +22,8 @@ class Session:
 
     settings: Settings
     url: DatabaseUrl
-    backend: Backend
+    connections: ConnectionOwner
+    """Every connection the app holds; the panes read on its `panes` connection."""
     read_only_reason: str | None = None
     """Why the app cannot write this database (`--read-only`, file mode...), None if it can."""
     outcome: LaunchOutcome | None = None
@@ -30,6 +32,11 @@ class Session:
     cwd: Path = field(default_factory=Path.cwd)
     outline: asyncio.Future[Schema] | None = None
     """The object list, already being read while the app starts (see `launch`)."""
+
+    @property
+    def backend(self) -> Backend:
+        """The connection the panes read facts and schema on."""
+        return self.connections.panes
 
     @property
     def read_only(self) -> bool:

@@ -14,6 +14,7 @@ from syrupy.location import PyTestLocation
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
+from dbinspect.connections import ConnectionOwner
 from dbinspect.ops.demo import SAMPLE_MIGRATIONS, build_demo
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
@@ -89,7 +90,7 @@ def open_app() -> OpenApp:
         session = Session(
             settings,
             settings.url,
-            backend,
+            ConnectionOwner(settings.url, panes=backend),
             read_only_reason="opened with --read-only" if read_only else read_only_reason,
             outcome=outcome,
             path_label=path_label,
@@ -98,6 +99,6 @@ def open_app() -> OpenApp:
         try:
             yield DbInspectApp(session)
         finally:
-            await session.backend.aclose()
+            await session.connections.aclose()
 
     return factory

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dbinspect.browse.window import page_rows
 from dbinspect.models import RowPage
 from dbinspect.tui.data import CACHE_ROWS, DataPane, RowWindow
-from dbinspect.tui.data.page_cache import page_rows
 from dbinspect.url import parse_url
 from tui.data_fixtures import PaneApp, build_big, build_shop, screen_lines, settle
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from dbinspect.backends import quote_identifier
+from dbinspect.browse.window import CACHE_CELLS
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import DataPane, DetailScreen
-from dbinspect.tui.data.page_cache import CACHE_CELLS
 from dbinspect.url import parse_url
 from tui.data_fixtures import PaneApp, screen_lines, settle
 

@@ -14,10 +14,10 @@ from dbinspect import sqlite_driver as driver
 from dbinspect.backends import open_backend
 from dbinspect.cli_extensions import with_extensions
 from dbinspect.config import resolve_settings
+from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import QueryError
 from dbinspect.extensions import Extension
 from dbinspect.tui.app import DbInspectApp
-from dbinspect.tui.data import DataPane
 from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
 from dbinspect.tui.session import Session
 from tui.helpers import SIZE, applied_versions, main_screen, plain, settle
@@ -68,11 +68,12 @@ def open_session() -> OpenSession:
         settings = with_extensions(settings)
         assert settings.url is not None
         backend = await open_backend(settings.url, extensions=settings.extensions.inspection)
-        session = Session(settings, settings.url, backend, path_label=path.name, cwd=path.parent)
+        owner = ConnectionOwner(settings.url, settings.extensions.inspection, panes=backend)
+        session = Session(settings, settings.url, owner, path_label=path.name, cwd=path.parent)
         try:
             yield DbInspectApp(session)
         finally:
-            await session.backend.aclose()
+            await session.connections.aclose()
 
     return factory
 
@@ -143,7 +144,7 @@ async def test_config_extensions_wait_for_consent_and_no_loads_nothing(
         assert session.backend.extensions == ()  # type: ignore[attr-defined]
         assert session.extensions == ()
         assert session.settings.sqlx.extensions == ()  # nor for migrations
-        assert main_screen(app).query_one(DataPane).extensions == ()
+        assert session.connections.extensions == ()  # every reading connection
 
 
 @needs_loading
@@ -171,7 +172,7 @@ async def test_consent_loads_config_extensions_everywhere(
         assert backend.extensions == (Extension(vec),)  # type: ignore[attr-defined]
         page = await backend.fetch_rows("embeddings")
         assert page.rows[0][0] == 1
-        assert main_screen(app).query_one(DataPane).extensions == (Extension(vec),)
+        assert session.connections.extensions == (Extension(vec),)  # the Data pane too
         assert session.settings.sqlx.extensions == (Extension(vec),)  # migrations too
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dbinspect.browse.window import CACHE_ROWS, RowWindow
 from dbinspect.tui.data.commands import DataCommands
 from dbinspect.tui.data.detail import DetailScreen
 from dbinspect.tui.data.grid import RowGrid
-from dbinspect.tui.data.page_cache import CACHE_ROWS, RowWindow
 from dbinspect.tui.data.pane import DataPane
 
 __all__ = ["CACHE_ROWS", "DataCommands", "DataPane", "DetailScreen", "RowGrid", "RowWindow"]

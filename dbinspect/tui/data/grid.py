@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from dbinspect.browse.window import CachedRow, RowWindow
 from dbinspect.tui.data.format import cell_note, cell_text, fit, is_number
-from dbinspect.tui.data.page_cache import CachedRow, RowWindow
 from dbinspect.tui.sanitize import safe_text
 
 GAP = 2

@@ -14,7 +14,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, ProgressBar
 
-from dbinspect.backends import Backend, open_backend
+from dbinspect.browse.browser import RowBrowser
+from dbinspect.browse.protocol import Relation, RowPager
+from dbinspect.browse.window import FetchPlan, RowWindow
+from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.models import RowPage, RowQuery, SchemaObject, Value
@@ -27,14 +30,11 @@ from dbinspect.tui.data.format import (
     row_tsv,
 )
 from dbinspect.tui.data.grid import RowGrid
-from dbinspect.tui.data.page_cache import FetchPlan, RowWindow, page_rows
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.url import DatabaseUrl
 
 T = TypeVar("T")
 
-CELL_LIMIT = 256
-"""Characters (or bytes) of a cell fetched for the grid; the rest is only noted."""
 FULL_LIMIT = 1 << 20
 """Characters (or bytes) of a cell fetched for the detail view and the clipboard."""
 
@@ -88,24 +88,64 @@ class DataPane(Vertical):
     }
     """
 
-    def __init__(self, *, id: str | None = None, extensions: tuple[Extension, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        connections: ConnectionOwner | None = None,
+        extensions: tuple[Extension, ...] = (),
+    ) -> None:
         super().__init__(id=id)
+        self.connections = connections
+        """The app's connection owner; without one the pane opens its own per database."""
+        self._own_connections = False
         self.extensions = extensions
-        """SQLite extensions the pane's connections load (the app's choice)."""
-        self.window = RowWindow()
+        """SQLite extensions the pane's own connections load (when it owns them)."""
+        self.browser = RowBrowser(self._browse_pager)
         self.url: DatabaseUrl | None = None
-        self.table: str | None = None
-        self.row_query = RowQuery()
-        self.total = 0
-        self.exact = False
-        self.object: SchemaObject | None = None
         self.history: list[Place] = []
-        self._backend: Backend | None = None
-        self._count_backend: Backend | None = None
-        self._bounds: tuple[int, int] | None = None
         self._generation = 0
         self._fetching: FetchPlan | None = None
         self._counting = False
+
+    # The browser's state, as the rest of the pane (and its tests) read it.
+
+    @property
+    def window(self) -> RowWindow:
+        """The bounded window of rows the grid draws from."""
+        return self.browser.window
+
+    @property
+    def table(self) -> str | None:
+        """The name of the relation shown, None before one is chosen."""
+        relation = self.browser.relation
+        return None if relation is None else relation.name
+
+    @property
+    def row_query(self) -> RowQuery:
+        """The filter and sort the rows are browsed under."""
+        return self.browser.query
+
+    @property
+    def object(self) -> SchemaObject | None:
+        """The schema object shown."""
+        return self.browser.object
+
+    @property
+    def total(self) -> int:
+        """The row count (exact or estimated, see `exact`)."""
+        return self.browser.total
+
+    @property
+    def exact(self) -> bool:
+        """Whether `total` was counted."""
+        return self.browser.exact
+
+    async def _browse_pager(self) -> RowPager:
+        owner = self.connections
+        if owner is None:
+            raise DbInspectError("no database open")
+        return await owner.get("browse")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="data-header"):
@@ -142,45 +182,10 @@ class DataPane(Vertical):
         self._generation += 1
         generation = self._generation
         self._stop_fetching()
-        for worker in self.workers:
-            if worker.group == "data-count":
-                worker.cancel()
-        self.window.clear()
+        self._stop_counting()
         try:
-            backend = await self._backend_for(url)
-            if table != self.table or url != self.url or self.object is None:
-                self.object = (await self._guard(backend.schema())).get(table)
-                self._bounds = None
-            self.url, self.table, self.row_query = url, table, query
-            if self.object is None:
-                raise DbInspectError(f"no such table or view: {table}")
-            self.window.fit(len(self.object.columns))
-            page_size = self.window.page_rows
-            if query.filter_column is None and self.object.kind == "table":
-                estimate = await self._guard(backend.row_estimate(table))
-                self.total, self.exact = estimate.value, estimate.exact
-            else:
-                # A view or a filter may take a scan to count: count in the background.
-                self.total, self.exact = page_size, False
-            position = 0
-            if target is not None:
-                position = await self._guard(self._position_of(backend, target))
-            before: RowPage | None = None
-            if target is not None:
-                page = await self._guard(
-                    backend.fetch_page(
-                        table, query, at=target, limit=page_size, cell_limit=CELL_LIMIT
-                    )
-                )
-                before = await self._guard(
-                    backend.fetch_page(
-                        table, query, before=target, limit=page_size // 2, cell_limit=CELL_LIMIT
-                    )
-                )
-            else:
-                page = await self._guard(
-                    backend.fetch_page(table, query, limit=page_size, cell_limit=CELL_LIMIT)
-                )
+            await self._use_database(url)
+            opened = await self._guard(self.browser.open(Relation(None, table), query, target))
         except DbInspectError as error:
             if generation == self._generation:
                 self._show_unreadable()
@@ -188,34 +193,68 @@ class DataPane(Vertical):
             return
         if generation != self._generation:
             return
-        self._setup_columns(page)
-        above = page_rows(before) if before is not None else []
-        self.window.reset(
-            position - len(above),
-            above + page_rows(page),
-            at_start=target is None or len(above) < page_size // 2,
-            at_end=len(page.rows) < page_size,
-        )
+        self._setup_columns(opened.page)
         grid = self.grid
         grid.cursor_row = 0
         grid.set_total(max(self.total, self.window.end))
         self._settle()
-        grid.scroll_to(y=max(0, self.window.start + len(above) - 3), animate=False, immediate=True)
-        grid.move_cursor(self.window.start + len(above), column)
+        grid.scroll_to(
+            y=max(0, self.window.start + opened.above - 3), animate=False, immediate=True
+        )
+        grid.move_cursor(self.window.start + opened.above, column)
         self._update_header()
         if not self.exact:
             self.count_rows()
         self.ensure_rows()
 
-    async def _backend_for(self, url: DatabaseUrl) -> Backend:
-        if self._backend is not None and url == self.url:
-            return self._backend
-        await self._close_backends()
+    async def _use_database(self, url: DatabaseUrl) -> None:
+        """Read from `url`: the app's connections, or the pane's own for another file."""
+        owner = self.connections
+        if owner is not None and owner.url == url:
+            return
+        if owner is not None and self._own_connections:
+            await owner.aclose()
         self.history.clear()
-        self.object = None
-        self._backend = await open_backend(url, extensions=self.extensions)
+        self.browser.forget()
+        self.connections = ConnectionOwner(url, self.extensions)
+        self._own_connections = True
         self.url = url
-        return self._backend
+
+    @work(exclusive=True, group="data-open")
+    async def follow_writes(self) -> None:
+        """Another process wrote: read the rows in view again, keeping the place.
+
+        The filter, sort, cursor row and column stay; new, changed and deleted rows
+        in view show, and the row count is estimated (or counted) again.
+        """
+        if self.browser.relation is None:
+            return
+        self._generation += 1
+        generation = self._generation
+        self._stop_fetching()
+        self._stop_counting()
+        grid = self.grid
+        top, _ = grid.viewport
+        cursor_offset = grid.cursor_row - top
+        column = grid.cursor_col
+        try:
+            position = await self._guard(self.browser.reread(top))
+        except DbInspectError as error:
+            if generation == self._generation:
+                self._show_unreadable()
+            self._show_error(error)
+            return
+        if generation != self._generation:
+            return
+        grid.set_total(max(self.total, self.window.end))
+        self._settle()
+        grid.scroll_to(y=max(0, position), animate=False, immediate=True)
+        grid.move_cursor(max(0, min(position + cursor_offset, self.total - 1)), column)
+        grid.invalidate()
+        self._update_header()
+        if not self.exact:
+            self.count_rows()
+        self.ensure_rows()
 
     async def _guard(self, work: Awaitable[T]) -> T:
         """Await a query, interrupting SQLite if the worker is cancelled meanwhile."""
@@ -224,32 +263,13 @@ class DataPane(Vertical):
         except asyncio.CancelledError:
             # Cancelling the task leaves SQLite running in aiosqlite's thread: stop it so
             # the next query runs at once (SECURITY.md fact 4).
-            if self._backend is not None:
-                await self._backend.interrupt()
+            if self.connections is not None:
+                await self.connections.interrupt("browse")
             raise
-
-    async def _position_of(self, backend: Backend, target: tuple[Value, ...]) -> int:
-        """The position of the row at `target`: interpolated on rowids, else counted."""
-        assert self.table is not None
-        if self.row_query.plain and self._is_rowid_table() and isinstance(target[0], int):
-            bounds = await self._rowid_bounds(backend)
-            if bounds is not None:
-                low, high = bounds
-                return round((target[0] - low) * (self.total - 1) / max(1, high - low))
-        return await backend.rows_before(self.table, self.row_query, target)
-
-    def _is_rowid_table(self) -> bool:
-        obj = self.object
-        return obj is not None and obj.kind == "table" and not obj.without_rowid
-
-    async def _rowid_bounds(self, backend: Backend) -> tuple[int, int] | None:
-        if self._bounds is None and self.table is not None:
-            self._bounds = await backend.rowid_bounds(self.table)
-        return self._bounds
 
     def _show_unreadable(self) -> None:
         """An empty grid under the table's name: its rows could not be read."""
-        self.total, self.exact = 0, True
+        self.browser.total, self.browser.exact = 0, True
         grid = self.grid
         grid.set_columns((), [], [])
         grid.set_total(0)
@@ -273,7 +293,7 @@ class DataPane(Vertical):
     @on(RowGrid.ViewportChanged)
     def ensure_rows(self) -> None:
         """Fetch what the viewport needs, unless a fetch that will provide it is running."""
-        if self.table is None or self._backend is None:
+        if self.table is None or self.connections is None:
             return
         grid = self.grid
         first, last = grid.viewport
@@ -289,13 +309,12 @@ class DataPane(Vertical):
     @work(exclusive=True, group="data-fetch")
     async def fetch_rows(self, plan: FetchPlan, generation: int) -> None:
         """Fetch rows per `plan` into the window, then look at the viewport again."""
-        backend, table, query = self._backend, self.table, self.row_query
-        if backend is None or table is None:
+        if self.table is None:
             return
         try:
             for attempt in range(1, STALE_INTERRUPT_RETRIES + 1):
                 try:
-                    page, start = await self._run_plan(backend, table, query, plan)
+                    page, start = await self._guard(self.browser.read(plan))
                     break
                 except DbInspectError as error:
                     # This worker was not cancelled (that raises CancelledError), so an
@@ -310,68 +329,10 @@ class DataPane(Vertical):
         if generation != self._generation:
             return
         self._fetching = None
-        self._apply(plan, page, start)
-        self.ensure_rows()
-
-    async def _run_plan(
-        self, backend: Backend, table: str, query: RowQuery, plan: FetchPlan
-    ) -> tuple[RowPage, int]:
-        window = self.window
-        if plan.kind == "after" and window.rows:
-            key = window.rows[-1].key
-            fetch = backend.fetch_page(
-                table, query, after=key, limit=plan.limit, cell_limit=CELL_LIMIT
-            )
-            return await self._guard(fetch), window.end
-        if plan.kind == "before" and window.rows:
-            key = window.rows[0].key
-            fetch = backend.fetch_page(
-                table, query, before=key, limit=plan.limit, cell_limit=CELL_LIMIT
-            )
-            return await self._guard(fetch), window.start
-        if plan.kind == "last":
-            fetch = backend.fetch_page(
-                table, query, before=(), limit=plan.limit, cell_limit=CELL_LIMIT
-            )
-            page = await self._guard(fetch)
-            return page, self.total - len(page.rows)
-        if plan.kind == "seek" and query.plain and self._is_rowid_table():
-            bounds = await self._rowid_bounds(backend)
-            if bounds is not None:
-                low, high = bounds
-                rowid = low + round(plan.position * (high - low) / max(1, self.total - 1))
-                fetch = backend.fetch_page(
-                    table, query, at=(rowid,), limit=plan.limit, cell_limit=CELL_LIMIT
-                )
-                page = await self._guard(fetch)
-                if page.keys and isinstance(page.keys[0][0], int):
-                    first = page.keys[0][0]
-                    position = round((first - low) * (self.total - 1) / max(1, high - low))
-                    return page, position
-                return page, plan.position
-        offset = plan.position if plan.kind == "seek" else 0
-        fetch = backend.fetch_page(
-            table, query, offset=offset, limit=plan.limit, cell_limit=CELL_LIMIT
-        )
-        return await self._guard(fetch), offset
-
-    def _apply(self, plan: FetchPlan, page: RowPage, start: int) -> None:
-        rows = page_rows(page)
-        short = len(rows) < plan.limit
-        first, last = self.grid.viewport
-        window = self.window
-        if plan.kind == "after":
-            window.append(rows, at_end=short, keep=first)
-        elif plan.kind == "before":
-            window.prepend(rows, at_start=short, keep=last)
-        elif plan.kind == "first":
-            window.reset(0, rows, at_start=True, at_end=short)
-        elif plan.kind == "last":
-            window.reset(start, rows, at_start=short, at_end=True)
-        else:
-            window.reset(start, rows, at_start=start == 0, at_end=short)
+        self.browser.apply(plan, page, start, self.grid.viewport)
         self._widen(page)
         self._settle()
+        self.ensure_rows()
 
     def _widen(self, page: RowPage) -> None:
         """Widen columns whose new values are wider (they never narrow while browsing)."""
@@ -385,14 +346,19 @@ class DataPane(Vertical):
             grid.set_columns(grid.columns, widths, grid.right_aligned)
 
     def _settle(self) -> None:
-        shift, total = self.window.settle(self.total, exact=self.exact)
+        shift = self.browser.settle()
         grid = self.grid
-        if total != self.total or grid.total != total:
-            self.total = total
+        total = self.total
+        if grid.total != total:
             grid.set_total(total)
         grid.shift(shift)
         grid.invalidate()
         self._update_header()
+
+    def _stop_counting(self) -> None:
+        for worker in self.workers:
+            if worker.group == "data-count":
+                worker.cancel()
 
     def _stop_fetching(self) -> None:
         self._fetching = None
@@ -405,25 +371,22 @@ class DataPane(Vertical):
     @work(exclusive=True, group="data-count")
     async def count_rows(self) -> None:
         """Count the rows exactly on a connection of its own, showing progress."""
-        url, table, query, generation = self.url, self.table, self.row_query, self._generation
-        if url is None or table is None:
+        owner, generation = self.connections, self._generation
+        if owner is None or self.table is None:
             return
         progress = self.query_one(ProgressBar)
         self._counting = True
         progress.add_class("-counting")
         progress.update(total=100, progress=0)
         self._update_header()
-        count = 0
+        counting = RowBrowser(lambda: owner.get("count"), RowWindow())
+        counting.relation, counting.query = self.browser.relation, self.browser.query
         try:
-            if self._count_backend is None:
-                self._count_backend = await open_backend(url, extensions=self.extensions)
-            backend = self._count_backend
             try:
-                async for counted, fraction in backend.count_stepwise(table, query):
-                    count = counted
+                async for _, fraction in counting.count():
                     progress.update(progress=round(fraction * 100))
             except asyncio.CancelledError:
-                await backend.interrupt()
+                await owner.interrupt("count")
                 raise
         except DbInspectError as error:
             if "interrupt" not in error.message:
@@ -433,8 +396,8 @@ class DataPane(Vertical):
             self._counting = False
             progress.remove_class("-counting")
             self._update_header()
-        if generation == self._generation:
-            self.total, self.exact = count, True
+        if generation == self._generation and counting.exact:
+            self.browser.total, self.browser.exact = counting.total, True
             self._settle()
             self.ensure_rows()
 
@@ -455,6 +418,8 @@ class DataPane(Vertical):
     # Header -----------------------------------------------------------------------------
 
     def _update_header(self) -> None:
+        if not self.is_attached:  # a worker ending as the app closes
+            return
         title = safe_text(self.table or "no table selected")
         self.query_one("#data-title", Label).update(title)
         count = f"{self.total:,} rows" if self.exact else f"~{self.total:,} rows"
@@ -499,9 +464,9 @@ class DataPane(Vertical):
         return row.key, grid.columns[grid.cursor_col], grid.cursor_col
 
     async def _full_cell(self, key: tuple[Value, ...], column: str) -> CellDetail | None:
-        if self._backend is None or self.table is None:
+        if self.table is None:
             return None
-        cell = await self._backend.fetch_cell(self.table, self.row_query, key, column, FULL_LIMIT)
+        cell = await self.browser.cell(key, column, FULL_LIMIT)
         if cell is None:
             self.notify("The row is gone (the table changed)", severity="warning")
             return None
@@ -537,12 +502,10 @@ class DataPane(Vertical):
 
     async def _full_row(self) -> tuple[tuple[str, ...], tuple[Value, ...]] | None:
         where = self._cursor_cell()
-        if where is None or self._backend is None or self.table is None:
+        if where is None or self.table is None:
             return None
-        page = await self._backend.fetch_page(
-            self.table, self.row_query, at=where[0], limit=1, cell_limit=FULL_LIMIT
-        )
-        if not page.rows:
+        page = await self.browser.row(where[0], FULL_LIMIT)
+        if page is None or not page.rows:
             return None
         return page.columns, page.rows[0]
 
@@ -576,7 +539,7 @@ class DataPane(Vertical):
         """Open the row the foreign key under the cursor points at."""
         grid = self.grid
         row = grid.cursor_cached_row
-        if row is None or self.object is None or self.url is None or self.table is None:
+        if row is None or self.object is None or self.table is None:
             return
         column = grid.columns[grid.cursor_col]
         fk = next((k for k in self.object.foreign_keys if column in k.columns), None)
@@ -598,10 +561,12 @@ class DataPane(Vertical):
         part: int,
     ) -> None:
         """Find the referenced row and open its table on it."""
-        backend, url = self._backend, self.url
-        if backend is None or url is None or self.table is None:
+        owner = self.connections
+        if owner is None or self.table is None:
             return
+        url = owner.url
         try:
+            backend = await owner.get("browse")
             parent = (await backend.schema()).get(ref_table)
             if parent is None:
                 raise DbInspectError(f"the referenced table {ref_table} does not exist")
@@ -609,7 +574,8 @@ class DataPane(Vertical):
             if len(names) != len(values):
                 pk = sorted((c for c in parent.columns if c.pk), key=lambda c: c.pk)
                 names = [c.name for c in pk] or ["rowid"]
-            key = await backend.find_key(ref_table, dict(zip(names, values, strict=False)))
+            match = dict(zip(names, values, strict=False))
+            key = await backend.find_key(Relation(None, ref_table), match)
         except DbInspectError as error:
             self._show_error(error)
             return
@@ -629,11 +595,11 @@ class DataPane(Vertical):
 
     def action_go_back(self) -> None:
         """Return to the row a foreign key was followed from."""
-        if not self.history or self.url is None:
+        if not self.history or self.connections is None:
             self.notify("Nowhere to go back to", timeout=2)
             return
         place = self.history.pop()
-        self.open_table(self.url, place.table, place.query, place.key, place.column)
+        self.open_table(self.connections.url, place.table, place.query, place.key, place.column)
 
     # Filter and sort ----------------------------------------------------------------------
 
@@ -655,7 +621,7 @@ class DataPane(Vertical):
         box = event.input
         box.remove_class("-open")
         self.grid.focus()
-        if self.url is None or self.table is None:
+        if self.connections is None or self.table is None:
             return
         text = event.value
         grid = self.grid
@@ -671,12 +637,12 @@ class DataPane(Vertical):
                 filter_value=value,
                 filter_like=value is not None and "%" in text,
             )
-        self.open_table(self.url, self.table, query, None, grid.cursor_col)
+        self.open_table(self.connections.url, self.table, query, None, grid.cursor_col)
 
     def action_sort(self, column: int | None = None) -> None:
         """Sort by the cursor's column: ascending, then descending, then key order."""
         grid = self.grid
-        if self.url is None or self.table is None or not grid.columns:
+        if self.connections is None or self.table is None or not grid.columns:
             return
         name = grid.columns[grid.cursor_col if column is None else column]
         query = self.row_query
@@ -686,7 +652,7 @@ class DataPane(Vertical):
             query = replace(query, descending=True)
         else:
             query = replace(query, sort_column=None, descending=False)
-        self.open_table(self.url, self.table, query, None, grid.columns.index(name))
+        self.open_table(self.connections.url, self.table, query, None, grid.columns.index(name))
 
     @on(RowGrid.HeaderClicked)
     def _header_clicked(self, event: RowGrid.HeaderClicked) -> None:
@@ -694,14 +660,8 @@ class DataPane(Vertical):
 
     # Closing ------------------------------------------------------------------------------
 
-    async def _close_backends(self) -> None:
-        backends = [b for b in (self._backend, self._count_backend) if b is not None]
-        self._backend = self._count_backend = None
-        for backend in backends:
-            await backend.interrupt()
-            await backend.aclose()
-
     async def on_unmount(self) -> None:
         for worker in self.workers:
             worker.cancel()
-        await self._close_backends()
+        if self.connections is not None and self._own_connections:
+            await self.connections.aclose()

@@ -14,7 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
-from dbinspect.backends import Backend, open_backend
+from dbinspect.backends import Backend
+from dbinspect.browse.protocol import Relation
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import allow_config_extensions
 from dbinspect.migrate import MigrationStatus
@@ -41,7 +42,6 @@ from dbinspect.tui.panes import (
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import Session
-from dbinspect.tui.watch import watch_database
 
 PANES = (
     ("connection", "Connection"),
@@ -95,7 +95,7 @@ class MainScreen(Screen[None]):
             with TabPane("Schema", id="schema"):
                 yield SchemaPane(id="schema-pane")
             with TabPane("Data", id="data"):
-                yield DataPane(id="data-pane", extensions=self.session.extensions)
+                yield DataPane(id="data-pane", connections=self.session.connections)
             with TabPane("Migrations", id="migrations"):
                 yield MigrationsPane(self.session, id="migrations-pane")
             with TabPane("Help", id="help"):
@@ -135,7 +135,7 @@ class MainScreen(Screen[None]):
         def answered(load: bool | None) -> None:
             if load:
                 self.session.settings = allow_config_extensions(self.session.settings)
-                self.query_one(DataPane).extensions = self.session.extensions
+                self.session.connections.extensions = self.session.extensions
                 self.load_all(reopen=True)
 
         self.app.push_screen(ConfirmScreen("Load extensions from the config file?", body), answered)
@@ -204,9 +204,7 @@ class MainScreen(Screen[None]):
             if reopen:
                 # A size scan still running on the old connection is stopped, not awaited.
                 self.workers.cancel_group(self, "sizes")
-                fresh = await open_backend(session.url, extensions=session.extensions)
-                old, session.backend = session.backend, fresh
-                await old.aclose()
+                await session.connections.reopen()
             else:
                 if self.schema_ is None:  # not already shown from the launch outline
                     # Names first: the tree fills long before every column has been read.
@@ -261,7 +259,7 @@ class MainScreen(Screen[None]):
             counts: list[tuple[str, int]] = []
             exact = True
             for name in tables:
-                estimate = await backend.row_estimate(name)
+                estimate = await backend.row_estimate(Relation(None, name))
                 exact = exact and estimate.exact
                 counts.append((name, estimate.value))
         except DbInspectError as error:
@@ -328,11 +326,14 @@ class MainScreen(Screen[None]):
             if not migrations.running:  # our own migrations reload when they finish
                 self.post_message(DatabaseChanged())
 
-        await watch_database(self.session.url, changed)
+        connections = self.session.connections
+        connections.subscribe(changed)
+        await connections.watch()
 
     @on(DatabaseChanged)
     def _database_changed(self) -> None:
         self.reload()
+        self.query_one("#data-pane", DataPane).follow_writes()
 
     @on(MigrationsFinished)
     @on(MigrationsFailed)

@@ -1,0 +1,218 @@
+"""`RowBrowser`: the rows of one relation under a filter and sort, in a bounded window.
+
+It keeps the window of rows, the position, the query and the row count, and answers
+"the page after this key", "the page before this key", "jump to about here", "count"
+and "what changed". It draws nothing and writes no SQL: a widget draws from its window,
+and a `RowPager` (a backend) reads the pages. Connections come from a getter, so the
+owner of the app's connections can hand out a fresh one after the database is reopened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from dbinspect.browse.protocol import Relation, RowPager
+from dbinspect.browse.window import CachedRow, FetchPlan, RowWindow, page_rows
+from dbinspect.errors import DbInspectError
+from dbinspect.models import CellValue, RowPage, RowQuery, SchemaObject, Value
+
+CELL_LIMIT = 256
+"""Characters (or bytes) of a cell fetched for the grid; the rest is only noted."""
+
+PagerGetter = Callable[[], Awaitable[RowPager]]
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What `RowBrowser.open` read: the first page, and where the window now starts."""
+
+    page: RowPage
+    """The rows at the target (or the first rows), which set the columns."""
+    above: int
+    """Rows of the window before the target row."""
+
+
+class RowBrowser:
+    """Browse one relation page by page; memory is bounded by its `RowWindow`.
+
+    Args:
+        pager: Returns the connection to read on (asked again before every read).
+        window: The window of rows a grid draws from.
+    """
+
+    def __init__(self, pager: PagerGetter, window: RowWindow | None = None) -> None:
+        self._pager = pager
+        self.window = window or RowWindow()
+        self.relation: Relation | None = None
+        self.query = RowQuery()
+        self.object: SchemaObject | None = None
+        self.total = 0
+        self.exact = False
+
+    async def pager(self) -> RowPager:
+        """The connection reads go to now."""
+        return await self._pager()
+
+    # Opening --------------------------------------------------------------------------
+
+    async def open(
+        self, relation: Relation, query: RowQuery, target: Sequence[Value] | None = None
+    ) -> Opened:
+        """Show `relation` under `query`, on the row at `target` (or the first row).
+
+        Raises:
+            DbInspectError: The relation does not exist or cannot be read; the window
+                is then empty.
+        """
+        self.window.clear()
+        pager = await self.pager()
+        if relation != self.relation or self.object is None:
+            self.object = (await pager.schema()).get(relation.name)
+        self.relation, self.query = relation, query
+        if self.object is None:
+            raise DbInspectError(f"no such table or view: {relation}")
+        self.window.fit(len(self.object.columns))
+        page_size = self.window.page_rows
+        if query.filter_column is None and self.object.kind == "table":
+            estimate = await pager.row_estimate(relation)
+            self.total, self.exact = estimate.value, estimate.exact
+        else:
+            # A view or a filter may take a scan to count: `count` runs in the background.
+            self.total, self.exact = page_size, False
+        if target is None:
+            page = await pager.fetch_page(relation, query, limit=page_size, cell_limit=CELL_LIMIT)
+            rows = page_rows(page)
+            self.window.reset(0, rows, at_start=True, at_end=len(page.rows) < page_size)
+            return Opened(page, 0)
+        position = await pager.position_of(relation, query, target, self.total)
+        page = await pager.fetch_page(
+            relation, query, at=target, limit=page_size, cell_limit=CELL_LIMIT
+        )
+        before = await pager.fetch_page(
+            relation, query, before=target, limit=page_size // 2, cell_limit=CELL_LIMIT
+        )
+        above = page_rows(before)
+        self.window.reset(
+            position - len(above),
+            above + page_rows(page),
+            at_start=len(above) < page_size // 2,
+            at_end=len(page.rows) < page_size,
+        )
+        return Opened(page, len(above))
+
+    def forget(self) -> None:
+        """Drop the relation and its rows (the database was closed or replaced)."""
+        self.window.clear()
+        self.relation, self.object = None, None
+
+    # Paging ---------------------------------------------------------------------------
+
+    async def read(self, plan: FetchPlan) -> tuple[RowPage, int]:
+        """The rows `plan` asks for, and the position of the first one."""
+        relation, query, window = self.relation, self.query, self.window
+        if relation is None:
+            raise DbInspectError("no table selected")
+        pager = await self.pager()
+        if plan.kind == "after" and window.rows:
+            page = await pager.fetch_page(
+                relation, query, after=window.rows[-1].key, limit=plan.limit,
+                cell_limit=CELL_LIMIT,
+            )  # fmt: skip
+            return page, window.end
+        if plan.kind == "before" and window.rows:
+            page = await pager.fetch_page(
+                relation, query, before=window.rows[0].key, limit=plan.limit,
+                cell_limit=CELL_LIMIT,
+            )  # fmt: skip
+            return page, window.start
+        if plan.kind == "last":
+            page = await pager.fetch_page(
+                relation, query, before=(), limit=plan.limit, cell_limit=CELL_LIMIT
+            )
+            return page, self.total - len(page.rows)
+        if plan.kind == "seek":
+            return await pager.page_near(
+                relation, query, plan.position, self.total, limit=plan.limit,
+                cell_limit=CELL_LIMIT,
+            )  # fmt: skip
+        page = await pager.fetch_page(relation, query, limit=plan.limit, cell_limit=CELL_LIMIT)
+        return page, 0
+
+    def apply(self, plan: FetchPlan, page: RowPage, start: int, viewport: tuple[int, int]) -> None:
+        """Put rows `read` returned into the window, keeping the viewport's rows."""
+        rows = page_rows(page)
+        short = len(rows) < plan.limit
+        first, last = viewport
+        window = self.window
+        if plan.kind == "after":
+            window.append(rows, at_end=short, keep=first)
+        elif plan.kind == "before":
+            window.prepend(rows, at_start=short, keep=last)
+        elif plan.kind == "first":
+            window.reset(0, rows, at_start=True, at_end=short)
+        elif plan.kind == "last":
+            window.reset(start, rows, at_start=short, at_end=True)
+        else:
+            window.reset(start, rows, at_start=start == 0, at_end=short)
+
+    def settle(self) -> int:
+        """Fix positions once the window touches an end; returns how far rows moved."""
+        shift, self.total = self.window.settle(self.total, exact=self.exact)
+        return shift
+
+    # Counting -------------------------------------------------------------------------
+
+    async def count(self) -> AsyncIterator[tuple[int, float]]:
+        """Count the rows exactly, in steps `(so far, fraction)`; sets `total` at the end."""
+        relation, query = self.relation, self.query
+        if relation is None:
+            return
+        pager = await self.pager()
+        counted = 0
+        async for counted, fraction in pager.count_stepwise(relation, query):
+            yield counted, fraction
+        if relation == self.relation and query == self.query:
+            self.total, self.exact = counted, True
+
+    # Following other writers ----------------------------------------------------------
+
+    async def reread(self, anchor: int) -> int:
+        """Read the window again after another process wrote, keeping the user's place.
+
+        The rows from the one at position `anchor` on are read again from its key (so
+        new, changed and deleted rows in view show), with the rows just before it; the
+        row count is estimated again. Returns the position `anchor`'s row is now at.
+        """
+        relation, window = self.relation, self.window
+        if relation is None or self.object is None:
+            return anchor
+        row = window.get(anchor) or (window.rows[0] if window.rows else None)
+        previous = self.total
+        opened = await self.open(relation, self.query, None if row is None else row.key)
+        if self.query.filter_column is not None or self.object.kind != "table":
+            # Counting may take a scan: keep the old count, marked to be counted again.
+            self.total, self.exact = max(previous, self.window.end), False
+        return 0 if row is None else self.window.start + opened.above
+
+    # Single rows ----------------------------------------------------------------------
+
+    async def cell(self, key: Sequence[Value], column: str, limit: int) -> CellValue | None:
+        """One cell of the row at `key`, cut to `limit`."""
+        if self.relation is None:
+            return None
+        pager = await self.pager()
+        return await pager.fetch_cell(self.relation, self.query, key, column, limit)
+
+    async def row(self, key: Sequence[Value], cell_limit: int) -> RowPage | None:
+        """The row at `key`, each cell cut to `cell_limit`."""
+        if self.relation is None:
+            return None
+        pager = await self.pager()
+        return await pager.fetch_page(
+            self.relation, self.query, at=key, limit=1, cell_limit=cell_limit
+        )
+
+    def cached(self, position: int) -> CachedRow | None:
+        """The row at `position` if the window holds it."""
+        return self.window.get(position)
