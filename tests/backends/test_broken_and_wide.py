@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dbinspect.backends.sqlite_rows as sqlite_rows
+from dbinspect import sqlite_driver as driver
 from dbinspect.backends import quote_identifier
 from dbinspect.backends.sqlite import SqliteBackend
 from dbinspect.errors import QueryError
@@ -46,6 +47,15 @@ def rows_of(path: Path, sql: str) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(path)
     try:
         return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def columns_of(path: Path, sql: str) -> tuple[str, ...]:
+    """The column names SQLite itself reports for `sql`."""
+    conn = sqlite3.connect(path)
+    try:
+        return tuple(d[0] for d in conn.execute(sql).description)
     finally:
         conn.close()
 
@@ -159,6 +169,9 @@ def test_views_with_hostile_names_page_and_fail_plainly(view: str, first: str, s
         path = _build_named(Path(folder), view, first, second)
         qv, q2 = quote_identifier(view), quote_identifier(second)
         want = rows_of(path, f"SELECT * FROM {qv}")
+        # The names SQLite gives the view's columns: (first, second), except where an
+        # older SQLite renames one (3.40 calls a column declared "FALSE" column2).
+        names = columns_of(path, f"SELECT * FROM {qv}")
         want_desc = rows_of(path, f"SELECT * FROM {qv} ORDER BY {q2} DESC")
         own = sqlite_error(path, f"SELECT * FROM {quote_identifier(view + ' broken')}")
 
@@ -166,7 +179,9 @@ def test_views_with_hostile_names_page_and_fail_plainly(view: str, first: str, s
             backend = await opened(path)
             try:
                 page = await backend.fetch_page(view, RowQuery(), limit=10, cell_limit=256)
-                assert page.columns == (first, second)
+                assert page.columns == names
+                if driver.BUNDLED:
+                    assert names == (first, second)
                 assert list(page.rows) == want[:10]
                 after = await backend.fetch_page(
                     view, RowQuery(), after=page.keys[-1], limit=10, cell_limit=256
