@@ -204,22 +204,38 @@ class RowPage:
     """Per row, `(column index, full length)` of each cell cut short; empty when none were."""
 
 
+FilterOperator = Literal["equals", "like", "is null"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which rows to show, as data: each backend writes its own SQL for it."""
+
+    column: str
+    operator: FilterOperator
+    value: Value = None
+    """What to compare with (`like`: a pattern, `%` any run, `_` any one character)."""
+    case_sensitive: bool = True
+    """Whether letters must match in case (`like` in SQL usually ignores it: say False)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowQuery:
-    """How rows are browsed: an optional `column = value` filter and a sort column."""
+    """How rows are browsed: an optional filter and a sort column."""
 
-    filter_column: str | None = None
-    filter_value: Value = None
-    """The value to match; None matches NULL."""
-    filter_like: bool = False
-    """Match with LIKE (the value holds `%` wildcards) instead of `=`."""
+    filter: Filter | None = None
     sort_column: str | None = None
     descending: bool = False
 
     @property
+    def filter_column(self) -> str | None:
+        """The filtered column, None when unfiltered."""
+        return None if self.filter is None else self.filter.column
+
+    @property
     def plain(self) -> bool:
         """Whether rows come in key order, unfiltered."""
-        return self.filter_column is None and self.sort_column is None
+        return self.filter is None and self.sort_column is None
 
 
 @dataclass(frozen=True, slots=True)

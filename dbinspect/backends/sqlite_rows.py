@@ -82,21 +82,33 @@ class Source:
 
 
 def _filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
-    if query.filter_column is None:
+    """SQLite's condition for the query's filter (see `models.Filter`)."""
+    found = query.filter
+    if found is None:
         return "", []
-    column = quote(query.filter_column)
-    if query.filter_value is None:
+    column = quote(found.column)
+    value = found.value
+    if found.operator == "is null" or value is None:
         return f"{column} IS NULL", []
-    if query.filter_like:
-        return f"{column} LIKE ?", [query.filter_value]
-    value = query.filter_value
+    if found.operator == "like":
+        if found.case_sensitive:
+            # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive twin.
+            return f"{column} GLOB ?", [_like_to_glob(str(value))]
+        return f"{column} LIKE ?", [value]
+    collate = "" if found.case_sensitive else " COLLATE NOCASE"
     if isinstance(value, str):
         # A column without affinity (a view's expression, an untyped column) compares
         # '42' and 42 as different: match the number the text spells too.
         number = _as_number(value)
         if number is not None:
-            return f"({column} = ? OR {column} = ?)", [value, number]
-    return f"{column} = ?", [value]
+            return f"({column} = ?{collate} OR {column} = ?)", [value, number]
+    return f"{column} = ?{collate}", [value]
+
+
+def _like_to_glob(pattern: str) -> str:
+    """A LIKE pattern as a GLOB pattern: `%` is `*`, `_` is `?`, GLOB's own are literal."""
+    special = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join(special.get(char, char) for char in pattern)
 
 
 def _as_number(text: str) -> int | float | None:
@@ -387,7 +399,7 @@ async def count_rows_stepwise(
     An unfiltered table, a table without a rowid and a view are counted in one statement
     (one yield at the end): SQLite counts a whole table from its smallest b-tree quickly.
     """
-    if source.keys != ("rowid",) or query.filter_column is None:
+    if source.keys != ("rowid",) or query.filter is None:
         yield await count_rows(conn, source, query), 1.0
         return
     table = quote(source.table)

@@ -12,7 +12,7 @@ from dbinspect.browse.browser import RowBrowser
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import FetchPlan
 from dbinspect.errors import DbInspectError
-from dbinspect.models import RowQuery
+from dbinspect.models import Filter, RowQuery
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
@@ -78,7 +78,7 @@ async def test_the_last_rows_and_a_jump_to_about_here(backend: SqliteBackend) ->
 
 async def test_a_filter_is_data_and_the_count_follows_it(backend: SqliteBackend) -> None:
     browser = browser_on(backend)
-    query = RowQuery(filter_column="grp", filter_value="2", sort_column="name", descending=True)
+    query = RowQuery(filter=Filter("grp", "equals", "2"), sort_column="name", descending=True)
     await browser.open(Relation(None, "t"), query)
     assert not browser.exact  # a filtered count may scan: counted on request
     steps = [step async for step in browser.count()]
@@ -144,3 +144,23 @@ async def test_the_change_token_moves_with_other_writers(
     conn.commit()
     conn.close()
     assert await backend.change_token() != before
+
+
+@pytest.mark.parametrize(
+    ("found", "want"),
+    [
+        (Filter("name", "equals", "N00003"), 0),
+        (Filter("name", "equals", "N00003", case_sensitive=False), 1),
+        (Filter("name", "like", "N0000%"), 0),
+        (Filter("name", "like", "N0000%", case_sensitive=False), 10),
+        (Filter("name", "like", "n0000_"), 10),
+        (Filter("name", "is null"), 0),
+    ],
+    ids=["equals", "equals-nocase", "like-case", "like-nocase", "like-one-char", "null"],
+)
+async def test_the_case_rule_of_a_filter(backend: SqliteBackend, found: Filter, want: int) -> None:
+    browser = browser_on(backend)
+    await browser.open(Relation(None, "t"), RowQuery(filter=found))
+    async for _ in browser.count():
+        pass
+    assert browser.total == want

@@ -20,7 +20,7 @@ from dbinspect.browse.window import FetchPlan, RowWindow
 from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
-from dbinspect.models import RowPage, RowQuery, SchemaObject, Value
+from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
 from dbinspect.tui.data.format import (
     clip_value,
@@ -37,6 +37,16 @@ T = TypeVar("T")
 
 FULL_LIMIT = 1 << 20
 """Characters (or bytes) of a cell fetched for the detail view and the clipboard."""
+
+
+def filter_from_text(column: str, text: str) -> Filter:
+    """What the filter box means: `NULL` matches NULL, a `%` makes a LIKE (case
+    ignored, as SQL's LIKE does), anything else must equal the cell exactly."""
+    if text.upper() == "NULL":
+        return Filter(column, "is null")
+    if "%" in text:
+        return Filter(column, "like", text, case_sensitive=False)
+    return Filter(column, "equals", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,12 +444,13 @@ class DataPane(Vertical):
     def _query_text(self) -> Text:
         text = Text()
         query = self.row_query
-        if query.filter_column is not None:
-            op = "LIKE" if query.filter_like else ("IS" if query.filter_value is None else "=")
+        found = query.filter
+        if found is not None:
+            op = {"like": "LIKE", "is null": "IS", "equals": "="}[found.operator]
             text.append("where ")
-            text.append_text(safe_text(query.filter_column))
+            text.append_text(safe_text(found.column))
             text.append(f" {op} ")
-            text.append_text(safe_text(query.filter_value))
+            text.append_text(safe_text(found.value))
         if query.sort_column is not None:
             text.append("  sorted by " if text else "sorted by ")
             text.append_text(safe_text(query.sort_column))
@@ -626,16 +637,10 @@ class DataPane(Vertical):
         text = event.value
         grid = self.grid
         if text == "":
-            query = replace(
-                self.row_query, filter_column=None, filter_value=None, filter_like=False
-            )
+            query = replace(self.row_query, filter=None)
         else:
-            value: Value = None if text.upper() == "NULL" else text
             query = replace(
-                self.row_query,
-                filter_column=grid.columns[grid.cursor_col],
-                filter_value=value,
-                filter_like=value is not None and "%" in text,
+                self.row_query, filter=filter_from_text(grid.columns[grid.cursor_col], text)
             )
         self.open_table(self.connections.url, self.table, query, None, grid.cursor_col)
 
