@@ -1,0 +1,5 @@
+DROP TABLE project_analyses;
+DROP TABLE autosaves;
+DROP TABLE code_generations;
+DROP TABLE projects;
+DROP TABLE users;

@@ -1,0 +1,10 @@
+DROP INDEX idx_decisions_project;
+DROP INDEX idx_recommendations_project;
+DROP INDEX idx_inconsistencies_open;
+DROP INDEX idx_project_analyses_project;
+DROP INDEX idx_autosaves_project_file;
+DROP INDEX idx_code_generations_project;
+DROP INDEX idx_projects_owner;
+DROP INDEX idx_chat_messages_instance;
+DROP INDEX idx_instances_session;
+DROP INDEX idx_sessions_workspace;
