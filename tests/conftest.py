@@ -103,3 +103,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 def one_line_error() -> Callable[..., str]:
     """The `assert_one_line_error(result, *fragments)` check as a fixture."""
     return assert_one_line_error
+
+
+@pytest.fixture(autouse=True)
+def no_clipboard_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies in tests go to the terminal (`app.clipboard`), wherever the tests run."""
+    for name in ("TMUX", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)

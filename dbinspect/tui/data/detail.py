@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from dbinspect.models import CellValue, Value
+from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.data.format import clip_value, format_float, hex_dump, pretty_json
 from dbinspect.tui.panes.common import human_size
 from dbinspect.tui.sanitize import NULL_STYLE, safe_text
@@ -110,7 +111,7 @@ class DetailScreen(ModalScreen[None]):
             with VerticalScroll(id="detail-body"):
                 yield Static(body(self.detail.cell), id="detail-value")
 
-    def action_copy(self) -> None:
+    async def action_copy(self) -> None:
         """Copy the value (up to the limit it was read with)."""
-        self.app.copy_to_clipboard(clip_value(self.detail.cell.value))
-        self.notify("Copied the cell", timeout=2)
+        where = await copy_text(clip_value(self.detail.cell.value), self.app.copy_to_clipboard)
+        self.notify(f"Copied the cell to {where}", timeout=3)

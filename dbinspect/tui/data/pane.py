@@ -30,6 +30,7 @@ from dbinspect.tui.data.format import (
     row_tsv,
 )
 from dbinspect.tui.data.grid import RowGrid
+from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.url import DatabaseUrl
 
@@ -507,9 +508,10 @@ class DataPane(Vertical):
         detail = await self._cursor_detail()
         if detail is None:
             return
-        self.app.copy_to_clipboard(clip_value(detail.cell.value))
+        where = await copy_text(clip_value(detail.cell.value), self.app.copy_to_clipboard)
         cut = detail.cell.size > FULL_LIMIT
-        self.notify("Copied the first 1 MB of the cell" if cut else "Copied the cell", timeout=2)
+        what = "the first 1 MB of the cell" if cut else "the cell"
+        self.notify(f"Copied {what} to {where}", timeout=3)
 
     async def _full_row(self) -> tuple[tuple[str, ...], tuple[Value, ...]] | None:
         where = self._cursor_cell()
@@ -539,10 +541,11 @@ class DataPane(Vertical):
         if found is None:
             return
         columns, values = found
-        self.app.copy_to_clipboard(
-            row_json(columns, values) if as_json else row_tsv(columns, values)
+        where = await copy_text(
+            row_json(columns, values) if as_json else row_tsv(columns, values),
+            self.app.copy_to_clipboard,
         )
-        self.notify("Copied the row as JSON" if as_json else "Copied the row as TSV", timeout=2)
+        self.notify(f"Copied the row as {'JSON' if as_json else 'TSV'} to {where}", timeout=3)
 
     # Foreign keys -------------------------------------------------------------------------
 
