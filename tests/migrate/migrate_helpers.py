@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
@@ -64,3 +66,37 @@ def tracking_rows(path: Path) -> list[tuple[object, ...]]:
 def file_bytes(path: Path) -> bytes:
     """The file's bytes, empty when it does not exist."""
     return path.read_bytes() if path.exists() else b""
+
+
+# Run in a process of its own: SQLite lets a reader in without asking the file's locks when
+# another connection of the same process already reads, so only another process sees them.
+LOCKED_OUT_PROBE = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], timeout=0)
+while True:
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error):
+            raise
+        break
+    time.sleep(0.01)
+print("locked out", flush=True)
+"""
+
+
+def wait_for_readers_locked_out(db_path: Path, timeout: float = 20) -> None:
+    """Wait until a new reader of `db_path` is refused: a commit is waiting for readers.
+
+    The waiting commit holds SQLite's PENDING lock, which lets no new reader in.
+    """
+    probe = subprocess.Popen(
+        [sys.executable, "-c", LOCKED_OUT_PROBE, str(db_path)], stdout=subprocess.PIPE
+    )
+    try:
+        out, _ = probe.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.communicate()
+        raise AssertionError(f"no commit waited for the readers within {timeout:g} s") from None
+    assert out == b"locked out\n", out

@@ -5,19 +5,27 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from migrate_helpers import REPO, integrity, tracking_rows, write_folder
+from migrate_helpers import (
+    REPO,
+    integrity,
+    tracking_rows,
+    wait_for_readers_locked_out,
+    write_folder,
+)
 
 from dbinspect.errors import MigrationError
 from dbinspect.migrate import migration_status, run_migrations
+from dbinspect.migrate.records import MigrationEvent
 from dbinspect.migrate.sqlite_tx import (
     LOCK_POLL_MS,
     Cancellation,
@@ -33,6 +41,10 @@ RUNNER = (
 )
 ROWS = 150_000
 SLOW = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) "
+HANG_S = 20.0
+"""How long a test waits for what comes at once (a run ending after Ctrl+C, a lock wait
+starting) before calling it hung: no machine's reaction comes near it, and it stays short
+of the 30 s that SQLite's own lock wait (or a runner's) would hold an exit back."""
 
 
 def logged_folder(folder: Path, count: int, rows: int) -> Path:
@@ -70,13 +82,66 @@ def dbinspect_migrate(subcommand: str, db_path: Path, folder: Path) -> subproces
 
 
 def interrupt(process: subprocess.Popen[bytes]) -> str:
-    """Press Ctrl+C: check the run ends within 2 s with exit code 130; its stderr."""
-    started = time.monotonic()
+    """Press Ctrl+C: check the run ends (see HANG_S) with exit code 130; its stderr."""
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=40)
-    assert time.monotonic() - started < 2.0
+    try:
+        _, err = process.communicate(timeout=HANG_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError(f"the run was still going {HANG_S:g} s after Ctrl+C") from None
     assert process.returncode == 130, err
     return err.decode()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = HANG_S) -> None:
+    """Poll `condition` until it holds; fail naming `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened within {timeout:g} s: {what}")
+        time.sleep(0.01)
+
+
+def file_grows(path: Path, by: int = 1 << 20) -> Callable[[], bool]:
+    """Whether `path` has grown by `by` bytes since now: a long INSERT's rows reached it."""
+    start = path.stat().st_size
+    return lambda: path.stat().st_size >= start + by
+
+
+def journal_written(db_path: Path) -> bool:
+    """Whether a transaction has written to the (truncated, kept) rollback journal."""
+    journal = Path(f"{db_path}-journal")
+    return journal.exists() and journal.stat().st_size > 0
+
+
+def has_open(process: subprocess.Popen[bytes], path: Path) -> bool:
+    """Whether `process` holds `path` open (read from /proc)."""
+    fds = Path(f"/proc/{process.pid}/fd")
+    target = str(path.resolve())
+    for fd in fds.iterdir() if fds.exists() else ():
+        try:
+            if os.readlink(fd) == target:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
+def read_lines(process: subprocess.Popen[bytes], count: int) -> None:
+    """Read the first `count` lines `process` prints, or until it exits."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + HANG_S
+    while seen.count(b"\n") < count:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no line {count} printed within {HANG_S:g} s: {seen!r}")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return
+        seen += chunk
 
 
 def check_consistent(db_path: Path, count: int, rows: int) -> int:
@@ -121,16 +186,20 @@ def test_sigkill_at_random_points_never_leaves_half_a_migration(tmp_path: Path) 
     folder = logged_folder(tmp_path / "m", 12, ROWS)
     rng = random.Random(20260101)
     db_path = tmp_path / "app.db"
-    # Kill within the span of a whole run, however fast this machine runs one.
+    # A random point within one migration's span, however fast this machine runs one.
     started = time.monotonic()
     assert runner(f"sqlite:{db_path}", folder).wait(timeout=60) == 0
-    full_run = time.monotonic() - started
+    one_migration = (time.monotonic() - started) / 12
     db_path.unlink()
     kills_mid_run = 0
     partial = 0
+    done = 0
     for _ in range(50):
         process = runner(f"sqlite:{db_path}", folder)
-        time.sleep(rng.uniform(0.05, 0.95) * full_run)
+        # Kill after a random number of this run's migrations have committed (each
+        # prints its line), some way into the next one.
+        read_lines(process, rng.randrange(12 - done))
+        time.sleep(rng.uniform(0, 1) * one_migration)
         if process.poll() is None:
             kills_mid_run += 1
         process.send_signal(signal.SIGKILL)
@@ -139,6 +208,7 @@ def test_sigkill_at_random_points_never_leaves_half_a_migration(tmp_path: Path) 
         partial += 0 < done < 12
         if done == 12:  # start over so later kills land in the middle again
             db_path.unlink()
+            done = 0
     assert kills_mid_run >= 20
     assert partial >= 10  # many kills landed between the first and the last migration
 
@@ -152,14 +222,24 @@ async def test_cancel_interrupts_and_rolls_back(tmp_path: Path, db_url: Database
             f"INSERT INTO b {SLOW.format(rows=10**9)}SELECT i FROM n;\n",
         },
     )
-    task = asyncio.create_task(run_migrations(db_url, folder))
-    await asyncio.sleep(0.5)
-    started = time.monotonic()
+    assert db_url.path is not None
+    db_path = Path(db_url.path)
+    slow_started = asyncio.Event()
+
+    def on_event(event: MigrationEvent) -> None:
+        if event.kind == "started" and event.version == 2:
+            slow_started.set()
+
+    task = asyncio.create_task(run_migrations(db_url, folder, on_event=on_event))
+    await asyncio.wait_for(slow_started.wait(), HANG_S)
+    inserting = file_grows(db_path)
+    await asyncio.to_thread(wait_until, inserting, "the slow INSERT's rows reaching the file")
     task.cancel()
+    # An INSERT of 10**9 rows left running would take many minutes.
+    finished, _ = await asyncio.wait({task}, timeout=HANG_S)
+    assert finished, f"the run went on {HANG_S:g} s after the cancel"
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - started < 1.0
-    assert db_url.path is not None
     writer = sqlite3.connect(db_url.path, timeout=0.1, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # not locked out: the transaction is gone
     writer.execute("ROLLBACK")
@@ -193,7 +273,7 @@ def test_ctrl_c_on_the_command_line_interrupts_and_rolls_back(tmp_path: Path) ->
     process = dbinspect_migrate("run", db_path, folder)
     assert process.stdout is not None
     assert process.stdout.readline().startswith(b"Applied 1/migrate quick")
-    time.sleep(0.3)  # well into the slow one
+    wait_until(file_grows(db_path), "the slow INSERT's rows reaching the file")
     assert interrupt(process).strip() == "error: interrupted"
     # Rolled back before the exit: no hot journal left for the next opener to replay.
     assert not Path(f"{db_path}-journal").exists()
@@ -244,14 +324,29 @@ def test_status_beside_a_killed_writers_journal_is_one_clear_error(tmp_path: Pat
 def test_a_cancel_between_statements_still_stops_the_next_one(tmp_path: Path) -> None:
     # The flag set while no statement runs (an interrupt then does nothing): the next
     # statement must still stop at once, not run to its end.
-    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None, check_same_thread=False)
     cancellation = Cancellation()
     cancellation.attach(conn)
     cancellation.event.set()
-    started = time.monotonic()
-    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
-        conn.execute(f"CREATE TABLE t AS {SLOW.format(rows=10**9)}SELECT i FROM n")
-    assert time.monotonic() - started < 0.5
+    outcome: list[str] = []
+
+    def slow_statement() -> None:
+        try:
+            conn.execute(f"CREATE TABLE t AS {SLOW.format(rows=10**9)}SELECT i FROM n")
+        except sqlite3.OperationalError as error:
+            outcome.append(str(error))
+        else:
+            outcome.append("ran to its end")
+
+    thread = threading.Thread(target=slow_statement)
+    thread.start()
+    thread.join(HANG_S)  # run to its end, 10**9 rows take many minutes
+    stopped_by_itself = not thread.is_alive()
+    if not stopped_by_itself:
+        conn.interrupt()
+        thread.join()
+    assert stopped_by_itself
+    assert outcome == ["interrupted"]
     cancellation.detach()
     conn.execute("CREATE TABLE u (x)")  # detached: statements run again
     conn.close()
@@ -267,7 +362,8 @@ def test_ctrl_c_while_the_commit_waits_for_a_reader(tmp_path: Path) -> None:
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM seen").fetchall()  # holds a shared lock
     process = dbinspect_migrate("run", db_path, folder)
-    time.sleep(1.0)  # creating the tracking table already waits on the reader
+    # Creating the tracking table already waits on the reader, with new readers held off.
+    wait_for_readers_locked_out(db_path, HANG_S)
     assert process.poll() is None
     interrupt(process)
     reader.execute("COMMIT")
@@ -294,8 +390,8 @@ def test_ctrl_c_does_not_wait_for_a_reader_to_record_execution_times(tmp_path: P
     reader = sqlite3.connect(db_path, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM a").fetchall()  # holds a shared lock
-    time.sleep(0.3)
-    interrupt(process)
+    wait_until(lambda: journal_written(db_path), "the slow migration's transaction writing")
+    interrupt(process)  # ends while the reader still holds its lock
     reader.execute("COMMIT")
     reader.close()
     rows = tracking_rows(db_path)
@@ -303,46 +399,63 @@ def test_ctrl_c_does_not_wait_for_a_reader_to_record_execution_times(tmp_path: P
     integrity(db_path)
 
 
-def _hold_write_lock(db_path: Path, seconds: float) -> threading.Thread:
-    """Hold `db_path`'s write lock from another connection for `seconds`."""
-    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")
+class WriteLock:
+    """Another connection holding `db_path`'s write lock until `release()`."""
 
-    def release() -> None:
-        time.sleep(seconds)
-        holder.execute("COMMIT")
-        holder.close()
+    def __init__(self, db_path: Path) -> None:
+        self.conn = sqlite3.connect(db_path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.held = True
 
-    thread = threading.Thread(target=release)
-    thread.start()
-    return thread
+    def release(self) -> None:
+        if self.held:
+            self.conn.execute("COMMIT")
+            self.conn.close()
+            self.held = False
 
 
 def test_busy_waits_end_with_the_lock_a_cancel_or_the_deadline(tmp_path: Path) -> None:
     db_path = tmp_path / "x.db"
     sqlite3.connect(db_path).execute("CREATE TABLE t (x)").connection.close()
     writer = sqlite3.connect(db_path, timeout=LOCK_POLL_MS / 1000, isolation_level=None)
-    insert = partial(writer.execute, "INSERT INTO t VALUES (1)")
+    attempts: list[bool] = []  # whether the lock was held at each try of the statement
 
-    holder = _hold_write_lock(db_path, 0.5)  # released: the statement then runs
-    started = time.monotonic()
-    retry_while_busy(insert, threading.Event())
-    assert 0.4 < time.monotonic() - started < 2.0
-    holder.join()
+    def insert(lock: WriteLock, on_try: Callable[[int], None]) -> Callable[[], object]:
+        def attempt() -> object:
+            on_try(len(attempts) + 1)
+            attempts.append(lock.held)
+            return writer.execute("INSERT INTO t VALUES (1)")
 
-    holder = _hold_write_lock(db_path, 1.5)  # cancelled while it waits
+        return attempt
+
+    lock = WriteLock(db_path)  # released while it waits: the statement then runs
+
+    def release_at_third(attempt: int) -> None:
+        if attempt == 3:
+            lock.release()
+
+    retry_while_busy(insert(lock, release_at_third), threading.Event())
+    assert attempts == [True, True, False]  # refused twice, then ran once the lock was free
+
+    attempts.clear()
+    lock = WriteLock(db_path)  # cancelled while it waits
     cancel = threading.Event()
-    threading.Timer(0.3, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(CancelledInWorker):
-        retry_while_busy(insert, cancel)
-    assert time.monotonic() - started < 0.8
-    holder.join()
 
-    holder = _hold_write_lock(db_path, 1.5)  # out of patience
-    with pytest.raises(MigrationError, match=r"stayed locked for 0\.3 s"):
-        retry_while_busy(insert, threading.Event(), wait_s=0.3)
-    holder.join()
+    def cancel_at_second(attempt: int) -> None:
+        if attempt == 2:
+            cancel.set()
+
+    with pytest.raises(CancelledInWorker):
+        retry_while_busy(insert(lock, cancel_at_second), cancel)
+    assert attempts == [True, True]  # no further try after the cancel, the lock still held
+    lock.release()
+
+    attempts.clear()
+    lock = WriteLock(db_path)  # out of patience
+    with pytest.raises(MigrationError, match=r"stayed locked for 1 s"):
+        retry_while_busy(insert(lock, lambda _: None), threading.Event(), wait_s=1.0)
+    assert len(attempts) >= 2 and all(attempts)  # it waited, trying again, until the deadline
+    lock.release()
     assert writer.execute("SELECT count(*) FROM t").fetchone() == (1,)
     writer.close()
 
@@ -357,7 +470,8 @@ def test_ctrl_c_while_another_program_holds_the_database(tmp_path: Path) -> None
     other.execute("INSERT INTO z VALUES (1)")
     folder = write_folder(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (x);\n"})
     process = dbinspect_migrate("run", db_path, folder)
-    time.sleep(1.0)
+    # Holding the file open, it can go no further than waiting for the lock.
+    wait_until(lambda: has_open(process, db_path), "the run opening the database")
     assert process.poll() is None
     assert interrupt(process).strip() == "error: interrupted"
     other.execute("ROLLBACK")
