@@ -104,17 +104,27 @@ def database_options(func: F) -> F:
     return source_option(extension_options(func))
 
 
+def database_argument(func: F) -> F:
+    """`[DATABASE]`, as `dbinspect info` takes it; it wins over `--database-url`.
+
+    Applied below a command's other arguments, so that `restamp VERSION [DATABASE]`
+    keeps VERSION first.
+    """
+    return click.argument("database", required=False, metavar="[DATABASE]")(func)
+
+
 def _settings(
-    database_url: str | None, source: str | None, log_file: str | None
+    database: str | None, database_url: str | None, source: str | None, log_file: str | None
 ) -> tuple[Settings, DatabaseUrl]:
     configure_logging(log_file)
     settings = with_extensions(
-        resolve_settings(database_url=database_url, source=source), announce=True
+        resolve_settings(database=database, database_url=database_url, source=source),
+        announce=True,
     )
     if settings.url is None:
         raise ConfigError(
             "no database given",
-            "pass --database-url URL, or set DATABASE_URL (in the environment or .env)",
+            "pass DATABASE or --database-url URL, or set DATABASE_URL (environment or .env)",
         )
     return settings, settings.url
 
@@ -139,7 +149,7 @@ def migrate() -> None:
     \b
     Example:
         dbinspect migrate add -r create_users
-        dbinspect migrate run --database-url sqlite:app.db
+        dbinspect migrate run sqlite:app.db
     """
 
 
@@ -177,6 +187,7 @@ def add(
 @click.option("--target-version", type=int, metavar="V", help="Apply up to this version.")
 @click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
 @click.option("--ignore-missing", is_flag=True, help="Allow applied versions with no file.")
+@database_argument
 def run(
     database_url: str | None,
     source: str | None,
@@ -184,14 +195,15 @@ def run(
     target_version: int | None,
     dry_run: bool,
     ignore_missing: bool,
+    database: str | None,
 ) -> None:
     """Apply pending migrations, each in its own transaction.
 
     \b
     Example:
-        dbinspect migrate run --database-url sqlite:app.db
+        dbinspect migrate run sqlite:app.db
     """
-    settings, url = _settings(database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file)
 
     def report(event: MigrationEvent) -> None:
         _print_warning(event)
@@ -224,20 +236,22 @@ def run(
 @database_options
 @click.option("--target-version", type=int, metavar="V", help="Revert down to V (0: all).")
 @click.option("--dry-run", is_flag=True, help="List what would be reverted; change nothing.")
+@database_argument
 def revert(
     database_url: str | None,
     source: str | None,
     log_file: str | None,
     target_version: int | None,
     dry_run: bool,
+    database: str | None,
 ) -> None:
     """Revert the latest applied migration, or every one above --target-version.
 
     \b
     Example:
-        dbinspect migrate revert --target-version 0
+        dbinspect migrate revert --target-version 0 sqlite:app.db
     """
-    settings, url = _settings(database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file)
     results = run_interruptibly(
         lambda cancellation: revert_migrations(
             url,
@@ -293,14 +307,21 @@ def status_lines(statuses: list[MigrationStatus]) -> list[str]:
 @migrate.command()
 @database_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array for scripts.")
-def info(database_url: str | None, source: str | None, log_file: str | None, as_json: bool) -> None:
+@database_argument
+def info(
+    database_url: str | None,
+    source: str | None,
+    log_file: str | None,
+    as_json: bool,
+    database: str | None,
+) -> None:
     """List every migration and whether it is applied; changes nothing.
 
     \b
     Example:
-        dbinspect migrate info --json
+        dbinspect migrate info --json sqlite:app.db
     """
-    settings, url = _settings(database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:
@@ -319,16 +340,22 @@ def info(database_url: str | None, source: str | None, log_file: str | None, as_
 @database_options
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.argument("version", type=int)
+@database_argument
 def restamp(
-    database_url: str | None, source: str | None, log_file: str | None, yes: bool, version: int
+    database_url: str | None,
+    source: str | None,
+    log_file: str | None,
+    yes: bool,
+    version: int,
+    database: str | None,
 ) -> None:
     """Accept the current checksum of applied migration VERSION (after EOL/BOM edits).
 
     \b
     Example:
-        dbinspect migrate restamp 20220721124650 --yes
+        dbinspect migrate restamp 20220721124650 sqlite:app.db --yes
     """
-    settings, url = _settings(database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)
