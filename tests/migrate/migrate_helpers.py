@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
@@ -100,3 +101,29 @@ def wait_for_readers_locked_out(db_path: Path, timeout: float = 20) -> None:
         probe.communicate()
         raise AssertionError(f"no commit waited for the readers within {timeout:g} s") from None
     assert out == b"locked out\n", out
+
+
+def wait_until_refused(db_path: Path, sql: str, timeout: float = 20) -> None:
+    """Wait until `sql` on a new connection to `db_path` is refused at once as locked.
+
+    `BEGIN EXCLUSIVE` is refused while any other connection holds a lock; a read, while a
+    commit waits for readers to finish (among connections of this process; for another
+    process's commit, see `wait_for_readers_locked_out`).
+    """
+    probe = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                probe.execute(sql).fetchall()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error):
+                    raise
+                return
+            if probe.in_transaction:
+                probe.execute("ROLLBACK")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{sql!r} was never refused within {timeout:g} s")
+            time.sleep(0.005)
+    finally:
+        probe.close()

@@ -16,6 +16,7 @@ from migrate_helpers import (
     file_bytes,
     integrity,
     tracking_rows,
+    wait_until_refused,
     write_folder,
 )
 
@@ -36,6 +37,7 @@ from dbinspect.migrate import (
     run_migrations,
     runner,
 )
+from dbinspect.migrate.sqlite_tx import LOCK_POLL_MS
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import DatabaseUrl
 
@@ -408,7 +410,9 @@ def test_a_no_transaction_files_own_transaction_fails_cleanly_when_locked(
     outcome: list[str] = []
 
     def other_writer() -> None:
-        time.sleep(0.2)  # while the file's long SELECT holds its shared lock
+        # Once the run holds a lock, the write lock is taken before the file's INSERT: the
+        # file's long SELECT holds its shared lock meanwhile.
+        wait_until_refused(db_path, "BEGIN EXCLUSIVE")
         conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO other VALUES (1)")
@@ -422,11 +426,11 @@ def test_a_no_transaction_files_own_transaction_fails_cleanly_when_locked(
         if event.kind == "started" and event.version == 2:
             writer.start()
 
-    started = time.monotonic()
     with pytest.raises(MigrationFailedError, match="database is locked"):
         runner.run_migrations(db_url, folder, on_event=start_writer)
     writer.join()
-    assert time.monotonic() - started < 8
+    # Had the file waited for the write lock instead, the writer's commit would have given
+    # up after its 10 s, waiting in turn for the file's shared lock.
     assert outcome == ["committed"]
     assert [row[0] for row in tracking_rows(db_path)] == [1]
     check = sqlite3.connect(db_path)
@@ -449,9 +453,20 @@ def test_a_no_transaction_files_own_commit_waits_for_a_reader(
     reader = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM t").fetchall()  # holds a shared lock
-    finish = threading.Timer(0.5, reader.execute, ("COMMIT",))
-    finish.start()
-    assert [r.version for r in runner.run_migrations(db_url, folder)] == [2]
+
+    def finish_once_the_commit_waits() -> None:
+        wait_until_refused(db_path, "SELECT count(*) FROM t")  # a commit waits for readers
+        time.sleep(5 * LOCK_POLL_MS / 1000)  # longer than several of the short spells
+        reader.execute("COMMIT")
+
+    finish = threading.Thread(target=finish_once_the_commit_waits)
+
+    def start_finisher(event: MigrationEvent) -> None:
+        if event.kind == "started" and event.version == 2:
+            finish.start()
+
+    applied = runner.run_migrations(db_url, folder, on_event=start_finisher)
     finish.join()
+    assert [r.version for r in applied] == [2]
     reader.close()
     assert [row[0] for row in tracking_rows(db_path)] == [1, 2]
