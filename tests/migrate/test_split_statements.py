@@ -1,8 +1,6 @@
-"""Tests that statements split where SQLite ends them, in time linear in the script."""
+"""Tests that statements split where SQLite ends them, whatever quotes and comments hold."""
 
 from __future__ import annotations
-
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,10 +103,11 @@ def big_insert(kilobytes: int) -> str:
     return f"CREATE TABLE t(a, b, c, d, e);\nINSERT INTO t VALUES {rows};\nSELECT 1;\n"
 
 
-def test_split_is_linear_in_semicolons_inside_strings() -> None:
-    sql = big_insert(400)  # about 60,000 `;` inside quotes; the former split took 13 s
-    start = time.perf_counter()
+def test_a_big_insert_with_semicolons_inside_quotes_is_one_statement() -> None:
+    # About 60,000 `;` inside quotes. The time it takes (linear in the size; the former
+    # split took 13 s) is measured by benchmarks/bench_split.py.
+    sql = big_insert(400)
     statements = split_statements(sql)
-    elapsed = time.perf_counter() - start
     assert [s.keyword for s in statements] == ["CREATE", "INSERT", "SELECT"]
-    assert elapsed < 1.0, f"splitting 400 KB took {elapsed:.2f} s"
+    assert "".join(s.sql for s in statements) == sql.rstrip("\n")
+    assert statements[1].sql.count(";") == sql.count(";") - 2
