@@ -150,9 +150,9 @@ async def test_cancelling_interrupts_the_scan_and_leaves_the_connection_usable(
     path = build(tmp_path / "larger.db", big_rows=60_000)
     backend = await open_backend(parse_url(str(path)))
     assert isinstance(backend, SqliteBackend)
+    scan = HeldScan()
     try:
         await backend.schema()  # cached, so the cancel lands on the dbstat scan itself
-        scan = HeldScan()
         await backend._conn.set_progress_handler(scan, HeldScan.STEP)
         expected = await backend.table_sizes()
         whole_scan, scan.looks = scan.looks, 0
