@@ -1,0 +1,162 @@
+"""Streams a relation's rows, as browsed (filtered and sorted), into a CSV, JSON Lines or
+SQL file, page by page, in bounded memory.
+
+Pages are read by key through the backend-neutral `RowPager` with whole cell values, so
+a 5,000,000-row table costs one page of memory. A file is written beside its target under
+a temporary name (created exclusively, mode 0600, so no planted file or symlink is written
+through) and renamed over the target only when complete: a failed or cancelled export
+leaves no file, and never half of one. The export keeps mode 0600: rows are often private.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from dbinspect.browse.protocol import Relation, RowPager
+from dbinspect.errors import DbInspectError
+from dbinspect.export.encode import (
+    EXTENSIONS,
+    Format,
+    csv_record,
+    file_bytes,
+    json_bytes,
+    json_keys,
+    json_line,
+    sql_insert,
+    sql_insert_prefix,
+)
+from dbinspect.models import RowQuery, Value
+
+CHUNK_ROWS = 1000
+"""Rows read per page: large enough that paging costs little, small enough to stay light."""
+
+Progress = Callable[[int], None]
+"""Told the number of rows written so far, after each page."""
+
+
+class ExportError(DbInspectError):
+    """The export file could not be written (the message names it)."""
+
+
+class RowEncoder:
+    """Turns pages of one relation's rows into one format's bytes."""
+
+    def __init__(self, fmt: Format, relation: Relation, columns: Sequence[str]) -> None:
+        self.fmt = fmt
+        self._keys = json_keys(columns)
+        self._prefix = sql_insert_prefix(relation.name, columns, relation.schema)
+        self._columns = tuple(columns)
+
+    def head(self) -> bytes:
+        """What comes before the first row: CSV's header record, SQL's `BEGIN;`."""
+        if self.fmt == "csv":
+            return file_bytes(csv_record(self._columns))
+        return b"BEGIN;\n" if self.fmt == "sql" else b""
+
+    def rows(self, rows: Sequence[Sequence[Value]]) -> bytes:
+        """The records of `rows`."""
+        if self.fmt == "csv":
+            return file_bytes("".join([csv_record(row) for row in rows]))
+        if self.fmt == "jsonl":
+            keys = self._keys
+            return json_bytes("".join([json_line(keys, row) for row in rows]))
+        prefix = self._prefix
+        return file_bytes("".join([sql_insert(prefix, row) for row in rows]))
+
+    def tail(self) -> bytes:
+        """What comes after the last row: SQL's `COMMIT;`."""
+        return b"COMMIT;\n" if self.fmt == "sql" else b""
+
+
+async def write_rows(
+    pager: RowPager,
+    relation: Relation,
+    query: RowQuery,
+    fmt: Format,
+    out: BinaryIO,
+    *,
+    on_progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """Write every row `query` selects from `relation` to `out`; return how many.
+
+    Rows come in browsing order, `chunk_rows` at a time, each page read after the last
+    one's key. Cancelling stops between two pages (or interrupts the page being read).
+    """
+    page = await pager.fetch_page(relation, query, limit=chunk_rows, cell_limit=None)
+    encoder = RowEncoder(fmt, relation, page.columns)
+    out.write(encoder.head())
+    written = 0
+    while page.rows:
+        out.write(encoder.rows(page.rows))
+        written += len(page.rows)
+        if on_progress is not None:
+            on_progress(written)
+        if len(page.rows) < chunk_rows:
+            break
+        page = await pager.fetch_page(
+            relation, query, after=page.keys[-1], limit=chunk_rows, cell_limit=None
+        )
+    out.write(encoder.tail())
+    return written
+
+
+async def export_to_file(
+    pager: RowPager,
+    relation: Relation,
+    query: RowQuery,
+    fmt: Format,
+    target: Path,
+    *,
+    on_progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """Export to `target`, replacing it only once every row is written; return the count.
+
+    Raises:
+        ExportError: The file or its temporary neighbour could not be written.
+        DbInspectError: The rows could not be read (no temporary file is left).
+    """
+    fd, temp = _create_beside(target)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            count = await write_rows(
+                pager, relation, query, fmt, out, on_progress=on_progress, chunk_rows=chunk_rows
+            )
+        os.replace(temp, target)  # replaces a symlink at `target` itself, never its target
+    except OSError as error:
+        _remove(temp)
+        raise ExportError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:  # a read error, a cancel: no half-written file stays
+        _remove(temp)
+        raise
+    return count
+
+
+def _create_beside(target: Path) -> tuple[int, Path]:
+    """A new temporary file in `target`'s folder, open for writing."""
+    if target.is_dir():
+        raise ExportError(f"cannot export to {target}: it is a directory")
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as error:  # O_CREAT | O_EXCL, mode 0600: never through a planted link
+        raise ExportError(f"cannot write {target}: {error.strerror or error}") from None
+    return fd, Path(name)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def default_target(relation: Relation, fmt: Format, folder: Path | None = None) -> Path:
+    """`<table>.<ext>` in `folder` (the working directory), the name made safe as a file
+    name: a `/`, a NUL or a leading dot would put the file elsewhere or hide it."""
+    stem = "".join("_" if c in "/\\\x00" or ord(c) < 32 else c for c in relation.name)
+    stem = stem.lstrip(".") or "export"
+    return (folder or Path.cwd()) / f"{stem[:200]}.{EXTENSIONS[fmt]}"
