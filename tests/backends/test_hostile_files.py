@@ -321,8 +321,8 @@ async def test_locked_database_times_out_with_a_clear_error(
     started = time.monotonic()
     with pytest.raises(ConnectError) as caught:
         await SqliteBackend.open(parse_url(str(good_db)), busy_timeout=0.5)
-    elapsed = time.monotonic() - started
-    assert 0.4 <= elapsed < 3
+    # It gave up only after waiting its busy timeout (a slower machine only adds to this).
+    assert time.monotonic() - started >= 0.4
     assert "locked" in caught.value.one_line()
     assert str(good_db) in caught.value.one_line()
 
