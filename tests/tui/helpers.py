@@ -7,6 +7,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from textual.app import App
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -31,6 +33,35 @@ async def settle(pilot: Pilot[None], limit: float = 10.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still busy: {busy}")
         await pilot.pause(0.02)
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], object], what: str, limit: float = 30.0
+) -> None:
+    """Let the app run until `condition()` holds; fail naming `what` after `limit` s.
+
+    The limit only catches a hang: the wait ends as soon as the app gets there.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {limit:g} s: {what}")
+        await pilot.pause(0.01)
+
+
+def palette_highlights(app: App[None], title: str) -> bool:
+    """Whether the command palette has finished searching with `title` highlighted."""
+    palette = app.screen
+    if not isinstance(palette, CommandPalette):
+        return False
+    searching = CommandPalette._GATHER_COMMANDS_GROUP
+    if any(w.group == searching and not w.is_finished for w in app.workers):
+        return False
+    commands = palette.query_one(CommandList)
+    if commands.highlighted is None:
+        return False
+    return title in str(commands.get_option_at_index(commands.highlighted).prompt)
 
 
 def main_screen(app: DbInspectApp) -> MainScreen:

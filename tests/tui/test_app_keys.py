@@ -10,7 +10,15 @@ from textual.widgets import Input, TabbedContent
 from dbinspect.models import SchemaObject
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.panes.schema_tree import SchemaTree
-from tui.helpers import SIZE, OpenApp, main_screen, plain, settle
+from tui.helpers import (
+    SIZE,
+    OpenApp,
+    main_screen,
+    palette_highlights,
+    plain,
+    settle,
+    wait_until,
+)
 
 
 def leaf_names(tree: SchemaTree) -> list[str]:
@@ -47,8 +55,11 @@ async def test_number_keys_switch_between_the_six_panes(demo_db: Path, open_app:
         chart = plain(app.screen.query_one("#metadata-chart"))
         assert "chat_messages" in chart.splitlines()[1]  # the largest table comes first
         help_text = plain(app.screen.query_one("#help-commands"), width=240)
-        assert "sqlx migrate run --database-url demo.db --source migrations" in help_text
-        assert "dbinspect migrate revert --database-url demo.db --source migrations" in help_text
+        assert "sqlx migrate run --database-url sqlite:demo.db --source migrations" in help_text
+        assert (
+            "dbinspect migrate revert --database-url sqlite:demo.db --source migrations"
+            in help_text
+        )
 
 
 async def test_q_quits(demo_db: Path, open_app: OpenApp) -> None:
@@ -82,7 +93,8 @@ async def test_palette_lists_every_action_and_runs_them(demo_db: Path, open_app:
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"show help")
-        await pilot.pause(0.3)
+        await pilot.pause()
+        await wait_until(pilot, lambda: palette_highlights(app, "Show Help"), "the command found")
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.query_one(TabbedContent).active == "help"

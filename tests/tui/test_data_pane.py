@@ -6,10 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from dbinspect.sqlite_driver import dbapi as sqlite3
-from dbinspect.tui.data import DataPane, DetailScreen
-from dbinspect.tui.data.format import cell_text
 from tui.data_fixtures import (
     BIG_CELL,
     ORDERS,
@@ -18,6 +14,11 @@ from tui.data_fixtures import (
     screen_lines,
     settle,
 )
+from tui.helpers import palette_highlights, wait_until
+
+from dbinspect.sqlite_driver import dbapi as sqlite3
+from dbinspect.tui.data import DataPane, DetailScreen
+from dbinspect.tui.data.format import cell_text
 
 SIZE = (120, 30)
 
@@ -221,7 +222,8 @@ async def test_palette_offers_copy_row_as_json(shop: Path) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"copy row as json")
-        await pilot.pause(0.3)
+        await pilot.pause()
+        await wait_until(pilot, lambda: palette_highlights(app, "copy row as JSON"), "found")
         await pilot.press("enter")
         await settle(pilot)
         assert json.loads(app.clipboard) == {"id": 1, "name": "user1", "email": "u1@example.com"}
