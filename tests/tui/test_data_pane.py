@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+
+from dbinspect.sqlite_driver import dbapi as sqlite3
+from dbinspect.tui.data import DataPane, DetailScreen
+from dbinspect.tui.data.format import cell_text
 from tui.data_fixtures import (
     BIG_CELL,
     ORDERS,
@@ -15,10 +19,6 @@ from tui.data_fixtures import (
     settle,
 )
 from tui.helpers import palette_highlights, wait_until
-
-from dbinspect.sqlite_driver import dbapi as sqlite3
-from dbinspect.tui.data import DataPane, DetailScreen
-from dbinspect.tui.data.format import cell_text
 
 SIZE = (120, 30)
 
