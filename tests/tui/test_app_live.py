@@ -10,7 +10,7 @@ from textual.widgets import TabbedContent
 from dbinspect.models import SchemaObject
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.panes.schema_tree import SchemaTree
-from tui.helpers import SIZE, OpenApp, plain, settle
+from tui.helpers import SIZE, OpenApp, plain, settle, wait_until
 
 
 def tree_labels(tree: SchemaTree) -> dict[str, str]:
@@ -38,11 +38,8 @@ async def test_another_process_writing_refreshes_the_panes(
             conn.close()
 
         await asyncio.to_thread(write)
-        for _ in range(100):  # the watcher polls about once a second
-            await pilot.pause(0.05)
-            if "written_elsewhere" in tree_labels(tree):
-                break
-        assert "written_elsewhere" in tree_labels(tree)
+        # The watcher looks about once a second.
+        await wait_until(pilot, lambda: "written_elsewhere" in tree_labels(tree), "the refresh")
         await settle(pilot)
         assert "Tables           17" in plain(app.screen.query_one("#metadata-counts"))
 

@@ -31,7 +31,8 @@ async def screenshot(demo_db: Path, open_app: OpenApp, key: str) -> str:
         if key == "5":
             app.screen.query_one(MigrationsPane).table.move_cursor(row=2)
             await settle(pilot)
-        await pilot.pause(0.2)
+        await pilot.wait_for_scheduled_animations()  # the tab underline has slid over
+        await pilot.pause()
         return app.export_screenshot()
 
 
