@@ -60,8 +60,17 @@ class Session:
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """`path` relative to `cwd` when it lies inside it, else absolute."""
-    try:
-        return str(path.resolve().relative_to(cwd.resolve()))
-    except ValueError:
-        return os.fspath(path)
+    """`path` relative to `cwd` when it lies inside it, else absolute.
+
+    A symlink keeps the name it was given by (`migrations`, not where it points): only the
+    folders above it are resolved, in case `cwd` is itself reached through a link.
+    """
+    for folder, base in (
+        (Path(os.path.abspath(path)), Path(os.path.abspath(cwd))),
+        (Path(os.path.abspath(path)).parent.resolve() / path.name, cwd.resolve()),
+    ):
+        try:
+            return str(folder.relative_to(base))
+        except ValueError:
+            continue
+    return os.fspath(path)

@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from dbinspect.errors import DbInspectError
@@ -52,7 +53,7 @@ from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
 from dbinspect.tui.session import Session
 from dbinspect.tui.sql_view import sql_block
 
-__all__ = ["MigrationsPane", "format_duration", "sql_block"]
+__all__ = ["MigrationsPane", "MigrationsTable", "format_duration", "sql_block"]
 
 STATUS_STYLES = {
     "applied": "green",
@@ -72,6 +73,17 @@ def format_duration(ns: int) -> str:
     return f"{ns / 1e9:.2f} s"
 
 
+class MigrationsTable(DataTable[object]):
+    """The migrations, one a row; j/k/g/G move as they do in the Schema and Data panes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
 class MigrationsPane(Vertical):
     """The migrations table; `a`, `A`, `r`, `t` apply, apply all, revert, migrate to."""
 
@@ -82,6 +94,16 @@ class MigrationsPane(Vertical):
         Binding("t", "migrate('target')", "Migrate to"),
         Binding(CANCEL_KEY, "cancel_run", "Cancel run"),
     ]
+
+    class SelectionChanged(Message):
+        """The statuses shown or the migration under the cursor changed."""
+
+        def __init__(
+            self, statuses: list[MigrationStatus], selected: MigrationStatus | None
+        ) -> None:
+            super().__init__()
+            self.statuses = statuses
+            self.selected = selected
 
     def __init__(self, session: Session, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -98,14 +120,15 @@ class MigrationsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="migrations-banner", classes="-hidden")
-        yield DataTable(id="migrations-table", cursor_type="row", zebra_stripes=True)
+        yield MigrationsTable(id="migrations-table", cursor_type="row", zebra_stripes=True)
         yield RunProgress(id="migrations-run")
         with VerticalScroll(id="migrations-sql"):
             yield Static(Text(""), id="migrations-sql-text")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label in ("Version", "Description", "Status", "Applied at", "Duration", "Reversible"):
+        # Short columns first: on a narrow terminal the long ones are cut, never Reversible.
+        for label in ("Version", "Status", "Reversible", "Description", "Applied at", "Duration"):
             table.add_column(label, key=label.lower())
         outcome = self.session.outcome
         if outcome is not None:
@@ -161,13 +184,17 @@ class MigrationsPane(Vertical):
             reversible = migration is not None and migration.down_sql is not None
             table.add_row(
                 str(status.version),
-                safe_text(status.description, max_chars=60),
                 Text(status.status, style=STATUS_STYLES[status.status]),
+                "yes" if reversible else "no",
+                safe_text(status.description, max_chars=60),
                 safe_text(applied.installed_on if applied else ""),
                 format_duration(applied.execution_time) if applied else "",
-                "yes" if reversible else "no",
                 key=str(status.version),
             )
+        versions = [s.version for s in self._statuses]
+        if previous in versions:
+            table.move_cursor(row=versions.index(previous))
+        self._selection_changed()
         if error is not None:
             self.query_one("#migrations-sql-text", Static).update(
                 Text("Migrations cannot be read: ", style="red") + safe_text(error)
@@ -178,14 +205,15 @@ class MigrationsPane(Vertical):
                 Text("No migrations in the folder.", style="dim")
             )
             return
-        versions = [s.version for s in self._statuses]
-        if previous in versions:
-            table.move_cursor(row=versions.index(previous))
         self._show_sql()
 
     @on(DataTable.RowHighlighted, "#migrations-table")
     def _row_highlighted(self) -> None:
         self._show_sql()
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self.post_message(self.SelectionChanged(list(self._statuses), self.selected))
 
     def _show_sql(self) -> None:
         status = self.selected

@@ -39,6 +39,7 @@ from dbinspect.tui.panes import (
     MigrationsPane,
     SchemaPane,
 )
+from dbinspect.tui.panes.help import shell_url
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import Session
@@ -105,7 +106,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         session = self.session
         self.query_one(HelpPane).show(
-            session.url.masked,
+            shell_url(session.url),
             session.folder_label,
             session.path_label or (str(session.url.path) if session.url.path else None),
             explicit=session.settings.migrations.explicit,
@@ -292,6 +293,10 @@ class MainScreen(Screen[None]):
         self.statuses, self.statuses_error = message.statuses, message.error
         self.query_one(MigrationsPane).show(message.statuses, message.error)
         self._show_facts()
+
+    @on(MigrationsPane.SelectionChanged)
+    def _migration_selected(self, message: MigrationsPane.SelectionChanged) -> None:
+        self.query_one(HelpPane).show_selection(message.statuses, message.selected)
 
     @on(SizesLoaded)
     def _sizes_loaded(self, message: SizesLoaded) -> None:
