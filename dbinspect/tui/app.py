@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
-from textual._path import CSSPathType
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -35,7 +34,8 @@ class DbInspectApp(App[None]):
     """The terminal app on one database."""
 
     TITLE = "dbinspect"
-    CSS_PATH: ClassVar[CSSPathType | None] = [
+    # One of the forms App.CSS_PATH takes, written out: Textual names it in a private module.
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
         HERE / "app.tcss",
         HERE / "screens" / "main.tcss",
         HERE / "screens" / "dialogs.tcss",
