@@ -1,6 +1,6 @@
 """Times the command line: --version, --help, and `schema` on a 2,000-table database.
 
-Targets (DESIGN.md section 6): --version and --help <= 0.15 s; `schema` on 2,000
+Targets: --version and --help <= 0.15 s; `schema` on 2,000
 tables <= 0.25 s (sqlite-utils 4.2 `tables --schema`: 0.85 s; `sqlite3 .schema`: 0.03 s).
 """
 

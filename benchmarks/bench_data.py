@@ -7,7 +7,7 @@ that `datasets.big_events()` builds, and times from the screen:
 (c) the peak memory (VmHWM) of the app process after paging from one end of the table to
 the other (Home, scrollbar jumps at every tenth of the table each followed by PageDowns,
 End). (a) and (b) are the median of several rounds (Schema pane, `d`, End).
-Targets (DESIGN.md section 6): first rows <= 0.3 s, End <= 0.3 s, peak memory <= 100 MB;
+Targets: first rows <= 0.3 s, End <= 0.3 s, peak memory <= 100 MB;
 harlequin 2.17 takes 22 s and 3.2 GB to show that table.
 
     python benchmarks/bench_data.py [--db FILE] [--rounds N] [--harness]

@@ -1,8 +1,8 @@
 """Times `dbinspect migrate run` of 500 migrations against dbmate and the sqlite3 shell.
 
-Each of the 500 reversible migrations creates a table, an index and inserts 2 rows
-(DESIGN.md section 6). Every tool starts from a new file and applies each migration in its
-own transaction; the sqlite3 shell runs the same SQL as one script of BEGIN/COMMIT blocks.
+Each of the 500 reversible migrations creates a table, an index and inserts 2 rows. Every
+tool starts from a new file and applies each migration in its own transaction; the sqlite3
+shell runs the same SQL as one script of BEGIN/COMMIT blocks.
 
     python benchmarks/bench_migrate.py [--runs 5]
 """

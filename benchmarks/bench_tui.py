@@ -2,7 +2,7 @@
 
 Runs `dbinspect DB --no-migrate` in a detached tmux session (120x40) and polls the
 screen until a leaf of the tree (`├ t123`) appears, as ../shared/tools/tui_time.py does.
-Targets (DESIGN.md section 6): 2,000 tables <= 0.5 s (harlequin 2.17: about 1.0 s to its
+Targets: 2,000 tables <= 0.5 s (harlequin 2.17: about 1.0 s to its
 first frame); 20,000 tables <= 1 s (a Tree filled eagerly: 2.4 s; harlequin: about 1 s,
 catalog collapsed). Each figure is the median of several runs after a warm-up run.
 """

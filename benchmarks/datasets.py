@@ -1,4 +1,4 @@
-"""Builds the benchmark databases of DESIGN.md section 6 into benchmarks/data/ (cached).
+"""Builds the databases the benchmarks time into benchmarks/data/ (cached).
 
 The shapes match ../shared/tools/make_bench_data.py, the reference the targets were
 measured on: a schema of N tables (10 text columns, an index and a foreign key each, a

@@ -5,7 +5,7 @@ names, paths, descriptions and messages from the database: they are escaped whet
 not stdout is a terminal, so a pipe into `less -R` or a log is as safe as a terminal.
 Documents (`schema`, `--json`) promise exact bytes, so they are written as UTF-8 to the
 binary stream: `click.echo` would drop CSI sequences when stdout is not a terminal, and
-`schema > a.sql` would then differ from `schema -o a.sql` (SECURITY.md fact 15).
+`schema > a.sql` would then differ from `schema -o a.sql`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Resolves the database URL, migrations folder and options from flags, env and files.
 
-Precedence, first match wins, as DESIGN.md section 2 and sqlx-cli order them:
+Precedence, first match wins, in the order sqlx-cli uses for the URL:
 the positional argument, `--database-url`, `DATABASE_URL` in the environment,
 `DATABASE_URL` in the first `.env` found from the working directory upward (as sqlx-cli's
 dotenvy finds it), `dbinspect.toml`, then `[tool.dbinspect]` in `pyproject.toml`.

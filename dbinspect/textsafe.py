@@ -1,9 +1,11 @@
 """Makes untrusted text safe for a terminal: control and bidi characters become escapes.
 
 File names, paths, tracking-table rows, SQL and cell values are all untrusted: every
-human-facing line and every widget label goes through `escape_controls` (SECURITY.md
-facts 9 and 14). Machine outputs keep their exact bytes, except that a JSON document
-uses JSON's own escapes for the same characters (`escape_json`), which keeps its value.
+human-facing line and every widget label goes through `escape_controls`. Rich and Textual
+strip only BEL, BS, VT, FF and CR, so ESC and C1 controls would otherwise reach the terminal
+(OSC 52 writes the clipboard, CSI redraws the screen). Machine outputs keep their exact
+bytes, except that a JSON document uses JSON's own escapes for the same characters
+(`escape_json`), which keeps its value.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dbinspect.config import (
 from dbinspect.errors import ConfigError, UnsupportedBackendError
 from dbinspect.url import DatabaseUrl, mask_url, parse_url
 
-# --- URL forms (DESIGN.md section 2) ---------------------------------------------------
+# --- URL forms, as sqlx writes them ----------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,8 @@ class HardenedConnection(driver.Connection):
     """A SQLite connection that refuses what an inspector never needs.
 
     Built through `connect_async(factory=...)` so the authorizer is installed on the
-    worker thread that owns the connection (SECURITY.md fact 5).
+    worker thread that owns the connection: SQLite's hardening hooks (authorizer, limits,
+    progress handler) must be set on the thread that runs the connection's calls.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -29,7 +29,7 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 def _is_control(char: str) -> bool:
     # C0/C1 controls (newline and tab included) and line and paragraph separators split
     # or hide part of the file name wherever it is listed; bidi embeddings, overrides and
-    # isolates make it read differently from what it is (SECURITY.md).
+    # isolates make it read differently from what it is.
     return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS
 
 

@@ -273,7 +273,7 @@ class DataPane(Vertical):
             return await work
         except asyncio.CancelledError:
             # Cancelling the task leaves SQLite running in aiosqlite's thread: stop it so
-            # the next query runs at once (SECURITY.md fact 4).
+            # the next query runs at once.
             if self.connections is not None:
                 await self.connections.interrupt("browse")
             raise
