@@ -114,12 +114,18 @@ def database_argument(func: F) -> F:
 
 
 def _settings(
-    database: str | None, database_url: str | None, source: str | None, log_file: str | None
+    database: str | None,
+    database_url: str | None,
+    source: str | None,
+    log_file: str | None,
+    *,
+    announce: bool = True,
 ) -> tuple[Settings, DatabaseUrl]:
+    """Resolve the command's settings; `announce` prints each extension a write loads."""
     configure_logging(log_file)
     settings = with_extensions(
         resolve_settings(database=database, database_url=database_url, source=source),
-        announce=True,
+        announce=announce,
     )
     if settings.url is None:
         raise ConfigError(
@@ -321,7 +327,8 @@ def info(
     Example:
         dbinspect migrate info --json sqlite:app.db
     """
-    settings, url = _settings(database, database_url, source, log_file)
+    # Reading the status loads no extension (see runner.migration_status).
+    settings, url = _settings(database, database_url, source, log_file, announce=False)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     if as_json:

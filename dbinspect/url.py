@@ -147,7 +147,7 @@ def parse_url(text: str) -> DatabaseUrl:
         )
     # A Windows drive letter or a path with a colon later on is still a path.
     if not scheme or len(scheme) == 1:
-        return DatabaseUrl("sqlite", Path(text), None, text)
+        return DatabaseUrl("sqlite", _file_path(text), None, text)
     rest = text[len("sqlite:") :]
     if rest.startswith("//"):
         rest = rest[2:]
@@ -158,7 +158,17 @@ def parse_url(text: str) -> DatabaseUrl:
         raise ConfigError(f"unknown SQLite mode {mode!r}", "use mode=ro, mode=rw or mode=rwc")
     if location in (":memory:", "") or mode == "memory":
         return DatabaseUrl("sqlite", None, "memory", text)
-    return DatabaseUrl("sqlite", Path(unquote(location)), mode, text)
+    return DatabaseUrl("sqlite", _file_path(unquote(location)), mode, text)
+
+
+def _file_path(text: str) -> Path:
+    """The file a SQLite URL names; a NUL (`%00`) can be in no file name."""
+    if "\x00" in text:
+        raise ConfigError(
+            f"a database path cannot hold a NUL character: {text!r}",
+            "check the URL for a stray %00",
+        )
+    return Path(text)
 
 
 def _postgres_url(text: str) -> DatabaseUrl:

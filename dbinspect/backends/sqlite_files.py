@@ -116,7 +116,7 @@ def write_access_problem(path: Path | None, mode: str | None) -> str | None:
         wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
         in_use_wal = wal.exists() and shm.exists() and os.access(wal, os.W_OK)
         if not (is_wal_mode(path) and in_use_wal and os.access(shm, os.W_OK)):
-            return "its folder is not writable by you (SQLite writes its journal there)"
+            return "its folder, where SQLite writes its journal, is not writable by you"
     return None
 
 

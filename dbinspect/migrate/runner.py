@@ -118,7 +118,8 @@ def migration_status(
     if url.path is not None and not _database_exists(url.path):
         return migrator.statuses(migrations, [])
     read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
-    store = SqliteStore.open(read_only, settings.table_name, extensions=settings.extensions)
+    # Reading the tracking table needs no extension: inspection never loads one.
+    store = SqliteStore.open(read_only, settings.table_name)
     try:
         applied = store.list_applied()
     finally:

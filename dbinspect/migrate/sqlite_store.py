@@ -85,6 +85,14 @@ def check_header(path: Path) -> None:
     check_database_file(path)
 
 
+def read_only_error(path: Path | None) -> MigrationError:
+    """The refusal when SQLite says this process cannot write the database."""
+    return MigrationError(
+        f"{path or ':memory:'}: the database is read-only; nothing was changed",
+        "check the permissions of the file and its folder, and the URL's mode=ro",
+    )
+
+
 def _remove_copy(folder: Path | None) -> None:
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -193,6 +201,8 @@ class SqliteStore:
             except driver.Error as error:
                 if cancellation.event.is_set():  # interrupted by Ctrl+C while setting up
                     raise CancelledInWorker from error
+                if is_read_only(error):
+                    raise read_only_error(url.path) from error
                 raise ConnectError(f"cannot use {url.masked}: {error}") from error
         except BaseException:
             cancellation.detach()
@@ -289,11 +299,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             raise
 
     def _read_only(self) -> MigrationError:
-        """The refusal when SQLite says this process cannot write the database."""
-        return MigrationError(
-            f"{self.path or ':memory:'}: the database is read-only; nothing was changed",
-            "check the permissions of the file and its folder, and the URL's mode=ro",
-        )
+        return read_only_error(self.path)
 
     def apply(
         self, migration: Migration, statements: list[Statement], *, down: bool = False

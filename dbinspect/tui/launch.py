@@ -37,7 +37,10 @@ def launch(
         DbInspectError: The database cannot be opened (raised before the app starts).
     """
     gc.enable()  # the CLI runs its one-shot commands without it; the app lives long
-    asyncio.run(run_app(settings, migrate_on_launch, read_only, create))
+    code = asyncio.run(run_app(settings, migrate_on_launch, read_only, create))
+    if code:
+        # The app stopped on an error (Textual showed it): the process must say so too.
+        raise SystemExit(code)
 
 
 def _create_database(path: Path) -> None:
@@ -76,7 +79,7 @@ async def first_outline(backend: Backend) -> Schema:
 
 async def run_app(
     settings: Settings, migrate_on_launch: bool, read_only: bool, create: bool
-) -> None:
+) -> int:
     """The body of `launch`, on the one event loop."""
     url = settings.url
     if url is None:
@@ -116,7 +119,9 @@ async def run_app(
             outcome=outcome,
             outline=outline,
         )
-        await app_module.DbInspectApp(session).run_async()
+        app = app_module.DbInspectApp(session)
+        await app.run_async()
+        return int(app.return_code or 0)
     finally:
         if not outline.done():
             outline.cancel()

@@ -125,7 +125,7 @@ def confirmation_body(plan: MigrationPlan) -> RenderableType:
     ]
     if plan.extensions:
         parts.append(Text("It loads these SQLite extensions first:", style="yellow"))
-        parts.extend(Text(f"  {path}") for path in plan.extensions)
+        parts.extend(Text("  ") + safe_text(path) for path in plan.extensions)
     for step, sql in zip(plan.steps, plan.sql, strict=True):
         label = f"{step.version} {plan.direction}: "
         parts.append(sql_block(label + step.description, sql))

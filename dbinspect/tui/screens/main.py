@@ -128,8 +128,8 @@ class MainScreen(Screen[None]):
         waiting = self.session.settings.extensions.awaiting_consent
         origin = self.session.settings.file_config.origin
         body = Group(
-            Text(f"{origin} asks to load these SQLite extensions (native code):"),
-            *(Text(f"  {extension}") for extension in waiting),
+            safe_text(str(origin)) + Text(" asks to load these SQLite extensions (native code):"),
+            *(Text("  ") + safe_text(str(extension)) for extension in waiting),
             Text("Load them only if you trust this project."),
         )
 
