@@ -204,7 +204,9 @@ class RowPage:
     """Per row, `(column index, full length)` of each cell cut short; empty when none were."""
 
 
-FilterOperator = Literal["equals", "like", "is null"]
+FilterOperator = Literal[
+    "equals", "not equals", "<", "<=", ">", ">=", "like", "is null", "is not null"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,21 +223,16 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class RowQuery:
-    """How rows are browsed: an optional filter and a sort column."""
+    """How rows are browsed: filters (all must hold) and a sort column."""
 
-    filter: Filter | None = None
+    filters: tuple[Filter, ...] = ()
     sort_column: str | None = None
     descending: bool = False
 
     @property
-    def filter_column(self) -> str | None:
-        """The filtered column, None when unfiltered."""
-        return None if self.filter is None else self.filter.column
-
-    @property
     def plain(self) -> bool:
         """Whether rows come in key order, unfiltered."""
-        return self.filter is None and self.sort_column is None
+        return not self.filters and self.sort_column is None
 
 
 @dataclass(frozen=True, slots=True)

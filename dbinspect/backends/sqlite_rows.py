@@ -19,7 +19,7 @@ from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.models import CellValue, RowPage, RowQuery, Value
+from dbinspect.models import CellValue, Filter, RowPage, RowQuery, Value
 
 if TYPE_CHECKING:
     from dbinspect.sqlite_driver import AsyncConnection
@@ -81,13 +81,27 @@ class Source:
         return ["rowid" if k == "rowid" else quote(k) for k in self.keys]
 
 
+COMPARISONS = {"equals": "=", "not equals": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+"""The SQL operator of each comparing filter."""
+
+
 def _filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
-    """SQLite's condition for the query's filter (see `models.Filter`)."""
-    found = query.filter
-    if found is None:
-        return "", []
+    """SQLite's condition for the query's filters, all of which must hold."""
+    conditions: list[str] = []
+    params: list[Value] = []
+    for found in query.filters:
+        condition, values = _one_filter_sql(found)
+        conditions.append(condition)
+        params += values
+    return " AND ".join(conditions), params
+
+
+def _one_filter_sql(found: Filter) -> tuple[str, list[Value]]:
+    """SQLite's condition for one filter (see `models.Filter`); values stay parameters."""
     column = quote(found.column)
     value = found.value
+    if found.operator == "is not null":
+        return f"{column} IS NOT NULL", []
     if found.operator == "is null" or value is None:
         return f"{column} IS NULL", []
     if found.operator == "like":
@@ -95,14 +109,20 @@ def _filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
             # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive twin.
             return f"{column} GLOB ?", [_like_to_glob(str(value))]
         return f"{column} LIKE ?", [value]
+    op = COMPARISONS[found.operator]
     collate = "" if found.case_sensitive else " COLLATE NOCASE"
-    if isinstance(value, str):
+    number = _as_number(value) if isinstance(value, str) else None
+    if number is None:
+        return f"{column} {op} ?{collate}", [value]
+    if found.operator == "equals":
         # A column without affinity (a view's expression, an untyped column) compares
         # '42' and 42 as different: match the number the text spells too.
-        number = _as_number(value)
-        if number is not None:
-            return f"({column} = ?{collate} OR {column} = ?)", [value, number]
-    return f"{column} = ?{collate}", [value]
+        return f"({column} = ?{collate} OR {column} = ?)", [value, number]
+    if found.operator == "not equals":
+        return f"({column} != ?{collate} AND {column} != ?)", [value, number]
+    # An ordering against a number: a column with affinity converts it as it would the
+    # text, one without compares numbers as numbers (text sorts after every number).
+    return f"{column} {op} ?{collate}", [number]
 
 
 def _like_to_glob(pattern: str) -> str:
@@ -399,7 +419,7 @@ async def count_rows_stepwise(
     An unfiltered table, a table without a rowid and a view are counted in one statement
     (one yield at the end): SQLite counts a whole table from its smallest b-tree quickly.
     """
-    if source.keys != ("rowid",) or query.filter is None:
+    if source.keys != ("rowid",) or not query.filters:
         yield await count_rows(conn, source, query), 1.0
         return
     table = quote(source.table)

@@ -74,7 +74,7 @@ class RowBrowser:
             raise DbInspectError(f"no such table or view: {relation}")
         self.window.fit(len(self.object.columns))
         page_size = self.window.page_rows
-        if query.filter is None and self.object.kind == "table":
+        if not query.filters and self.object.kind == "table":
             estimate = await pager.row_estimate(relation)
             self.total, self.exact = estimate.value, estimate.exact
         else:
@@ -190,7 +190,7 @@ class RowBrowser:
         row = window.get(anchor) or (window.rows[0] if window.rows else None)
         previous = self.total
         opened = await self.open(relation, self.query, None if row is None else row.key)
-        if self.query.filter is not None or self.object.kind != "table":
+        if self.query.filters or self.object.kind != "table":
             # Counting may take a scan: keep the old count, marked to be counted again.
             self.total, self.exact = max(previous, self.window.end), False
         return 0 if row is None else self.window.start + opened.above

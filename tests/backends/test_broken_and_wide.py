@@ -192,7 +192,7 @@ def test_views_with_hostile_names_page_and_fail_plainly(view: str, first: str, s
                 by_second = RowQuery(sort_column=second, descending=True)
                 desc = await backend.fetch_page(view, by_second, limit=30, cell_limit=256)
                 assert list(desc.rows) == want_desc
-                match = RowQuery(filter=Filter(second, "equals", "v07"))
+                match = RowQuery(filters=(Filter(second, "equals", "v07"),))
                 found = await backend.fetch_page(view, match, limit=10, cell_limit=256)
                 assert list(found.rows) == [(7, "v07")]
                 cell = await backend.fetch_cell(view, RowQuery(), (3,), second, 100_000)
@@ -321,7 +321,7 @@ async def test_a_2000_column_table_sorts_and_filters_on_its_last_columns(
         assert list(first.rows) == want[:40]
         nxt = await backend.fetch_page(name, query, after=first.keys[-1], limit=40)
         assert list(nxt.rows) == want[40:80]
-        match = RowQuery(filter=Filter("c1998", "equals", "r77c1998"))
+        match = RowQuery(filters=(Filter("c1998", "equals", "r77c1998"),))
         found = await backend.fetch_page(name, match, limit=10, cell_limit=256)
         assert [r[0] for r in found.rows] == [77 if name == "wide" else "k0077"]
     finally:

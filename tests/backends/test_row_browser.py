@@ -78,7 +78,7 @@ async def test_the_last_rows_and_a_jump_to_about_here(backend: SqliteBackend) ->
 
 async def test_a_filter_is_data_and_the_count_follows_it(backend: SqliteBackend) -> None:
     browser = browser_on(backend)
-    query = RowQuery(filter=Filter("grp", "equals", "2"), sort_column="name", descending=True)
+    query = RowQuery(filters=(Filter("grp", "equals", "2"),), sort_column="name", descending=True)
     await browser.open(Relation(None, "t"), query)
     assert not browser.exact  # a filtered count may scan: counted on request
     steps = [step async for step in browser.count()]
@@ -160,7 +160,7 @@ async def test_the_change_token_moves_with_other_writers(
 )
 async def test_the_case_rule_of_a_filter(backend: SqliteBackend, found: Filter, want: int) -> None:
     browser = browser_on(backend)
-    await browser.open(Relation(None, "t"), RowQuery(filter=found))
+    await browser.open(Relation(None, "t"), RowQuery(filters=(found,)))
     async for _ in browser.count():
         pass
     assert browser.total == want

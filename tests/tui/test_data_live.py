@@ -101,7 +101,7 @@ async def test_updates_and_deletes_in_view_show_and_the_filter_and_sort_stay(
         await pilot.press("s")  # descending
         await settle(pilot)
         query = pane.row_query
-        assert query.filter_column == "score" and query.sort_column == "score"
+        assert [f.column for f in query.filters] == ["score"] and query.sort_column == "score"
         assert query.descending
         before = pane.total
         first = names(pane)[0]

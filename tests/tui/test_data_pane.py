@@ -279,7 +279,13 @@ async def test_filter_by_value_and_null(shop: Path) -> None:
         assert pane.total == len(want) and pane.exact
         assert [r.values[0] for r in pane.window.rows] == [w[0] for w in want]
         assert "where user_id = 7" in str(app.query_one("#data-query").render())
-        await pilot.press("slash", *"null", "enter")
+        await pilot.press("slash", *"null", "enter")  # combines: user 7 and NULL
+        await settle(pilot)
+        assert pane.window.rows == [] and pane.total == 0
+        await pilot.press("backspace")  # drops the filter added last
+        await settle(pilot)
+        assert [r.values[0] for r in pane.window.rows] == [w[0] for w in want]
+        await pilot.press("F", "slash", *"null", "enter")  # clears all, then filters again
         await settle(pilot)
         assert [r.values[0] for r in pane.window.rows] == [11]
         await pilot.press("slash", "enter")

@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, ProgressBar
+from textual.widgets import Button, Input, Label, ProgressBar
 
 from dbinspect.browse.browser import RowBrowser
 from dbinspect.browse.protocol import Relation, RowPager
@@ -21,7 +21,9 @@ from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
+from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
+from dbinspect.tui.data.filters import FILTER_SYNTAX, filter_from_text, filter_label
 from dbinspect.tui.data.format import (
     clip_value,
     column_width,
@@ -30,7 +32,7 @@ from dbinspect.tui.data.format import (
     row_tsv,
 )
 from dbinspect.tui.data.grid import RowGrid
-from dbinspect.tui.clipboard import copy_text
+from dbinspect.tui.data.references import Reference, ReferenceChooser, references_to, row_cells
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.url import DatabaseUrl
 
@@ -38,16 +40,6 @@ T = TypeVar("T")
 
 FULL_LIMIT = 1 << 20
 """Characters (or bytes) of a cell fetched for the detail view and the clipboard."""
-
-
-def filter_from_text(column: str, text: str) -> Filter:
-    """What the filter box means: `NULL` matches NULL, a `%` makes a LIKE (case
-    ignored, as SQL's LIKE does), anything else must equal the cell exactly."""
-    if text.upper() == "NULL":
-        return Filter(column, "is null")
-    if "%" in text:
-        return Filter(column, "like", text, case_sensitive=False)
-    return Filter(column, "equals", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +74,8 @@ class DataPane(Vertical):
         Binding("b", "go_back", "Back"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
+        Binding("backspace", "drop_filter", "Drop filter", show=False),
+        Binding("F", "clear_filters", "Clear filters", show=False),
         Binding("escape", "stop", "Stop", show=False),
     ]
     DEFAULT_CSS = """
@@ -94,6 +88,9 @@ class DataPane(Vertical):
         #data-position { width: auto; color: $text-muted; }
         #data-progress { width: 24; margin-left: 1; display: none; }
         #data-progress.-counting { display: block; }
+        #data-chips { height: auto; display: none; padding: 0 1; }
+        #data-chips.-active { display: block; }
+        #data-chips Button { min-width: 4; height: 1; border: none; margin-right: 1; }
         #data-filter { display: none; }
         #data-filter.-open { display: block; }
     }
@@ -118,6 +115,7 @@ class DataPane(Vertical):
         self._generation = 0
         self._fetching: FetchPlan | None = None
         self._counting = False
+        self._chips_shown: tuple[Filter, ...] = ()
 
     # The browser's state, as the rest of the pane (and its tests) read it.
 
@@ -165,6 +163,7 @@ class DataPane(Vertical):
             yield ProgressBar(total=100, show_eta=False, id="data-progress")
             yield Label("", id="data-query")
             yield Label("", id="data-position")
+        yield Horizontal(id="data-chips")
         yield RowGrid(self.window, id="data-grid")
         yield Input(id="data-filter")
 
@@ -438,6 +437,7 @@ class DataPane(Vertical):
             count += " (counting, esc stops)"
         self.query_one("#data-count", Label).update(Text(count) if self.table else Text(""))
         self.query_one("#data-query", Label).update(self._query_text())
+        self._show_chips()
         grid = self.grid
         position = Text(f"row {grid.cursor_row + 1:,}") if self.total else Text("")
         self.query_one("#data-position", Label).update(position)
@@ -445,18 +445,35 @@ class DataPane(Vertical):
     def _query_text(self) -> Text:
         text = Text()
         query = self.row_query
-        found = query.filter
-        if found is not None:
-            op = {"like": "LIKE", "is null": "IS", "equals": "="}[found.operator]
-            text.append("where ")
-            text.append_text(safe_text(found.column))
-            text.append(f" {op} ")
-            text.append_text(safe_text(found.value))
+        for index, found in enumerate(query.filters):
+            text.append(" and " if index else "where ")
+            text.append_text(filter_label(found))
         if query.sort_column is not None:
             text.append("  sorted by " if text else "sorted by ")
             text.append_text(safe_text(query.sort_column))
             text.append(" desc" if query.descending else " asc")
         return text
+
+    def _show_chips(self) -> None:
+        """One removable chip per active filter, under the header (rebuilt when they change)."""
+        filters = self.row_query.filters if self.table else ()
+        if filters == self._chips_shown:
+            return
+        self._chips_shown = filters
+        chips = self.query_one("#data-chips", Horizontal)
+        chips.remove_children()
+        chips.set_class(bool(filters), "-active")
+        for index, found in enumerate(filters):
+            label = filter_label(found)
+            label.append(" ✕", style="bold")
+            chip = Button(label, compact=True, name=str(index), tooltip="Remove this filter")
+            chip.can_focus = False  # the keys stay with the grid: backspace drops the last
+            chips.mount(chip)
+
+    @on(Button.Pressed, "#data-chips Button")
+    def _chip_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._drop_filter(int(event.button.name or 0))
 
     @on(RowGrid.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -550,7 +567,8 @@ class DataPane(Vertical):
     # Foreign keys -------------------------------------------------------------------------
 
     def action_follow_key(self) -> None:
-        """Open the row the foreign key under the cursor points at."""
+        """Open the row the foreign key under the cursor points at, or else the rows of
+        other tables whose foreign keys point at this row (a chooser when several do)."""
         grid = self.grid
         row = grid.cursor_cached_row
         if row is None or self.object is None or self.table is None:
@@ -558,7 +576,7 @@ class DataPane(Vertical):
         column = grid.columns[grid.cursor_col]
         fk = next((k for k in self.object.foreign_keys if column in k.columns), None)
         if fk is None:
-            self.notify(f"{column} is not a foreign key", timeout=2, markup=False)
+            self.follow_references(column, row_cells(grid.columns, row.values))
             return
         values = [row.values[grid.columns.index(c)] for c in fk.columns if c in grid.columns]
         if any(v is None for v in values) or len(values) != len(fk.columns):
@@ -607,6 +625,42 @@ class DataPane(Vertical):
             )
         self.open_table(url, ref_table, RowQuery(), key, target_column)
 
+    @work(exclusive=True, group="data-follow")
+    async def follow_references(self, column: str, row: dict[str, Value]) -> None:
+        """Open the rows that reference this row through `column`, or offer a choice."""
+        owner = self.connections
+        if owner is None or self.object is None:
+            return
+        try:
+            schema = await (await owner.get("browse")).schema()
+        except DbInspectError as error:
+            self._show_error(error)
+            return
+        found = references_to(schema, self.object, column, row)
+        if not found:
+            self.notify(
+                f"{column} is not a foreign key, and no foreign key references it from this row",
+                timeout=3,
+                markup=False,
+            )
+        elif len(found) == 1:
+            self._open_reference(found[0])
+        else:
+            title = Text("Rows referencing ")
+            title.append_text(safe_text(f"{self.table}.{column}"))
+            self.app.push_screen(ReferenceChooser(title, found), self._open_reference)
+
+    def _open_reference(self, reference: Reference | None) -> None:
+        """Open the referencing rows, remembering this row for `b`."""
+        if reference is None or self.connections is None or self.table is None:
+            return
+        here = self.grid.cursor_cached_row
+        self.history.append(
+            Place(self.table, self.row_query, here.key if here else None, self.grid.cursor_col)
+        )
+        query = RowQuery(filters=reference.filters)
+        self.open_table(self.connections.url, reference.table, query, None, 0)
+
     def action_go_back(self) -> None:
         """Return to the row a foreign key was followed from."""
         if not self.history or self.connections is None:
@@ -624,7 +678,7 @@ class DataPane(Vertical):
             return
         column = grid.columns[grid.cursor_col]
         box = self.query_one("#data-filter", Input)
-        box.placeholder = f"{column} = …   (NULL matches NULL, % makes it LIKE, empty clears)"
+        box.placeholder = f"{column}: {FILTER_SYNTAX}   (empty clears all)"
         box.value = ""
         box.add_class("-open")
         box.focus()
@@ -639,13 +693,37 @@ class DataPane(Vertical):
             return
         text = event.value
         grid = self.grid
-        if text == "":
-            query = replace(self.row_query, filter=None)
+        filters = self.row_query.filters
+        if text.strip() == "":
+            filters = ()
         else:
-            query = replace(
-                self.row_query, filter=filter_from_text(grid.columns[grid.cursor_col], text)
-            )
-        self.open_table(self.connections.url, self.table, query, None, grid.cursor_col)
+            found = filter_from_text(grid.columns[grid.cursor_col], text)
+            filters = filters if found in filters else (*filters, found)
+        self._filter_by(filters)
+
+    def _filter_by(self, filters: tuple[Filter, ...]) -> None:
+        """Browse the same table under `filters` (every one must hold), keeping the sort."""
+        if self.connections is None or self.table is None:
+            return
+        query = replace(self.row_query, filters=filters)
+        self.open_table(self.connections.url, self.table, query, None, self.grid.cursor_col)
+
+    def _drop_filter(self, index: int) -> None:
+        filters = self.row_query.filters
+        if 0 <= index < len(filters):
+            self._filter_by(filters[:index] + filters[index + 1 :])
+
+    def action_drop_filter(self) -> None:
+        """Remove the filter added last."""
+        if not self.row_query.filters:
+            self.notify("No filter to remove", timeout=2)
+            return
+        self._drop_filter(len(self.row_query.filters) - 1)
+
+    def action_clear_filters(self) -> None:
+        """Remove every filter."""
+        if self.row_query.filters:
+            self._filter_by(())
 
     def action_sort(self, column: int | None = None) -> None:
         """Sort by the cursor's column: ascending, then descending, then key order."""
