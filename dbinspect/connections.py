@@ -1,7 +1,8 @@
 """The one owner of every connection the app holds: opens, hands out, watches and closes.
 
 The app reads on several connections so that no slow query holds up another: the panes'
-facts and schema, the Data pane's pages, its row count, and a poll for other writers.
+facts and schema, the Data pane's pages, its row count, its exports, and a poll for other
+writers.
 Before this owner each was opened by whoever needed it; now they are asked for by role,
 reopened together when the database is reopened, and closed together at the end. The
 owner also watches for other processes' writes and tells every subscriber the same way.
@@ -19,7 +20,7 @@ from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.url import DatabaseUrl
 
-Role = Literal["panes", "browse", "count", "watch"]
+Role = Literal["panes", "browse", "count", "watch", "export"]
 """What a connection is for: each role has its own, so none waits for another."""
 POLL_SECONDS = 1.0
 """How often the watch connection asks whether another process wrote."""

@@ -15,6 +15,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Data: open cell", "open_cell", "Show the cell under the cursor in full"),
     ("Data: sort by column", "sort", "Sort by the cursor's column (again: descending, off)"),
     ("Data: count rows exactly", "count", "Count the rows in the background"),
+    (
+        "Data: export rows",
+        "export",
+        "Write the rows as browsed (filters, sort) to CSV, JSON Lines or SQL INSERTs",
+    ),
     ("Data: stop", "stop", "Stop the row count and any slow query"),
 )
 

@@ -23,6 +23,7 @@ from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
 from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
+from dbinspect.tui.data.export_dialog import ExportScreen
 from dbinspect.tui.data.filters import FILTER_SYNTAX, filter_from_text, filter_label
 from dbinspect.tui.data.format import (
     clip_value,
@@ -74,6 +75,7 @@ class DataPane(Vertical):
         Binding("b", "go_back", "Back"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
+        Binding("e", "export", "Export", show=False),
         Binding("backspace", "drop_filter", "Drop filter", show=False),
         Binding("F", "clear_filters", "Clear filters", show=False),
         Binding("escape", "stop", "Stop", show=False),
@@ -743,6 +745,17 @@ class DataPane(Vertical):
     @on(RowGrid.HeaderClicked)
     def _header_clicked(self, event: RowGrid.HeaderClicked) -> None:
         self.action_sort(event.column)
+
+    # Export -------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Export the rows as browsed (filters and sort) to a file: format and path asked."""
+        relation, owner = self.browser.relation, self.connections
+        if relation is None or owner is None:
+            self.notify("No table to export", timeout=2)
+            return
+        screen = ExportScreen(owner, relation, self.row_query, self.total, exact=self.exact)
+        self.app.push_screen(screen)
 
     # Closing ------------------------------------------------------------------------------
 
