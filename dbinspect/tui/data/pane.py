@@ -68,16 +68,17 @@ class DataPane(Vertical):
     """Browse any table or view of any size: header with counts, a grid, a filter box."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_cell", "Cell"),
-        Binding("c", "copy_cell", "Copy cell"),
-        Binding("C", "copy_row", "Copy row"),
-        Binding("f", "follow_key", "Follow FK"),
-        Binding("b", "go_back", "Back"),
+        # Footer order: what fits first on an 80-column terminal; the rest is in `?`.
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
-        Binding("e", "export", "Export", show=False),
+        Binding("enter", "open_cell", "Cell"),
+        Binding("f", "follow_key", "Follow FK"),
+        Binding("b", "go_back", "Back"),
+        Binding("c", "copy_cell", "Copy cell", show=False),
+        Binding("C", "copy_row", "Copy row", show=False),
         Binding("backspace", "drop_filter", "Drop filter", show=False),
         Binding("F", "clear_filters", "Clear filters", show=False),
+        Binding("e", "export", "Export", show=False),
         Binding("escape", "stop", "Stop", show=False),
     ]
     DEFAULT_CSS = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -13,15 +13,26 @@ from textual.message import Message
 from textual.widgets import Input, Static, Tree
 
 from dbinspect.models import Schema, SchemaObject
-from dbinspect.tui.panes.schema_detail import render_object
-from dbinspect.tui.panes.schema_tree import NodeData, SchemaTree
+from dbinspect.tui.panes.schema_detail import (
+    NOTHING_SELECTED,
+    SELECT_HINT,
+    natural_width,
+    render_group,
+    render_object,
+)
+from dbinspect.tui.panes.schema_tree import GROUP_TITLES, Group, More, NodeData, SchemaTree
 
 
 class SchemaPane(Horizontal):
-    """`/` filters the tree as you type; enter or `d` opens a table in the Data pane."""
+    """`/` filters the tree as you type; enter, `d` or a double click opens a table's rows.
+
+    The detail follows the tree's cursor, wherever it is (an object, a group, nothing).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # A priority key is acted on as the app reads it, before the keys typed after it
+        # are handed to the focused widget: so they reach the filter box.
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("d", "open_data", "Open in Data"),
     ]
 
@@ -41,7 +52,7 @@ class SchemaPane(Horizontal):
             yield Input(placeholder="/ filter by name", id="schema-filter")
             yield SchemaTree(id="schema-tree")
         with VerticalScroll(id="schema-detail"):
-            yield Static(Text("Select an object", style="dim"), id="schema-info")
+            yield Static(SELECT_HINT, id="schema-info")
 
     @property
     def schema_tree(self) -> SchemaTree:
@@ -56,14 +67,26 @@ class SchemaPane(Horizontal):
         self.call_after_refresh(self._show_selected)
 
     def action_filter(self) -> None:
-        """Focus the filter box."""
-        self.query_one("#schema-filter", Input).focus()
+        """Focus the filter box at once, so keys typed right after `/` land in it."""
+        box = self.query_one("#schema-filter", Input)
+        if box.has_focus:
+            raise SkipAction  # a `/` typed into the filter itself
+        # `Widget.focus` waits in the message queue, behind keys already typed.
+        self.screen.set_focus(box)
 
     def action_open_data(self) -> None:
         """Open the selected table or view in the Data pane."""
         obj = self.schema_tree.selected_object
-        if obj is not None and obj.kind in ("table", "view", "virtual table"):
+        if obj is not None:
+            self._open(obj)
+
+    def _open(self, obj: SchemaObject) -> None:
+        if obj.kind in ("table", "view", "virtual table"):
             self.post_message(self.DataRequested(obj.name))
+
+    @on(SchemaTree.OpenRequested)
+    def _open_requested(self, event: SchemaTree.OpenRequested) -> None:
+        self._open(event.obj)
 
     @on(Input.Changed, "#schema-filter")
     def filter_tree(self, event: Input.Changed) -> None:
@@ -71,24 +94,36 @@ class SchemaPane(Horizontal):
 
     @on(Input.Submitted, "#schema-filter")
     def leave_filter(self) -> None:
-        self.schema_tree.focus()
+        self.screen.set_focus(self.schema_tree)
 
     def key_escape(self) -> None:
         if self.query_one("#schema-filter", Input).has_focus:
-            self.schema_tree.focus()
+            self.screen.set_focus(self.schema_tree)
 
     @on(Tree.NodeHighlighted)
     def show_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         self._show_selected()
 
-    @on(Tree.NodeSelected)
-    def open_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
-        if isinstance(event.node.data, SchemaObject):
-            self.action_open_data()
+    @on(SchemaTree.Rebuilt)
+    def _tree_rebuilt(self) -> None:
+        self._show_selected()
 
     def _show_selected(self) -> None:
-        obj = self.schema_tree.selected_object
-        if self._schema is None or obj is None:
+        if self._schema is None:
             return
-        self.query_one("#schema-info", Static).update(render_object(self._schema, obj))
+        node = self.schema_tree.cursor_node
+        data = node.data if node is not None else None
+        if isinstance(data, SchemaObject):
+            detail = render_object(self._schema, data)
+        elif isinstance(data, Group | More):
+            group = data if isinstance(data, Group) else data.group
+            detail = render_group(GROUP_TITLES[group.key], len(group.objects))
+        elif self.schema_tree.root.children:
+            detail = SELECT_HINT
+        else:
+            detail = NOTHING_SELECTED
+        info = self.query_one("#schema-info", Static)
+        # Wider than the pane when a table needs it: the detail then scrolls sideways.
+        info.styles.min_width = natural_width(detail, self.app.console)
+        info.update(detail)
         self.query_one("#schema-detail", VerticalScroll).scroll_home(animate=False)

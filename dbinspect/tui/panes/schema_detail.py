@@ -2,24 +2,86 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from dbinspect.models import Schema, SchemaObject
 from dbinspect.tui.panes.common import heading
-from dbinspect.tui.sanitize import escape_controls, safe_text
+from dbinspect.tui.sanitize import safe_text
+from dbinspect.tui.sql_view import SqlText
+
+EXPRESSION_WIDTH = 30
+"""Defaults, generated columns and index conditions wrap at this width, so a long
+expression never pushes the short columns out of view."""
+WIDEST_DETAIL = 400
+"""A name thousands of characters long is cut here rather than widening every line drawn."""
+EXPRESSIONS = frozenset({"Default", "Generated", "Where"})
 
 
 def _table(*headers: str) -> Table:
     table = Table(box=None, show_edge=False, padding=(0, 1), header_style="bold")
     for header in headers:
-        table.add_column(header)
+        if header in EXPRESSIONS:
+            table.add_column(header, max_width=EXPRESSION_WIDTH, overflow="fold")
+        else:
+            table.add_column(header, no_wrap=True)
     return table
 
 
 def _names(values: tuple[str | None, ...]) -> Text:
     return safe_text(", ".join("(pk)" if v is None else v for v in values))
+
+
+def _columns_table(obj: SchemaObject) -> Table:
+    """One row per column; Default and Generated only when some column has one.
+
+    Empty columns would take the width that names and types need on a narrow terminal;
+    the expressions come last, after the short columns.
+    """
+    defaults = [col.default for col in obj.columns]
+    extras = [col.generated or ("hidden" if col.hidden == 1 else "") for col in obj.columns]
+    with_default = any(default is not None for default in defaults)
+    with_extra = any(extras)
+    headers = ["Column", "Type", "Not null", "PK"]
+    headers += ["Default"] if with_default else []
+    headers += ["Generated"] if with_extra else []
+    table = _table(*headers)
+    for col, default, extra in zip(obj.columns, defaults, extras, strict=True):
+        cells: list[RenderableType] = [
+            safe_text(col.name),
+            safe_text(col.type),
+            "yes" if col.not_null else "",
+            str(col.pk) if col.pk else "",
+        ]
+        if with_default:
+            cells.append(safe_text(default) if default is not None else Text(""))
+        if with_extra:
+            cells.append(extra)
+        table.add_row(*cells)
+    return table
+
+
+def natural_width(detail: RenderableType, console: Console) -> int:
+    """The width at which every table in `detail` shows each cell whole, on one line."""
+    parts = detail.renderables if isinstance(detail, Group) else [detail]
+    unbounded = console.options.update_width(10_000)
+    widths = [Measurement.get(console, unbounded, p).maximum for p in parts if isinstance(p, Table)]
+    return min(max(widths, default=0), WIDEST_DETAIL)
+
+
+def render_group(title: str, count: int) -> RenderableType:
+    """What the detail shows while the cursor is on a group of objects, not on one."""
+    return Group(
+        Text(f"{title} ({count:,})", style="bold"),
+        Text(""),
+        Text("Move to an object to see its structure; enter or space folds the group.", "dim"),
+    )
+
+
+NOTHING_SELECTED = Text("No object matches the filter.", style="dim")
+SELECT_HINT = Text("Select an object", style="dim")
 
 
 def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
@@ -38,18 +100,7 @@ def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
         parts.append(Text("cannot read details: ", style="red") + safe_text(obj.error))
 
     if obj.columns:
-        columns = _table("Column", "Type", "Not null", "Default", "PK", "Generated")
-        for col in obj.columns:
-            extra = col.generated or ("hidden" if col.hidden == 1 else "")
-            columns.add_row(
-                safe_text(col.name),
-                safe_text(col.type),
-                "yes" if col.not_null else "",
-                safe_text(col.default) if col.default is not None else Text(""),
-                str(col.pk) if col.pk else "",
-                extra,
-            )
-        parts += [Text(""), heading(f"Columns ({len(obj.columns)})"), columns]
+        parts += [Text(""), heading(f"Columns ({len(obj.columns)})"), _columns_table(obj)]
 
     if obj.kind in ("table", "virtual table"):
         outgoing = _table("Columns", "References", "On update", "On delete")
@@ -93,17 +144,7 @@ def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
 
     parts += [Text(""), heading("SQL")]
     if obj.sql:
-        from rich.syntax import Syntax  # Pygments loads when SQL is first shown.
-
-        parts.append(
-            Syntax(
-                escape_controls(obj.sql, keep="\n\t"),
-                "sql",
-                theme="monokai",
-                word_wrap=True,
-                background_color="default",
-            )
-        )
+        parts.append(SqlText(obj.sql))
     else:
         parts.append(Text("created automatically by SQLite (no SQL)", style="dim"))
     return Group(*parts)

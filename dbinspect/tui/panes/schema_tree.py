@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -48,14 +50,29 @@ NodeData = Group | More | SchemaObject
 
 
 class SchemaTree(Tree[NodeData]):
-    """Tables, views, indexes, triggers and virtual tables, filtered by name."""
+    """Tables, views, indexes, triggers and virtual tables, filtered by name.
+
+    A click only moves the cursor, so the mouse can browse structures; enter or a double
+    click on an object asks for it to be opened.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_cursor", "Open", show=False),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("g", "scroll_home", "Top", show=False),
         Binding("G", "scroll_end", "Bottom", show=False),
     ]
+
+    class OpenRequested(Message):
+        """Enter or a double click on an object."""
+
+        def __init__(self, obj: SchemaObject) -> None:
+            super().__init__()
+            self.obj = obj
+
+    class Rebuilt(Message):
+        """The tree was filled again and its cursor put back (maybe on the same line)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(Text("Schema"), id=id)
@@ -100,6 +117,8 @@ class SchemaTree(Tree[NodeData]):
         self.call_after_refresh(self._restore_cursor, selected_name)
 
     def _restore_cursor(self, name: str | None) -> None:
+        # The cursor may end on the line it was on, now another object: no highlight event.
+        self.post_message(self.Rebuilt())
         if name is not None and self.select_object(name):
             return
         for group_node in self.root.children:
@@ -129,6 +148,21 @@ class SchemaTree(Tree[NodeData]):
             node.remove()
             self._add_leaves(parent, more.group, more.start)
             event.stop()
+
+    def action_open_cursor(self) -> None:
+        """Open the object under the cursor; on a group or a "more" leaf, act as a select."""
+        obj = self.selected_object
+        if obj is None:
+            self.action_select_cursor()
+        else:
+            self.post_message(self.OpenRequested(obj))
+
+    def on_click(self, event: events.Click) -> None:
+        # The tree's own handler has already moved the cursor to the clicked line.
+        meta = event.style.meta
+        obj = self.selected_object
+        if event.chain >= 2 and "line" in meta and not meta.get("toggle") and obj is not None:
+            self.post_message(self.OpenRequested(obj))
 
     def select_object(self, name: str) -> bool:
         """Move the cursor to the object called `name` if it is in the tree."""
