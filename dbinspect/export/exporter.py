@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.errors import DbInspectError
@@ -37,6 +37,14 @@ CHUNK_ROWS = 1000
 
 Progress = Callable[[int], None]
 """Told the number of rows written so far, after each page."""
+
+
+class ByteSink(Protocol):
+    """Where an export's bytes go: a binary file, or the command line's stdout."""
+
+    def write(self, data: bytes, /) -> object:
+        """Write all of `data`."""
+        ...
 
 
 class ExportError(DbInspectError):
@@ -78,7 +86,7 @@ async def write_rows(
     relation: Relation,
     query: RowQuery,
     fmt: Format,
-    out: BinaryIO,
+    out: ByteSink,
     *,
     on_progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
