@@ -40,13 +40,23 @@ def contrast(one: Color, other: Color) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def sql_segments(app: DbInspectApp) -> list[Segment]:
-    """The drawn segments of the SQL block under the Schema pane's `SQL` heading."""
-    info = app.screen.query_one("#schema-info")
-    lines = info.render_lines(Region(0, 0, info.size.width, info.size.height))
+def sql_segments(app: DbInspectApp, selector: str, heading: str) -> list[Segment]:
+    """The drawn segments of the SQL under the first line starting with `heading`."""
+    static = app.screen.query_one(selector)
+    lines = static.render_lines(Region(0, 0, static.size.width, static.size.height))
     texts = [strip.text.strip() for strip in lines]
-    start = texts.index("SQL") + 1
+    start = next(i for i, text in enumerate(texts) if text.startswith(heading)) + 1
     return [seg for strip in lines[start:] for seg in strip if seg.text.strip()]
+
+
+def assert_readable(theme: str, segments: list[Segment]) -> None:
+    colours = set()
+    for seg in segments:
+        assert seg.style is not None and seg.style.color and seg.style.bgcolor, seg
+        ratio = contrast(seg.style.color, seg.style.bgcolor)
+        assert ratio >= MINIMUM_CONTRAST, (theme, seg.text, seg.style, round(ratio, 2))
+        colours.add(seg.style.color)
+    assert len(colours) >= 4  # highlighted, not drawn in one colour
 
 
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
@@ -64,13 +74,27 @@ async def test_every_sql_token_reaches_the_contrast_minimum(
         await settle(pilot)
         app.theme = theme  # after the SQL is on screen: it must be drawn again
         await settle(pilot)
-        segments = sql_segments(app)
+        segments = sql_segments(app, "#schema-info", "SQL")
         drawn = "".join(seg.text for seg in segments)
         assert "AUTOINCREMENT" in drawn and "'none'" in drawn and "/* raw */" in drawn
-        colours = set()
-        for seg in segments:
-            assert seg.style is not None and seg.style.color and seg.style.bgcolor, seg
-            ratio = contrast(seg.style.color, seg.style.bgcolor)
-            assert ratio >= MINIMUM_CONTRAST, (theme, seg.text, seg.style, round(ratio, 2))
-            colours.add(seg.style.color)
-        assert len(colours) >= 4  # highlighted, not drawn in one colour
+        assert_readable(theme, segments)
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+async def test_migration_sql_follows_the_theme(
+    theme: str, workdir: Path, open_app: OpenApp
+) -> None:
+    (workdir / "migrations" / "0001_create_workspaces_and_sessions.up.sql").write_text(SAMPLE)
+    path = workdir / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    conn.close()
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        app.theme = theme
+        await settle(pilot)
+        segments = sql_segments(app, "#migrations-sql-text", "up:")
+        assert "AUTOINCREMENT" in "".join(seg.text for seg in segments)
+        assert_readable(theme, segments)
