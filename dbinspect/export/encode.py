@@ -6,9 +6,8 @@ CSV (RFC 4180): fields separated by `,`, records ended by CRLF, a field quoted w
 (inner `"` doubled) when it is empty or holds `,`, `"`, CR or LF. NULL is an empty
 unquoted field and the empty text is `""`, as the sqlite3 shell writes them. CSV has no
 types: an integer is its digits, a real its shortest round-trip form (`0.1`, `-0.0`,
-`1e+100`), infinities `Inf` and `-Inf` (as the sqlite3 shell), NaN an empty field (SQLite
-stores NaN as NULL), a BLOB `X'hex'` (SQLite's literal; the shell would write raw bytes,
-losing everything from the first NUL on). Use JSON Lines or SQL to keep types.
+`1e+100`, `inf`, `-inf`, `nan`), a BLOB `X'hex'` (SQLite's literal; the shell would write
+raw bytes, losing everything from the first NUL on). Use JSON Lines or SQL to keep types.
 
 JSON Lines: one strict JSON object per row (no `NaN` or `Infinity` tokens), keyed by
 column name. NULL is `null`, integers of any size are exact JSON integers, a finite real is
@@ -104,9 +103,7 @@ def csv_field(value: Value) -> str:
             return '"' + value.replace('"', '""') + '"'
         return value
     if isinstance(value, float):
-        if math.isfinite(value):
-            return repr(value)
-        return "" if math.isnan(value) else ("Inf" if value > 0 else "-Inf")
+        return repr(value)  # also inf, -inf and nan, as Python and most CSV readers parse them
     if isinstance(value, int):
         return integer_text(int(value))  # int(): True is 1, as SQLite stores it
     return "X'" + value.hex().upper() + "'"

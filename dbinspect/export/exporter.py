@@ -10,6 +10,7 @@ leaves no file, and never half of one. The export keeps mode 0600: rows are ofte
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -94,22 +95,33 @@ async def write_rows(
     """Write every row `query` selects from `relation` to `out`; return how many.
 
     Rows come in browsing order, `chunk_rows` at a time, each page read after the last
-    one's key. Cancelling stops between two pages (or interrupts the page being read).
+    one's key. The next page is read (on the backend's thread) while this one is written.
+    Cancelling stops the export and the read in flight.
     """
     page = await pager.fetch_page(relation, query, limit=chunk_rows, cell_limit=None)
     encoder = RowEncoder(fmt, relation, page.columns)
     out.write(encoder.head())
     written = 0
     while page.rows:
-        out.write(encoder.rows(page.rows))
+        following = None
+        if len(page.rows) == chunk_rows:
+            following = asyncio.ensure_future(
+                pager.fetch_page(
+                    relation, query, after=page.keys[-1], limit=chunk_rows, cell_limit=None
+                )
+            )
+        try:
+            out.write(encoder.rows(page.rows))
+        except BaseException:
+            if following is not None:
+                following.cancel()
+            raise
         written += len(page.rows)
         if on_progress is not None:
             on_progress(written)
-        if len(page.rows) < chunk_rows:
+        if following is None:
             break
-        page = await pager.fetch_page(
-            relation, query, after=page.keys[-1], limit=chunk_rows, cell_limit=None
-        )
+        page = await following
     out.write(encoder.tail())
     return written
 

@@ -23,7 +23,7 @@ def test_csv_to_stdout_is_the_exact_bytes(tmp_path: Path, make_db: MakeDb) -> No
         capture_output=True, env=clean_env(), cwd=tmp_path, timeout=30, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (b'id,v\r\n1,\r\n2,""\r\n3,X\'00FF\'\r\n4,"caf\xc3\xa9,x"\r\n5,Inf\r\n')
+    assert result.stdout == (b'id,v\r\n1,\r\n2,""\r\n3,X\'00FF\'\r\n4,"caf\xc3\xa9,x"\r\n5,inf\r\n')
     assert result.stderr == b""
 
 
