@@ -161,3 +161,17 @@ async def test_a_path_that_cannot_be_written_says_why_and_keeps_the_dialog(
         status = str(app.screen.query_one("#export-status").render())
         assert status.startswith("Export failed: cannot write") and "kv.csv" in status
     assert files_in(workdir) == []
+
+
+async def test_the_palette_offers_the_export(shop: Path, workdir: Path) -> None:
+    app = PaneApp(shop, "users")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"export rows")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert app.screen.query_one("#export-path", Input).value == "users.csv"
