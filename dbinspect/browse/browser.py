@@ -57,9 +57,17 @@ class RowBrowser:
     # Opening --------------------------------------------------------------------------
 
     async def open(
-        self, relation: Relation, query: RowQuery, target: Sequence[Value] | None = None
+        self,
+        relation: Relation,
+        query: RowQuery,
+        target: Sequence[Value] | None = None,
+        *,
+        at_position: int | None = None,
     ) -> Opened:
         """Show `relation` under `query`, on the row at `target` (or the first row).
+
+        `at_position` keeps `target`'s row at that position instead of estimating one
+        (when reading again after a write, the user's row stays where it was).
 
         Raises:
             DbInspectError: The relation does not exist or cannot be read; the window
@@ -85,7 +93,10 @@ class RowBrowser:
             rows = page_rows(page)
             self.window.reset(0, rows, at_start=True, at_end=len(page.rows) < page_size)
             return Opened(page, 0)
-        position = await pager.position_of(relation, query, target, self.total)
+        if at_position is None:
+            position = await pager.position_of(relation, query, target, self.total)
+        else:
+            position = at_position
         page = await pager.fetch_page(
             relation, query, at=target, limit=page_size, cell_limit=CELL_LIMIT
         )
@@ -177,23 +188,46 @@ class RowBrowser:
 
     # Following other writers ----------------------------------------------------------
 
-    async def reread(self, anchor: int) -> int:
+    async def reread(self, anchor: int) -> tuple[int, Opened]:
         """Read the window again after another process wrote, keeping the user's place.
 
         The rows from the one at position `anchor` on are read again from its key (so
         new, changed and deleted rows in view show), with the rows just before it; the
-        row count is estimated again. Returns the position `anchor`'s row is now at.
+        object (its columns may have changed) and the row count are read again.
+
+        Returns:
+            The position of that row, which stays where it was (the rows around it may
+            have come or gone), and what `open` read.
+
+        Raises:
+            DbInspectError: Nothing is browsed, or the relation can no longer be read.
         """
         relation, window = self.relation, self.window
-        if relation is None or self.object is None:
-            return anchor
-        row = window.get(anchor) or (window.rows[0] if window.rows else None)
+        if relation is None:
+            raise DbInspectError("no table selected")
+        row = window.get(anchor)
+        if row is None and window.rows:
+            row, anchor = window.rows[0], window.start
         previous = self.total
-        opened = await self.open(relation, self.query, None if row is None else row.key)
-        if self.query.filters or self.object.kind != "table":
-            # Counting may take a scan: keep the old count, marked to be counted again.
-            self.total, self.exact = max(previous, self.window.end), False
-        return 0 if row is None else self.window.start + opened.above
+        self.object = None
+        if row is None:
+            opened = await self.open(relation, self.query)
+            anchor = 0
+        else:
+            opened = await self.open(relation, self.query, row.key, at_position=anchor)
+        if not self.exact:
+            # An estimate (a view, a filter, a big table's highest rowid) is worse than
+            # the count already shown: keep that, marked to be counted again.
+            self.total = max(previous, self.window.end)
+        return anchor, opened
+
+    def position_of_key(self, key: Sequence[Value]) -> int | None:
+        """Where the window holds the row at `key`, if it does."""
+        wanted = tuple(key)
+        for offset, row in enumerate(self.window.rows):
+            if tuple(row.key) == wanted:
+                return self.window.start + offset
+        return None
 
     # Single rows ----------------------------------------------------------------------
 

@@ -118,7 +118,7 @@ async def test_reread_shows_other_writers_and_keeps_the_row(
     conn.execute("INSERT INTO t(name, grp) VALUES ('appended', 0)")
     conn.commit()
     conn.close()
-    position = await browser.reread(anchor)
+    position, _ = await browser.reread(anchor)
     row = browser.window.get(position)
     assert row is not None and row.key == anchored.key and row.values[1] == "changed"
     assert browser.total == ROWS + 1

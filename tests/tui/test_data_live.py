@@ -132,3 +132,55 @@ async def test_the_place_is_kept_deep_in_a_table(tmp_path: Path, open_app: OpenA
         here = pane.window.get(grid.cursor_row)
         assert here is not None and here.key == key  # the cursor stays on its row
         assert grid.cursor_col == 1
+
+
+async def test_the_cursor_keeps_its_row_when_rows_above_it_go(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    path = make_tags(tmp_path, rows=50)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_table(app, pilot, "tags")
+        grid = pane.grid
+        grid.move_cursor(10, 1)
+        await settle(pilot)
+        before = pane.window.get(grid.cursor_row)
+        assert before is not None and before.values[1] == "tag010"
+        await asyncio.to_thread(write_elsewhere, path, "DELETE FROM tags WHERE id IN (3, 4, 5)")
+        await until(pilot, lambda: pane.total == 47)
+        await settle(pilot)
+        here = pane.window.get(grid.cursor_row)
+        assert here is not None and here.values[1] == "tag010"
+
+
+async def test_sparse_rowids_do_not_move_the_cursor(tmp_path: Path, open_app: OpenApp) -> None:
+    path = make_tags(tmp_path, rows=3_000)
+    write_elsewhere(path, "INSERT INTO tags(id, name) VALUES (1000000000, 'far')")
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_table(app, pilot, "tags")
+        await pilot.press("G")
+        await settle(pilot)
+        for _ in range(5):
+            await pilot.press("k")
+        await settle(pilot)
+        grid = pane.grid
+        before = pane.window.get(grid.cursor_row)
+        assert before is not None
+        generation = pane._generation
+        await asyncio.to_thread(write_elsewhere, path, "UPDATE tags SET score = 99 WHERE id = 150")
+        # The change is far from view: wait for the pane to have read its rows again.
+        await until(pilot, lambda: pane._generation > generation)
+        await settle(pilot)
+        here = pane.window.get(grid.cursor_row)
+        assert here is not None and here.key == before.key
+
+
+async def test_a_column_added_elsewhere_shows(tmp_path: Path, open_app: OpenApp) -> None:
+    path = make_tags(tmp_path)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_table(app, pilot, "tags")
+        assert pane.grid.columns == ("id", "name", "score")
+        await asyncio.to_thread(
+            write_elsewhere, path, "ALTER TABLE tags ADD COLUMN extra TEXT DEFAULT 'EXTRA'"
+        )
+        await until(pilot, lambda: pane.grid.columns == ("id", "name", "score", "extra"))
+        assert all(row.values[3] == "EXTRA" for row in pane.window.rows)

@@ -251,7 +251,10 @@ class DataPane(Vertical):
         cursor_offset = grid.cursor_row - top
         column = grid.cursor_col
         try:
-            position = await self._guard(self.browser.reread(top))
+            if self.connections is not None:
+                # A fresh connection reads the schema afresh: columns may have changed.
+                await self.connections.release("browse")
+            position, opened = await self._guard(self.browser.reread(grid.cursor_row))
         except DbInspectError as error:
             if generation == self._generation:
                 self._show_unreadable()
@@ -259,10 +262,16 @@ class DataPane(Vertical):
             return
         if generation != self._generation:
             return
+        if opened.page.columns != grid.columns:
+            self._setup_columns(opened.page)
         grid.set_total(max(self.total, self.window.end))
         self._settle()
-        grid.scroll_to(y=max(0, position), animate=False, immediate=True)
-        grid.move_cursor(max(0, min(position + cursor_offset, self.total - 1)), column)
+        if opened.page.keys:  # the row (or the one after it): where settling put it
+            found = self.browser.position_of_key(opened.page.keys[0])
+            position = position if found is None else found
+        grid.scroll_to(y=max(0, position - cursor_offset), animate=False, immediate=True)
+        last_column = max(0, len(grid.columns) - 1)
+        grid.move_cursor(max(0, min(position, self.total - 1)), min(column, last_column))
         grid.invalidate()
         self._update_header()
         if not self.exact:
