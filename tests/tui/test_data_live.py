@@ -184,3 +184,12 @@ async def test_a_column_added_elsewhere_shows(tmp_path: Path, open_app: OpenApp)
         )
         await until(pilot, lambda: pane.grid.columns == ("id", "name", "score", "extra"))
         assert all(row.values[3] == "EXTRA" for row in pane.window.rows)
+
+
+async def test_the_empty_pane_says_how_to_fill_it(tmp_path: Path, open_app: OpenApp) -> None:
+    path = make_tags(tmp_path)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        title = main_screen(app).query_one("#data-title")
+        assert "pick one in Schema (3), then press Enter or d" in str(title.render())

@@ -39,6 +39,8 @@ from dbinspect.url import DatabaseUrl
 
 T = TypeVar("T")
 
+NO_TABLE_HINT = "No table selected: pick one in Schema (3), then press Enter or d"
+"""What the empty pane says, so that a newcomer knows how to fill it."""
 FULL_LIMIT = 1 << 20
 """Characters (or bytes) of a cell fetched for the detail view and the clipboard."""
 
@@ -161,7 +163,7 @@ class DataPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="data-header"):
-            yield Label(Text("no table selected"), id="data-title")
+            yield Label(Text(NO_TABLE_HINT), id="data-title")
             yield Label("", id="data-count")
             yield ProgressBar(total=100, show_eta=False, id="data-progress")
             yield Label("", id="data-query")
@@ -442,7 +444,7 @@ class DataPane(Vertical):
     def _update_header(self) -> None:
         if not self.is_attached:  # a worker ending as the app closes
             return
-        title = safe_text(self.table or "no table selected")
+        title = safe_text(self.table) if self.table else Text(NO_TABLE_HINT)
         self.query_one("#data-title", Label).update(title)
         count = f"{self.total:,} rows" if self.exact else f"~{self.total:,} rows"
         if self._counting:
