@@ -1,4 +1,4 @@
-"""Shared fixtures: repository and corpus paths, temp databases and a CLI runner."""
+"""Shared fixtures: temp databases, corpus files and a CLI runner (names from `testkit`)."""
 
 from __future__ import annotations
 
@@ -9,28 +9,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from testkit import CHINOOK, CORPUS, ROOT, SQLX_DB, MakeDb, RunCli, clean_env, create_db
 
-from dbinspect.sqlite_driver import dbapi as sqlite3
-
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / ".." / "shared" / "corpus"
-CHINOOK = CORPUS / "chinook-database" / "ChinookDatabase" / "DataSources" / "Chinook_Sqlite.sqlite"
-SQLX_DB = CORPUS / "sqlx" / "tests" / "sqlite" / "sqlite.db"
-
-MakeDb = Callable[..., Path]
-RunCli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def create_db(tmp_path: Path, sql: str, name: str = "test.db") -> Path:
-    """Create `tmp_path / name` by running `sql` as one script; returns its path."""
-    path = tmp_path / name
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(sql)
-        conn.commit()
-    finally:
-        conn.close()
-    return path
+__all__ = ["CHINOOK", "CORPUS", "ROOT", "SQLX_DB", "MakeDb", "RunCli", "clean_env", "create_db"]
 
 
 @pytest.fixture
@@ -49,17 +30,6 @@ def corpus_db() -> Callable[[Path], Path]:
         return path
 
     return get
-
-
-def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment without any DATABASE_URL or dbinspect setting, plus `extra`."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k != "DATABASE_URL" and (k == "DBINSPECT_SQLITE" or not k.startswith("DBINSPECT_"))
-    }
-    env.update(extra or {})
-    return env
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from conftest import CHINOOK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testkit import CHINOOK
 
 from dbinspect.backends.sqlite import SqliteBackend
 from dbinspect.models import Filter, RowQuery, Value

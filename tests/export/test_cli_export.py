@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import MakeDb, RunCli, clean_env
+from testkit import MakeDb, RunCli, clean_env
 
 SCRIPT = """
 CREATE TABLE t(id INTEGER PRIMARY KEY, v);

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CHINOOK
+from testkit import CHINOOK
 from textual.widgets import Button, OptionList
 
 from dbinspect.models import Filter
