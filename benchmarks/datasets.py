@@ -74,3 +74,19 @@ def _fill_events(conn: sqlite3.Connection, n: int) -> None:
             ),
         )
     conn.execute("CREATE INDEX ix_events_user ON events(user_id)")
+
+
+def heavy_view(rows: int = 200_000) -> Path:
+    """A rowid table `big` of `rows` rows, and `heavy`, its cross join with itself: a view
+    of rows**2 rows (4e10 at 200,000) that no query can count or reach the end of."""
+    return _cached(f"heavy{rows}.db", lambda conn: _fill_heavy(conn, rows))
+
+
+def _fill_heavy(conn: sqlite3.Connection, rows: int) -> None:
+    with conn:
+        conn.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, kind TEXT, n INTEGER)")
+        conn.executemany(
+            "INSERT INTO big VALUES (?, ?, ?)",
+            ((i, ("a", "b", "c", "d")[i % 4], i % 1000) for i in range(1, rows + 1)),
+        )
+        conn.execute("CREATE VIEW heavy AS SELECT x.id, y.id AS other FROM big x, big y")
