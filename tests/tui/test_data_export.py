@@ -14,6 +14,7 @@ from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import DataPane
 from dbinspect.tui.data.export_dialog import ExportScreen
 from tui.data_fixtures import BIG_CELL, ORDERS, PaneApp, build_big, build_shop, settle
+from tui.helpers import palette_highlights, wait_until
 
 SIZE = (120, 30)
 
@@ -133,10 +134,7 @@ async def test_escape_cancels_a_running_export_and_leaves_no_file(
         assert isinstance(screen, ExportScreen)
         await pilot.press("enter")
         bar = screen.query_one("#export-progress", ProgressBar)
-        for _ in range(500):
-            if bar.progress:
-                break
-            await pilot.pause(0.01)
+        await wait_until(pilot, lambda: bar.progress, "the export's first rows written")
         assert 0 < bar.progress < 4_000_000
         assert any(name.endswith(".part") for name in files_in(workdir))
         await pilot.press("escape")
@@ -170,7 +168,8 @@ async def test_the_palette_offers_the_export(shop: Path, workdir: Path) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"export rows")
-        await pilot.pause(0.3)
+        await pilot.pause()
+        await wait_until(pilot, lambda: palette_highlights(app, "export rows"), "the command found")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen)
