@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -80,3 +80,12 @@ def no_clipboard_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     """Copies in tests go to the terminal (`app.clipboard`), wherever the tests run."""
     for name in ("TMUX", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    from pgkit import fresh_database
+
+    with fresh_database() as url:
+        yield url
