@@ -1,0 +1,201 @@
+"""The one module that imports psycopg; every other module takes PostgreSQL from here.
+
+psycopg 3 serves both halves: its async connections the inspection layer, its sync ones
+the migration engine (which runs on a worker thread, as with SQLite). Connections take
+the URL as libpq does, so `.pgpass`, `PGPASSWORD`, `PGHOST`, `PGUSER`, `sslmode` and the
+other libpq settings work as with psql.
+
+Inspection sessions are made safe for a production server here, in one place: read-only
+transactions, a statement and a lock timeout (a catalog query must not queue behind an
+exclusive lock), and `application_name = 'dbinspect'` so a DBA sees who is connected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from dbinspect.errors import ConnectError
+from dbinspect.url import DatabaseUrl, mask_url
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "AsyncConnection",
+    "Connection",
+    "DatabaseError",
+    "Error",
+    "OperationalError",
+    "QueryCanceled",
+    "TransactionStatus",
+    "connect",
+    "connect_async",
+    "connect_error",
+    "pg_errors",
+    "psycopg",
+]
+
+Connection = psycopg.Connection
+AsyncConnection = psycopg.AsyncConnection
+Error = psycopg.Error
+DatabaseError = psycopg.DatabaseError
+OperationalError = psycopg.OperationalError
+QueryCanceled = pg_errors.QueryCanceled
+
+APPLICATION_NAME = "dbinspect"
+INSPECTION_STATEMENT_TIMEOUT_MS = 30_000
+"""A catalog or page query that runs longer than this is stopped by the server."""
+INSPECTION_LOCK_TIMEOUT_MS = 2_000
+"""How long an inspection query may wait behind another session's exclusive lock."""
+CONNECT_TIMEOUT_S = 10
+
+# sqlx takes these in its URLs; libpq does not know them and would refuse the URL.
+_SQLX_ONLY_PARAMETERS = ("statement-cache-capacity", "ssl-root-cert", "ssl-client-cert")
+
+
+def conninfo(url: DatabaseUrl) -> str:
+    """The URL as libpq takes it: `postgres://` and `postgresql://`, minus sqlx's own keys."""
+    text = url.raw.strip()
+    base, sep, query = text.partition("?")
+    if not sep:
+        return text
+    kept = [
+        part
+        for part in query.split("&")
+        if part and part.split("=", 1)[0] not in _SQLX_ONLY_PARAMETERS
+    ]
+    return base + ("?" + "&".join(kept) if kept else "")
+
+
+def _options(url: DatabaseUrl, *, read_only: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"application_name": APPLICATION_NAME}
+    if "connect_timeout" not in url.raw and "PGCONNECT_TIMEOUT" not in os.environ:
+        options["connect_timeout"] = CONNECT_TIMEOUT_S
+    if read_only:
+        options["options"] = (
+            "-c default_transaction_read_only=on "
+            f"-c statement_timeout={INSPECTION_STATEMENT_TIMEOUT_MS} "
+            f"-c lock_timeout={INSPECTION_LOCK_TIMEOUT_MS}"
+        )
+    return options
+
+
+def connect(
+    url: DatabaseUrl, *, read_only: bool = False, autocommit: bool = True
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """A synchronous connection (the migration engine's); `read_only` for inspection.
+
+    Raises:
+        ConnectError: One clear line: wrong password, unknown database, refused, timeout.
+    """
+    try:
+        return psycopg.connect(
+            conninfo(url), autocommit=autocommit, **_options(url, read_only=read_only)
+        )
+    except psycopg.Error as error:
+        raise connect_error(url, error) from error
+
+
+async def connect_async(
+    url: DatabaseUrl, *, read_only: bool = True, autocommit: bool = True
+) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+    """An asynchronous connection (inspection's): read-only, with timeouts, by default.
+
+    Raises:
+        ConnectError: As `connect`.
+    """
+    try:
+        return await psycopg.AsyncConnection.connect(
+            conninfo(url), autocommit=autocommit, **_options(url, read_only=read_only)
+        )
+    except psycopg.Error as error:
+        raise connect_error(url, error) from error
+
+
+_CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (
+        re.compile(r"password authentication failed|no password supplied|password is required"),
+        "the server refused the password for this user",
+        "check the password in the URL, PGPASSWORD or ~/.pgpass",
+    ),
+    (
+        re.compile(r'database "[^"]*" does not exist'),
+        "the database does not exist on this server",
+        "check the database name; `psql -l` lists them",
+    ),
+    (
+        re.compile(r'role "[^"]*" does not exist'),
+        "the user does not exist on this server",
+        "check the user name in the URL or PGUSER",
+    ),
+    (
+        re.compile(r"Connection refused|No such file or directory"),
+        "nothing is listening there: the server is down or the host or port is wrong",
+        "check the host and port, and that PostgreSQL is running",
+    ),
+    (
+        re.compile(r"timeout expired|timed out"),
+        f"no answer from the server within {CONNECT_TIMEOUT_S} s",
+        "check the host, the network and the firewall",
+    ),
+    (
+        re.compile(r"could not translate host name|Name or service not known"),
+        "the host name could not be resolved",
+        "check the host in the URL or PGHOST",
+    ),
+    (
+        re.compile(r"the database system is (starting up|shutting down|in recovery mode)"),
+        "the server is restarting",
+        "try again in a moment",
+    ),
+)
+
+
+def connect_error(url: DatabaseUrl, error: BaseException) -> ConnectError:
+    """One clear line for a failed connection, by its cause, the password never shown."""
+    detail = mask_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
+    for pattern, cause, hint in _CAUSES:
+        if pattern.search(str(error)):
+            return ConnectError(f"cannot connect to {url.masked}: {cause}", hint)
+    return ConnectError(f"cannot connect to {url.masked}: {detail}")
+
+
+def server_lost(error: BaseException) -> bool:
+    """Whether `error` means the connection is gone (server restarted, backend killed)."""
+    if isinstance(error, pg_errors.AdminShutdown | pg_errors.CrashShutdown):
+        return True
+    if isinstance(error, psycopg.OperationalError):
+        text = str(error)
+        return any(
+            phrase in text
+            for phrase in (
+                "terminating connection",
+                "server closed the connection",
+                "consuming input failed",
+                "connection is closed",
+                "the connection is lost",
+                "SSL SYSCALL error",
+            )
+        )
+    return isinstance(error, psycopg.InterfaceError) and "closed" in str(error)
+
+
+def lost_message(url: DatabaseUrl) -> str:
+    """What to say when the server went away under us."""
+    return f"the connection to {url.masked} was lost (the server restarted or ended this session)"
+
+
+def settings_of(conn: psycopg.Connection[Any]) -> Mapping[str, str]:
+    """The session's parameters the server reported (server_version, TimeZone, ...)."""
+    info = conn.info
+    return {
+        name: value
+        for name in ("server_version", "TimeZone", "client_encoding", "application_name")
+        if (value := info.parameter_status(name)) is not None
+    }
