@@ -15,6 +15,7 @@ from dbinspect.config import Settings, resolve_settings
 from dbinspect.errors import ConfigError
 from dbinspect.logs import configure_logging
 from dbinspect.migrate.authoring import add_migration
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.runner import (
     migration_status,
@@ -22,7 +23,6 @@ from dbinspect.migrate.runner import (
     revert_migrations,
     run_migrations,
 )
-from dbinspect.migrate.sqlite_tx import Cancellation, CancelledInWorker
 from dbinspect.url import DatabaseUrl
 
 F = TypeVar("F", bound=Callable[..., Any])

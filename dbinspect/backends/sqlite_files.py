@@ -188,3 +188,16 @@ def plan_read_only_open(path: Path, *, copy_limit: int = COPY_LIMIT_BYTES) -> Re
             f"{path}: cannot make the private copy its -wal needs: {error.strerror}", hint
         ) from None
     return ReadOnlyOpen(read_only_uri(copy), "copy", signature, folder)
+
+
+def create_empty_database(path: Path) -> None:
+    """Create an empty SQLite file, as sqlx's `create_if_missing` does."""
+    from dbinspect import sqlite_driver as driver
+
+    conn = driver.connect(path)
+    try:
+        # Writing a header field makes SQLite write page 1, so the file is a database.
+        conn.execute("PRAGMA user_version = 0")
+        conn.commit()
+    finally:
+        conn.close()

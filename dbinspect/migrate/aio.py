@@ -17,10 +17,10 @@ from typing import TypeVar
 
 from dbinspect.config import SqlxSettings
 from dbinspect.migrate import runner
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.runner import EventHandler
 from dbinspect.migrate.source import DEFAULT_SETTINGS
-from dbinspect.migrate.sqlite_tx import Cancellation, CancelledInWorker
 from dbinspect.url import DatabaseUrl
 
 T = TypeVar("T")

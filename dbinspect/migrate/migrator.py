@@ -1,19 +1,21 @@
-"""Decides what to run: statuses, refusals and plans, with no I/O on the database."""
+"""Decides what to run: statuses, refusals and plans, with no I/O and no database driver.
+
+The same policy for every database; what differs in SQL comes in as a `Dialect`.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from dbinspect.errors import ChecksumMismatchError, MigrationError, MissingMigrationError
-from dbinspect.migrate.records import AppliedMigration, Migration, MigrationStatus, StatusKind
-from dbinspect.migrate.sqlite_tx import dirty_error
-from dbinspect.migrate.statements import (
-    Statement,
-    explain_checksum_difference,
-    foreign_keys_pragmas,
-    split_statements,
-    transaction_refusal,
+from dbinspect.errors import (
+    ChecksumMismatchError,
+    DirtyDatabaseError,
+    MigrationError,
+    MissingMigrationError,
 )
+from dbinspect.migrate.dialect import Dialect
+from dbinspect.migrate.records import AppliedMigration, Migration, MigrationStatus, StatusKind
+from dbinspect.migrate.statements import Statement, explain_checksum_difference
 
 
 class PreparedSql(NamedTuple):
@@ -45,6 +47,15 @@ def statuses(migrations: list[Migration], applied: list[AppliedMigration]) -> li
         status = "failed" if not row.success else "missing"
         result.append(MigrationStatus(row.version, row.description, status, None, row))
     return sorted(result, key=lambda s: s.version)
+
+
+def dirty_error(version: int) -> DirtyDatabaseError:
+    """The refusal for a tracking row with `success` false."""
+    return DirtyDatabaseError(
+        f"migration {version} is partially applied (its tracking row says it failed)",
+        f"repair the database by hand, then delete the row of version {version} "
+        "from _sqlx_migrations (sqlx refuses this database too)",
+    )
 
 
 def checksum_error(migration: Migration, applied: bytes) -> ChecksumMismatchError:
@@ -158,12 +169,12 @@ def plan_revert(
     return plan
 
 
-def prepare(migration: Migration, *, down: bool = False) -> PreparedSql:
+def prepare(migration: Migration, dialect: Dialect, *, down: bool = False) -> PreparedSql:
     """Split a file into statements and refuse what cannot run in its transaction.
 
     Raises:
-        MigrationError: A transactional file holds BEGIN/COMMIT/END/ROLLBACK or VACUUM,
-            or any file holds a NUL character.
+        MigrationError: A transactional file holds what would end its transaction or
+            cannot run inside one, or any file holds a NUL character.
     """
     sql = migration.down_sql if down else migration.up_sql
     path = migration.down_path if down else migration.path
@@ -171,28 +182,20 @@ def prepare(migration: Migration, *, down: bool = False) -> PreparedSql:
     assert sql is not None and path is not None
     nul = sql.find("\0")
     if nul != -1:
-        # SQLite stops reading a statement at a NUL: sqlx would run part of the file.
         line = sql.count("\n", 0, nul) + 1
         raise MigrationError(
-            f"{path.name}: line {line} holds a NUL character, where SQLite would stop "
-            "reading the statement",
+            f"{path.name}: line {line} holds a NUL character, {dialect.nul_reason}",
             "remove it; save the file as text",
         )
-    statements = split_statements(sql)
+    statements = dialect.split(sql)
     if no_tx:
         return PreparedSql(statements, ())
-    refused = transaction_refusal(statements)
+    refused = dialect.transaction_refusal(statements)
     if refused is not None:
         raise MigrationError(
             f"{path.name}: {refused.label()} cannot run inside the migration's transaction "
-            f"({refused.keyword} would end, nest or be refused by it, and sqlx would fail or "
-            "commit half the file)",
+            f"({refused.keyword} {dialect.transaction_reason})",
             "remove it (each migration already runs in its own transaction), or make the "
             "file's first line `-- no-transaction`",
         )
-    warnings = tuple(
-        f"{path.name}: {s.label()} has no effect: SQLite ignores PRAGMA foreign_keys inside "
-        "a transaction (sqlx runs it the same way); foreign keys stay ON"
-        for s in foreign_keys_pragmas(statements)
-    )
-    return PreparedSql(statements, warnings)
+    return PreparedSql(statements, dialect.warnings(statements, path.name))

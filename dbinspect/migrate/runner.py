@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from dbinspect.config import SqlxSettings
-from dbinspect.errors import ConfigError, ConnectError, MigrationError
+from dbinspect.errors import ConnectError, MigrationError
 from dbinspect.migrate import migrator
+from dbinspect.migrate.cancellation import Cancellation
+from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.migrator import PreparedSql
 from dbinspect.migrate.records import (
     AppliedMigration,
@@ -24,20 +26,11 @@ from dbinspect.migrate.records import (
     MigrationStatus,
 )
 from dbinspect.migrate.source import DEFAULT_SETTINGS, load_migrations
-from dbinspect.migrate.sqlite_store import SqliteStore
-from dbinspect.migrate.sqlite_tx import Cancellation
+from dbinspect.migrate.store import MigrationStore, dialect_for, open_store
 from dbinspect.url import DatabaseUrl
 
 log = logging.getLogger("dbinspect.migrate")
 EventHandler = Callable[[MigrationEvent], None]
-
-
-def _sqlite_only(url: DatabaseUrl) -> None:
-    if url.backend != "sqlite":
-        raise ConfigError(
-            f"migrations on {url.backend} are not supported yet: {url.masked}",
-            "use a sqlite: URL",
-        )
 
 
 def _database_exists(path: Path) -> bool:
@@ -57,12 +50,16 @@ def _database_exists(path: Path) -> bool:
 
 
 def _prepare(
-    plan: list[Migration], prepared: dict[int, PreparedSql], *, down: bool = False
+    plan: list[Migration],
+    prepared: dict[int, PreparedSql],
+    dialect: Dialect,
+    *,
+    down: bool = False,
 ) -> dict[int, PreparedSql]:
     """Split and check each planned file once, refusing what cannot run in a transaction."""
     for migration in plan:
         if migration.version not in prepared:
-            prepared[migration.version] = migrator.prepare(migration, down=down)
+            prepared[migration.version] = migrator.prepare(migration, dialect, down=down)
     return prepared
 
 
@@ -95,6 +92,7 @@ def _plan_run(
     target_version: int | None,
     ignore_missing: bool,
     prepared: dict[int, PreparedSql],
+    dialect: Dialect,
     expected_versions: Sequence[int] | None = None,
 ) -> list[Migration]:
     """Validate, plan and prepare a run; every refusal comes before anything is written."""
@@ -102,7 +100,7 @@ def _plan_run(
     migrator.validate(status_list, ignore_missing=ignore_missing)
     plan = migrator.plan_run(status_list, applied, target_version)
     _check_expected(plan, expected_versions)
-    _prepare(plan, prepared)
+    _prepare(plan, prepared, dialect)
     return plan
 
 
@@ -113,13 +111,12 @@ def migration_status(
 
     A database file that does not exist yet reports every migration as pending.
     """
-    _sqlite_only(url)
     migrations = load_migrations(folder, settings)
     if url.path is not None and not _database_exists(url.path):
         return migrator.statuses(migrations, [])
     read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
     # Reading the tracking table needs no extension: inspection never loads one.
-    store = SqliteStore.open(read_only, settings.table_name)
+    store = open_store(read_only, settings.table_name)
     try:
         applied = store.list_applied()
     finally:
@@ -128,7 +125,7 @@ def migration_status(
 
 
 def _execute_plan(
-    store: SqliteStore,
+    store: MigrationStore,
     plan: list[Migration],
     prepared: dict[int, PreparedSql],
     direction: Literal["up", "down"],
@@ -196,7 +193,7 @@ def run_migrations(
         ChecksumMismatchError, MigrationFailedError, MigrationError, and
         CancelledInWorker after a cancel.
     """
-    _sqlite_only(url)
+    dialect = dialect_for(url)
     if dry_run:
         status_list = migration_status(url, folder, settings)
         applied = [s.applied for s in status_list if s.applied is not None]
@@ -204,15 +201,19 @@ def run_migrations(
         plan = migrator.plan_run(status_list, applied, target_version)
         _check_expected(plan, expected_versions)
         return [
-            MigrationResult(m.version, m.description, "up", 0, migrator.prepare(m).warnings)
+            MigrationResult(
+                m.version, m.description, "up", 0, migrator.prepare(m, dialect).warnings
+            )
             for m in plan
         ]
     migrations = load_migrations(folder, settings)
     prepared: dict[int, PreparedSql] = {}
     if url.path is not None and not _database_exists(url.path):
         # Opening creates the file: plan the run on an empty database before that.
-        _plan_run(migrations, [], target_version, ignore_missing, prepared, expected_versions)
-    store = SqliteStore.open(
+        _plan_run(
+            migrations, [], target_version, ignore_missing, prepared, dialect, expected_versions
+        )
+    store = open_store(
         url,
         settings.table_name,
         create=True,
@@ -221,14 +222,24 @@ def run_migrations(
         extensions=settings.extensions,
     )
     try:
-        applied = store.list_applied()  # empty without a tracking table; creates nothing
-        plan = _plan_run(
-            migrations, applied, target_version, ignore_missing, prepared, expected_versions
-        )
-        store.ensure_table()
-        return _execute_plan(store, plan, prepared, "up", on_event)
+        store.lock()  # what is applied is read under the lock, as sqlx reads it
+        try:
+            applied = store.list_applied()  # empty without a tracking table; creates nothing
+            plan = _plan_run(
+                migrations,
+                applied,
+                target_version,
+                ignore_missing,
+                prepared,
+                dialect,
+                expected_versions,
+            )
+            store.ensure_table()
+            return _execute_plan(store, plan, prepared, "up", on_event)
+        finally:
+            store.flush_execution_time()
+            store.unlock()
     finally:
-        store.flush_execution_time()
         store.close()
 
 
@@ -252,19 +263,25 @@ def revert_migrations(
     Raises:
         The same refusals as `run_migrations`, and MigrationError for a missing down file.
     """
-    _sqlite_only(url)
+    dialect = dialect_for(url)
+    migrations = load_migrations(folder, settings)
+
+    def plan_from(applied: list[AppliedMigration]) -> list[Migration]:
+        status_list = migrator.statuses(migrations, applied)
+        migrator.validate(status_list)
+        plan = migrator.plan_revert(status_list, applied, target_version)
+        _check_expected(plan, expected_versions)
+        return plan
+
     status_list = migration_status(url, folder, settings)
-    applied = [s.applied for s in status_list if s.applied is not None]
-    migrator.validate(status_list)
-    plan = migrator.plan_revert(status_list, applied, target_version)
-    _check_expected(plan, expected_versions)
-    prepared = _prepare(plan, {}, down=True)  # refuse before opening for writing
+    plan = plan_from([s.applied for s in status_list if s.applied is not None])
+    prepared = _prepare(plan, {}, dialect, down=True)  # refuse before opening for writing
     if dry_run or not plan:
         return [
             MigrationResult(m.version, m.description, "down", 0, prepared[m.version].warnings)
             for m in plan
         ]
-    store = SqliteStore.open(
+    store = open_store(
         url,
         settings.table_name,
         write=True,
@@ -272,7 +289,14 @@ def revert_migrations(
         extensions=settings.extensions,
     )
     try:
-        return _execute_plan(store, plan, prepared, "down", on_event)
+        store.lock()
+        try:
+            # Planned again under the lock: another runner may have moved on meanwhile.
+            plan = plan_from(store.list_applied())
+            _prepare(plan, prepared, dialect, down=True)
+            return _execute_plan(store, plan, prepared, "down", on_event)
+        finally:
+            store.unlock()
     finally:
         store.close()
 
@@ -288,7 +312,6 @@ def restamp_migration(
     Raises:
         MigrationError: The version is not applied or has no file.
     """
-    _sqlite_only(url)
     status_list = migration_status(url, folder, settings)
     status = next((s for s in status_list if s.version == version), None)
     if status is None or status.applied is None:
@@ -299,11 +322,13 @@ def restamp_migration(
         )
     old, new = status.applied.checksum, status.migration.checksum
     if old != new:
-        store = SqliteStore.open(
-            url, settings.table_name, write=True, extensions=settings.extensions
-        )
+        store = open_store(url, settings.table_name, write=True, extensions=settings.extensions)
         try:
-            store.restamp(version, new)
+            store.lock()
+            try:
+                store.restamp(version, new)
+            finally:
+                store.unlock()
         finally:
             store.close()
         log.info("restamped %s %s: %s -> %s", version, status.description, old.hex(), new.hex())

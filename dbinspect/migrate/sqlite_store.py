@@ -25,8 +25,11 @@ from dbinspect.config import tracking_table
 from dbinspect.errors import ConnectError, MigrationError, MigrationFailedError
 from dbinspect.extensions import Extension
 from dbinspect.migrate import sqlite_tx
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
+from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.records import AppliedMigration, Migration
-from dbinspect.migrate.sqlite_tx import Cancellation, CancelledInWorker, Job, StatementFailedError
+from dbinspect.migrate.sqlite_dialect import SQLITE
+from dbinspect.migrate.sqlite_tx import Job, StatementFailedError
 from dbinspect.migrate.statements import Statement
 from dbinspect.url import DatabaseUrl
 
@@ -98,7 +101,7 @@ def _remove_copy(folder: Path | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-class SqliteStore:
+class SqliteStore:  # implements migrate.store.MigrationStore
     """The tracking table and migration transactions of one SQLite database.
 
     Args:
@@ -135,6 +138,7 @@ class SqliteStore:
         """A private copy read instead of the file (see `plan_read_only_open`)."""
         self._listed_at: int | None = None
         """`PRAGMA data_version` just before `list_applied` last read the tracking table."""
+        self._cancel_handle: int | None = None
 
     @classmethod
     def open(
@@ -189,7 +193,7 @@ class SqliteStore:
             _remove_copy(snapshot)
             raise ConnectError(f"cannot open {url.masked}: {error}") from error
         cancellation = cancellation or Cancellation()
-        cancellation.attach(conn)
+        handle = sqlite_tx.attach_cancellation(cancellation, conn)
         try:
             driver.load_extensions(conn, extensions)
             try:
@@ -205,17 +209,40 @@ class SqliteStore:
                     raise read_only_error(url.path) from error
                 raise ConnectError(f"cannot use {url.masked}: {error}") from error
         except BaseException:
-            cancellation.detach()
+            cancellation.detach(handle)
             conn.close()
             _remove_copy(snapshot)
             raise
         store = cls(conn, table, url.path, cancellation, write=write, truncating=truncating)
         store.snapshot_dir = snapshot
+        store._cancel_handle = handle
         return store
+
+    dialect: Dialect = SQLITE
+
+    def _detach(self) -> None:
+        handle, self._cancel_handle = self._cancel_handle, None
+        if handle is not None:
+            self.cancellation.detach(handle)
+
+    def lock(self) -> None:
+        """Nothing to do: each migration takes SQLite's write lock (as sqlx's SQLite lock)."""
+
+    def unlock(self) -> None:
+        """Nothing to do (see `lock`)."""
+
+    def dirty_version(self) -> int | None:
+        """The lowest version whose tracking row says it failed, if any."""
+        if not self.table_exists():
+            return None
+        rows = self._read(
+            f"SELECT version FROM {self._quoted} WHERE success = false ORDER BY version LIMIT 1"
+        )
+        return int(rows[0][0]) if rows else None
 
     def close(self) -> None:
         """Close the connection, and delete the journal a truncating run leaves behind."""
-        self.cancellation.detach()
+        self._detach()
         if self.truncating:
             # Only while the connection still truncates: a migration (or another program)
             # may have turned the database to WAL meanwhile, and WAL must stay. Switching
@@ -393,7 +420,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         if self.cancellation.event.is_set():
             # After Ctrl+C, one short try that the cancel must not interrupt; if another
             # process holds the lock, the row keeps -1, as a killed run leaves it.
-            self.cancellation.detach()
+            self._detach()
             give_up, wait_s = threading.Event(), 0.0
         else:
             # A Ctrl+C while this waits for the lock ends the wait; the row keeps -1.

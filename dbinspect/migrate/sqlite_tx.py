@@ -12,7 +12,9 @@ from typing import TypeVar
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_errors import is_busy
-from dbinspect.errors import DirtyDatabaseError, MigrationError
+from dbinspect.errors import MigrationError
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
+from dbinspect.migrate.migrator import dirty_error
 from dbinspect.migrate.records import Migration
 from dbinspect.migrate.statements import Statement
 
@@ -24,51 +26,28 @@ BUSY_TIMEOUT_S = 30.0
 T = TypeVar("T")
 
 
-class CancelledInWorker(Exception):
-    """The run was cancelled; the running migration's transaction was rolled back."""
+PROGRESS_STEPS = 10_000
+"""SQLite instructions between looks at the cancel flag: a fraction of a millisecond."""
 
 
-class Cancellation:
-    """Stops a migration run from another thread.
+def attach_cancellation(cancellation: Cancellation, conn: driver.Connection) -> int:
+    """Make `cancellation` stop `conn`'s statements; returns the handle to detach.
 
-    `cancel()` sets the flag looked at between statements and interrupts the statement
-    running on the attached connection. A cancel that lands between the look at the flag
-    and the start of the next statement would miss both, so the connection's progress
-    handler also looks at the flag while any statement runs. SQLite forbids interrupting
-    a connection that is closing, so attaching, detaching and interrupting share a lock.
+    A cancel that lands between the look at the flag and the start of the next statement
+    would miss both, so the connection's progress handler also looks at the flag while
+    any statement runs.
     """
+    event = cancellation.event
 
-    PROGRESS_STEPS = 10_000
-    """SQLite instructions between looks at the flag: a fraction of a millisecond."""
+    def stop_requested() -> int:
+        return 1 if event.is_set() else 0  # non-zero makes SQLite stop the statement
 
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self._lock = threading.Lock()
-        self._conn: driver.Connection | None = None
+    def interrupt() -> None:
+        with contextlib.suppress(driver.ProgrammingError):  # closed meanwhile
+            conn.interrupt()
 
-    def _stop_requested(self) -> int:
-        return 1 if self.event.is_set() else 0  # non-zero makes SQLite stop the statement
-
-    def attach(self, conn: driver.Connection) -> None:
-        """Stop `conn`'s statements on cancel (from now until `detach`)."""
-        conn.set_progress_handler(self._stop_requested, self.PROGRESS_STEPS)
-        with self._lock:
-            self._conn = conn
-
-    def detach(self) -> None:
-        """Forget the connection; call before closing it."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.set_progress_handler(None, 0)
-            self._conn = None
-
-    def cancel(self) -> None:
-        """Ask the run to stop: the running statement is interrupted and rolled back."""
-        with self._lock:
-            self.event.set()
-            if self._conn is not None:
-                with contextlib.suppress(driver.ProgrammingError):
-                    self._conn.interrupt()
+    conn.set_progress_handler(stop_requested, PROGRESS_STEPS)
+    return cancellation.attach(interrupt, lambda: conn.set_progress_handler(None, 0))
 
 
 class StatementFailedError(Exception):
@@ -100,15 +79,6 @@ class Job:
     """`PRAGMA data_version` when the applied set this job was planned from was read."""
     committed: bool = False
     elapsed: int = 0
-
-
-def dirty_error(version: int) -> DirtyDatabaseError:
-    """The refusal for a tracking row with `success` false."""
-    return DirtyDatabaseError(
-        f"migration {version} is partially applied (its tracking row says it failed)",
-        f"repair the database by hand, then delete the row of version {version} "
-        "from _sqlx_migrations (sqlx refuses this database too)",
-    )
 
 
 def retry_while_busy(

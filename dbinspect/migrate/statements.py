@@ -1,4 +1,7 @@
-"""Splits migration SQL into statements and finds what cannot run in a transaction."""
+"""SQLite's statement rules: where statements end and what cannot run in a transaction.
+
+`Statement` is shared by every dialect; `SQLITE` (in `sqlite_dialect`) bundles these rules.
+"""
 
 from __future__ import annotations
 

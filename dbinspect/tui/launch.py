@@ -10,9 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
-from dbinspect import sqlite_driver as driver
 from dbinspect.backends import Backend, open_backend
-from dbinspect.backends.sqlite_files import write_access_problem
+from dbinspect.backends.sqlite_files import create_empty_database, write_access_problem
 from dbinspect.config import Settings
 from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import ConfigError, DbInspectError
@@ -41,17 +40,6 @@ def launch(
     if code:
         # The app stopped on an error (Textual showed it): the process must say so too.
         raise SystemExit(code)
-
-
-def _create_database(path: Path) -> None:
-    """Create an empty SQLite file, as sqlx's `create_if_missing` does."""
-    conn = driver.connect(path)
-    try:
-        # Writing a header field makes SQLite write page 1, so the file is a database.
-        conn.execute("PRAGMA user_version = 0")
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def _import_app() -> ModuleType:
@@ -97,7 +85,7 @@ async def run_app(
     elif settings.migrations.explicit and migrate_on_launch and not read_only:
         outcome = LaunchOutcome(skipped=f"the database is read-only: {read_only_reason}")
     elif create and url.path is not None and not url.path.exists():
-        await asyncio.to_thread(_create_database, url.path)
+        await asyncio.to_thread(create_empty_database, url.path)
     # Import Textual on a thread while SQLite opens the file and lists its objects: on a
     # large schema both take a few hundred milliseconds, and they need not wait for each other.
     importing = asyncio.ensure_future(asyncio.to_thread(_import_app))

@@ -25,13 +25,9 @@ from migrate_helpers import (
 
 from dbinspect.errors import MigrationError
 from dbinspect.migrate import migration_status, run_migrations
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.records import MigrationEvent
-from dbinspect.migrate.sqlite_tx import (
-    LOCK_POLL_MS,
-    Cancellation,
-    CancelledInWorker,
-    retry_while_busy,
-)
+from dbinspect.migrate.sqlite_tx import LOCK_POLL_MS, attach_cancellation, retry_while_busy
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import DatabaseUrl, parse_url
 
@@ -326,7 +322,7 @@ def test_a_cancel_between_statements_still_stops_the_next_one(tmp_path: Path) ->
     # statement must still stop at once, not run to its end.
     conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None, check_same_thread=False)
     cancellation = Cancellation()
-    cancellation.attach(conn)
+    attach_cancellation(cancellation, conn)
     cancellation.event.set()
     outcome: list[str] = []
 

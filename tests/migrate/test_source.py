@@ -11,8 +11,15 @@ from migrate_helpers import SQLX, write_folder
 from dbinspect.config import load_sqlx_settings
 from dbinspect.errors import MigrationError, MigrationSourceError
 from dbinspect.migrate import checksum, load_migrations, parse_file_name, split_statements
-from dbinspect.migrate.migrator import prepare
+from dbinspect.migrate.migrator import PreparedSql
+from dbinspect.migrate.migrator import prepare as prepare_for
+from dbinspect.migrate.records import Migration
+from dbinspect.migrate.sqlite_dialect import SQLITE
 from dbinspect.migrate.statements import explain_checksum_difference
+
+
+def prepare(migration: Migration) -> PreparedSql:
+    return prepare_for(migration, SQLITE)
 
 
 def test_checksum_test_vector() -> None:

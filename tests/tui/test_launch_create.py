@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from dbinspect.backends.sqlite_files import create_empty_database
 from dbinspect.sqlite_driver import dbapi as sqlite3
-
-launch = importlib.import_module("dbinspect.tui.launch")
 
 
 def test_create_database_writes_a_valid_empty_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    launch._create_database(path)
+    create_empty_database(path)
     assert path.read_bytes()[:16] == b"SQLite format 3\x00"
     conn = sqlite3.connect(path)
     try:

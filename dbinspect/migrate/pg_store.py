@@ -1,0 +1,375 @@
+"""Keeps sqlx's tracking table on PostgreSQL and applies one migration at a time, atomically.
+
+Exactly sqlx's PostgreSQL flavour: its tracking table, a session-level advisory lock on
+sqlx's key for the whole run (so dbinspect and an app embedding `sqlx::migrate!` never
+migrate at once), each file with its tracking row in one transaction, and
+`-- no-transaction` files sent whole, as one simple query, as sqlx sends them (so
+`CREATE INDEX CONCURRENTLY` works when it is the file's only statement).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from typing import Any
+
+from dbinspect import pg_driver as driver
+from dbinspect.errors import ConfigError, MigrationError, MigrationFailedError
+from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
+from dbinspect.migrate.dialect import Dialect
+from dbinspect.migrate.pg_dialect import POSTGRES
+from dbinspect.migrate.records import AppliedMigration, Migration
+from dbinspect.migrate.statements import Statement
+from dbinspect.url import DatabaseUrl
+
+Connection = driver.Connection[tuple[Any, ...]]
+
+SQLX_LOCK_FACTOR = 0x3D32AD9E
+"""sqlx's advisory lock key is this times the CRC-32 of the database's name."""
+
+_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00]|"")+")'
+_TABLE_NAME = re.compile(rf"{_PART}(?:\.{_PART})?")
+
+
+def sqlx_lock_key(database: str) -> int:
+    """sqlx's `generate_lock_id`: 0x3d32ad9e * CRC-32/ISO-HDLC of the database name."""
+    return SQLX_LOCK_FACTOR * zlib.crc32(database.encode())
+
+
+def checked_table_name(text: str) -> str:
+    """The tracking table's name as sqlx writes it into its SQL, if it is a name at all.
+
+    sqlx pastes `table-name` into its statements verbatim; anything but a (schema-
+    qualified, possibly quoted) identifier would make them fail, or do something else.
+
+    Raises:
+        ConfigError: The name is not an identifier or `schema.identifier`.
+    """
+    if not _TABLE_NAME.fullmatch(text):
+        raise ConfigError(
+            f"table-name {text!r} is not a table name sqlx can use on PostgreSQL",
+            "use letters, digits and _, optionally after a schema and a dot, or quote "
+            "the name: table-name = '\"my-migrations\"'",
+        )
+    return text
+
+
+class PgStore:  # implements migrate.store.MigrationStore
+    """The tracking table and migration transactions of one PostgreSQL database.
+
+    Args:
+        conn: An autocommit connection; transactions here are explicit.
+        table: The tracking table's name, as sqlx writes it into SQL.
+        url: The database, for messages and for the lock's own connection.
+        cancellation: Stops the run from another thread: a cancel request to the server.
+    """
+
+    dialect: Dialect = POSTGRES
+
+    def __init__(
+        self, conn: Connection, table: str, url: DatabaseUrl, cancellation: Cancellation
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.url = url
+        self.cancellation = cancellation
+        self._handles = [cancellation.attach(conn.cancel_safe)]
+        self._lock_conn: Connection | None = None
+        self._untimed: tuple[int, int] | None = None
+        """(version, ns) of an applied migration whose execution_time is still -1."""
+
+    @classmethod
+    def open(
+        cls,
+        url: DatabaseUrl,
+        table: str,
+        *,
+        write: bool = False,
+        cancellation: Cancellation | None = None,
+    ) -> PgStore:
+        """Connect for migrations (`write`) or for reading the tracking table.
+
+        A reading connection is an inspection one: read-only, with statement and lock
+        timeouts. A writing one sets nothing but its application name: a migration may
+        take as long as it takes.
+
+        Raises:
+            ConnectError: The server cannot be reached or refuses the connection.
+            ConfigError: The tracking table's name is not one sqlx can use.
+        """
+        checked_table_name(table)
+        conn = driver.connect(url, read_only=not write)
+        return cls(conn, table, url, cancellation or Cancellation())
+
+    def close(self) -> None:
+        """Close the connections; the server releases the advisory lock with its session."""
+        for handle in self._handles:
+            self.cancellation.detach(handle)
+        self._handles = []
+        if self._lock_conn is not None:
+            self._lock_conn.close()
+            self._lock_conn = None
+        self.conn.close()
+
+    def _lost_or(self, error: driver.Error, message: str) -> MigrationError:
+        if driver.server_lost(error) or self.conn.closed:
+            return MigrationError(driver.lost_message(self.url), "check the server and run again")
+        return MigrationError(f"{message}: {_first_line(error)}")
+
+    def _check_cancel(self, error: BaseException | None = None) -> None:
+        if self.cancellation.event.is_set():
+            raise CancelledInWorker from error
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql.encode(), params or None).fetchall()
+        except driver.Error as error:
+            self._check_cancel(error)
+            raise self._lost_or(error, "cannot read the tracking table") from error
+
+    def table_exists(self) -> bool:
+        """Whether the tracking table exists, found by the server as sqlx's SQL finds it."""
+        return self._query("SELECT to_regclass(%s) IS NOT NULL", (self.table,))[0][0] is True
+
+    def list_applied(self) -> list[AppliedMigration]:
+        """Every tracking row, by version; empty when there is no tracking table."""
+        if not self.table_exists():
+            return []
+        rows = self._query(
+            "SELECT version, description, installed_on::text, success, checksum, "
+            f"execution_time FROM {self.table} ORDER BY version"
+        )
+        return [
+            AppliedMigration(int(v), str(d), str(i), bool(s), bytes(c), int(t))
+            for v, d, i, s, c, t in rows
+        ]
+
+    def dirty_version(self) -> int | None:
+        """The lowest version whose tracking row says it failed, if any."""
+        if not self.table_exists():
+            return None
+        rows = self._query(
+            f"SELECT version FROM {self.table} WHERE success = false ORDER BY version LIMIT 1"
+        )
+        return int(rows[0][0]) if rows else None
+
+    def ensure_table(self) -> None:
+        """Create the tracking table with sqlx's exact DDL when it is missing."""
+        ddl = f"""
+CREATE TABLE IF NOT EXISTS {self.table} (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+);
+                """
+        if self.table_exists():
+            return  # CREATE ... IF NOT EXISTS would still need the schema's CREATE right
+        try:
+            self.conn.execute(ddl.encode())
+        except driver.Error as error:
+            self._check_cancel(error)
+            raise self._lost_or(error, "cannot create the tracking table") from error
+
+    def lock(self) -> None:
+        """Take sqlx's advisory lock on a connection of its own, waiting for its holder.
+
+        Session-level, as sqlx's: held across every migration of the run, released by
+        `unlock` or, if this process dies, by the server when the session ends. A cancel
+        while waiting sends the server a cancel request for the wait.
+        """
+        lock_conn = driver.connect(self.url)
+        handle = self.cancellation.attach(lock_conn.cancel_safe)
+        try:
+            self._check_cancel()
+            database = lock_conn.execute("SELECT current_database()").fetchone()
+            assert database is not None
+            lock_conn.execute("SELECT pg_advisory_lock(%s)", (sqlx_lock_key(database[0]),))
+        except driver.Error as error:
+            self.cancellation.detach(handle)
+            lock_conn.close()
+            self._check_cancel(error)
+            raise self._lost_or(error, "cannot take the migration lock") from error
+        except BaseException:
+            self.cancellation.detach(handle)
+            lock_conn.close()
+            raise
+        self._handles.append(handle)
+        self._lock_conn = lock_conn
+
+    def unlock(self) -> None:
+        """Release the advisory lock (closing its connection releases it too)."""
+        lock_conn, self._lock_conn = self._lock_conn, None
+        if lock_conn is None:
+            return
+        try:
+            database = lock_conn.execute("SELECT current_database()").fetchone()
+            assert database is not None
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (sqlx_lock_key(database[0]),))
+        except driver.Error:
+            pass  # the session is gone, and the lock with it
+        finally:
+            lock_conn.close()
+
+    def restamp(self, version: int, checksum: bytes) -> None:
+        """Store `checksum` as the applied checksum of `version`."""
+        try:
+            self.conn.execute(
+                f"UPDATE {self.table} SET checksum = %s WHERE version = %s".encode(),
+                (checksum, version),
+            )
+        except driver.Error as error:
+            raise self._lost_or(error, f"cannot restamp migration {version}") from error
+
+    def apply(
+        self, migration: Migration, statements: list[Statement], *, down: bool = False
+    ) -> int | None:
+        """Run one migration (or its down file) together with its tracking row.
+
+        Returns:
+            The duration in nanoseconds (never None: the advisory lock keeps other
+            runners out for the whole run).
+
+        Raises:
+            MigrationFailedError: A statement failed; the transaction was rolled back.
+            MigrationError: The connection was lost; nothing of this file was recorded.
+            CancelledInWorker: After the statement was cancelled and rolled back.
+        """
+        self._check_cancel()
+        no_tx = migration.down_no_transaction if down else migration.no_transaction
+        sql = migration.down_sql if down else migration.up_sql
+        assert sql is not None
+        start = time.perf_counter_ns()
+        if no_tx:
+            self._write_untimed()
+            self._run_whole_file(migration, sql, statements, down)
+            self._record(migration, down)
+        else:
+            self._run_in_transaction(migration, statements, down)
+        elapsed = time.perf_counter_ns() - start
+        self._untimed = None if down else (migration.version, elapsed)
+        return elapsed
+
+    def _run_in_transaction(
+        self, migration: Migration, statements: list[Statement], down: bool
+    ) -> None:
+        conn = self.conn
+        current: Statement | None = None
+        try:
+            with conn.transaction():
+                # The previous migration's time rides along instead of costing a commit.
+                self._write_untimed()
+                for current in statements:
+                    self._check_cancel()
+                    conn.execute(current.sql.encode())
+                current = None
+                self._record(migration, down)
+                self._check_cancel()
+        except driver.Error as error:
+            self._check_cancel(error)
+            if current is None or driver.server_lost(error) or conn.closed:
+                raise self._lost_or(
+                    error, f"migration {migration.version} could not be recorded"
+                ) from error
+            raise self._failure(migration, down, current, error, "rolled back") from error
+
+    def _run_whole_file(
+        self, migration: Migration, sql: str, statements: list[Statement], down: bool
+    ) -> None:
+        try:
+            self.conn.execute(sql.encode())
+        except driver.Error as error:
+            self._check_cancel(error)
+            if driver.server_lost(error) or self.conn.closed:
+                raise self._lost_or(error, "") from error
+            failed = _statement_at(statements, sql, error)
+            outcome = (
+                "this -- no-transaction file was sent whole, as sqlx sends it, and the "
+                "server ran it as one implicit transaction, rolled back; no tracking row "
+                "was written"
+            )
+            raise self._failure(migration, down, failed, error, outcome) from error
+
+    def _record(self, migration: Migration, down: bool) -> None:
+        if down:
+            self.conn.execute(
+                f"DELETE FROM {self.table} WHERE version = %s".encode(), (migration.version,)
+            )
+        else:
+            self.conn.execute(
+                f"INSERT INTO {self.table} ( version, description, success, checksum, "
+                "execution_time ) VALUES ( %s, %s, TRUE, %s, -1 )".encode(),
+                (migration.version, migration.description, migration.checksum),
+            )
+
+    def _write_untimed(self) -> None:
+        untimed, self._untimed = self._untimed, None
+        if untimed is not None:
+            self.conn.execute(
+                f"UPDATE {self.table} SET execution_time = %s WHERE version = %s".encode(),
+                (untimed[1], untimed[0]),
+            )
+
+    def flush_execution_time(self) -> None:
+        """Write the last applied migration's execution_time, after its commit as sqlx does.
+
+        Within a run, each time rides along in the next migration's transaction instead
+        of costing a commit of its own. Losing it (a kill, a lost connection) leaves -1,
+        as with sqlx.
+        """
+        try:
+            self._write_untimed()
+        except driver.Error:
+            pass
+
+    def _failure(
+        self,
+        migration: Migration,
+        down: bool,
+        statement: Statement | None,
+        error: driver.Error,
+        outcome: str,
+    ) -> MigrationFailedError:
+        path = migration.down_path if down and migration.down_path else migration.path
+        applied = self.list_applied()
+        at_version = max((a.version for a in applied if a.success), default=0)
+        verb = "revert" if down else "migration"
+        label = statement.label() if statement is not None else "the file"
+        if outcome == "rolled back":
+            outcome = "rolled back; the database is as it was before this migration"
+        return MigrationFailedError(
+            f"{verb} {migration.version} ({migration.description}) failed at {label}: "
+            f"{_first_line(error)}; {outcome}",
+            version=migration.version,
+            path=str(path),
+            statement=label,
+            at_version=at_version,
+            hint=f"fix {path.name} and run again",
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _statement_at(statements: list[Statement], sql: str, error: driver.Error) -> Statement | None:
+    """The statement a whole-file error points into, when the server says where."""
+    position = getattr(getattr(error, "diag", None), "statement_position", None)
+    if len(statements) == 1:
+        return statements[0]
+    if not position:
+        return None
+    offset = int(position) - 1
+    start = 0
+    for statement in statements:
+        found = sql.find(statement.sql, start)
+        if found == -1:
+            break
+        start = found + len(statement.sql)
+        if offset < start:
+            return statement
+    return None
