@@ -78,6 +78,23 @@ def mask_url(text: str) -> str:
     return "".join([*shown, text[cursor:]])
 
 
+def without_password(text: str) -> str:
+    """The URL with every password left out (not masked), for commands meant to be run.
+
+    `user:pass@` becomes `user@`; a `password=` or `sslpassword=` parameter goes, with
+    whatever follows it (masking cannot tell where its value ends, see `mask_url`).
+    libpq and sqlx-cli then read the password from PGPASSWORD or ~/.pgpass.
+    """
+    parameter = _parameter_secret(text)
+    if parameter is not None:
+        key_start = max(text.rfind("?", 0, parameter[0]), text.rfind("&", 0, parameter[0]))
+        text = text[:key_start] if key_start > 0 else text[: parameter[0]]
+    userinfo = _userinfo_secret(text)
+    if userinfo is not None:
+        text = text[: userinfo[0] - 1] + text[userinfo[1] :]
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class DatabaseUrl:
     """A parsed database URL whose repr and str never show a password.

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from dbinspect.config import resolve_settings
 from dbinspect.errors import ConfigError
-from dbinspect.url import DatabaseUrl, mask_url, parse_url
+from dbinspect.url import DatabaseUrl, mask_url, parse_url, without_password
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 OneLineError = Callable[..., str]
@@ -215,3 +215,25 @@ def test_a_refused_postgres_url_is_logged_masked(
     text = log.read_text(encoding="utf-8")
     assert "postgres://admin:***@db.example/app" in text
     assert "hunter2" not in text + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "runnable"),
+    [
+        ("postgres://u:p@h/db", "postgres://u@h/db"),
+        ("postgres://u:p@h/db?sslmode=require&password=x&y=1", "postgres://u@h/db?sslmode=require"),
+        ("postgresql://u@h/db?password=x", "postgresql://u@h/db"),
+        ("postgresql://h:5433/db", "postgresql://h:5433/db"),
+        ("postgres://u:p%40s:@h:5432/db?sslpassword=q", "postgres://u@h:5432/db"),
+    ],
+)
+def test_commands_meant_to_run_leave_the_password_out(url: str, runnable: str) -> None:
+    assert without_password(url) == runnable
+
+
+@given(st.text(min_size=1).filter(lambda p: p.strip() and "@" not in p))
+def test_no_password_survives_in_a_runnable_url(password: str) -> None:
+    for url in (f"postgres://user:{password}@host/db", f"postgres://host/db?password={password}"):
+        shown = without_password(url)
+        assert mask_url(shown) == shown  # nothing left that looks like a password
+        assert shown.startswith("postgres://") and shown.endswith(("host/db", "host/db?"))

@@ -24,7 +24,7 @@ from dbinspect.migrate import MigrationStatus
 from dbinspect.tui.migration_plans import Action, choose_action
 from dbinspect.tui.panes.common import heading
 from dbinspect.tui.sanitize import escape_controls
-from dbinspect.url import DatabaseUrl
+from dbinspect.url import DatabaseUrl, without_password
 
 NO_EQUIVALENT = "-"
 URL_PATH_SAFE = "/:@!$&'()*+,;="
@@ -39,9 +39,23 @@ FACTS_SQL = (
 `sqlite_dbpage` table, which Debian's shell is built without)."""
 
 
+PG_FACTS_SQL = (
+    "SELECT version(), current_user, current_database(), current_setting('search_path'), "
+    "pg_size_pretty(pg_database_size(current_database()))"
+)
+"""The core of what `dbinspect info` reports on PostgreSQL, from psql."""
+
+
 def shell_url(url: DatabaseUrl) -> str:
-    """The URL as both dbinspect and sqlx-cli take it: a bare path becomes `sqlite:PATH`."""
-    if url.backend != "sqlite" or url.path is None or _SCHEME.match(url.raw.strip()):
+    """The URL as both dbinspect and sqlx-cli take it: a bare path becomes `sqlite:PATH`.
+
+    A PostgreSQL URL is printed without its password, never with `***` in its place: the
+    command then runs as printed, with the password from PGPASSWORD or ~/.pgpass, as
+    libpq (dbinspect, psql) and sqlx-cli read them.
+    """
+    if url.backend == "postgres":
+        return without_password(url.raw.strip())
+    if url.path is None or _SCHEME.match(url.raw.strip()):
         return url.masked
     return "sqlite:" + quote(str(url.path), safe=URL_PATH_SAFE)
 
@@ -79,14 +93,18 @@ def commands(context: HelpContext) -> list[tuple[str, str, str]]:
     opts = f"--database-url {u} --source {s}"
     sqlite3 = sqlite3_target(context.path) if context.path else None
     selected = context.selected.version if context.selected else None
+    if context.url.startswith(("postgres:", "postgresql:")):
+        facts = f"psql {u} -c {shlex.quote(PG_FACTS_SQL)}"
+        schema = f"pg_dump --schema-only {u}"
+    else:
+        facts = f"sqlite3 -line {sqlite3} {shlex.quote(FACTS_SQL)}" if sqlite3 else NO_EQUIVALENT
+        schema = f"sqlite3 {sqlite3} .schema" if sqlite3 else NO_EQUIVALENT
     return [
         ("Open this app",
          f"dbinspect {u} --source {s}" if context.explicit else f"dbinspect {u}", NO_EQUIVALENT),
         ("... without migrating", f"dbinspect {u} --no-migrate --read-only", NO_EQUIVALENT),
-        ("Connection facts", f"dbinspect info {u}",
-         f"sqlite3 -line {sqlite3} {shlex.quote(FACTS_SQL)}" if sqlite3 else NO_EQUIVALENT),
-        ("Schema as SQL", f"dbinspect schema {u}",
-         f"sqlite3 {sqlite3} .schema" if sqlite3 else NO_EQUIVALENT),
+        ("Connection facts", f"dbinspect info {u}", facts),
+        ("Schema as SQL", f"dbinspect schema {u}", schema),
         ("Migration status", f"dbinspect migrate info {opts}", f"sqlx migrate info {opts}"),
         _planned("Apply next (a)", choose_action("next", selected, context.statuses), opts),
         ("Apply all (A)", f"dbinspect migrate run {opts}", f"sqlx migrate run {opts}"),
