@@ -3,12 +3,58 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-ObjectKind = Literal["table", "view", "index", "trigger", "virtual table"]
+ObjectKind = Literal[
+    "table",
+    "view",
+    "index",
+    "trigger",
+    "virtual table",
+    # PostgreSQL's own kinds. A partition is a "table" whose details name its parent;
+    # procedures, aggregates and window functions are "function"s (details: kind);
+    # enum and domain types are "type"s (details: type).
+    "partitioned table",
+    "materialized view",
+    "foreign table",
+    "sequence",
+    "function",
+    "type",
+    "extension",
+    "schema",
+]
 OBJECT_KINDS: tuple[ObjectKind, ...] = ("table", "view", "index", "trigger", "virtual table")
+"""SQLite's kinds."""
+POSTGRES_OBJECT_KINDS: tuple[ObjectKind, ...] = (
+    "schema",
+    "extension",
+    "type",
+    "function",
+    "sequence",
+    "table",
+    "partitioned table",
+    "foreign table",
+    "view",
+    "materialized view",
+    "index",
+    "trigger",
+)
+"""PostgreSQL's kinds, in the order a catalog lists them."""
+RELATION_KINDS: frozenset[ObjectKind] = frozenset(
+    {
+        "table",
+        "view",
+        "virtual table",
+        "partitioned table",
+        "materialized view",
+        "foreign table",
+    }
+)
+"""Kinds whose rows can be browsed."""
 Value = None | int | float | str | bytes
 """A value as SQLite returns it."""
+Detail = None | bool | int | str | tuple[str, ...]
+"""One labelled fact about an object (a sequence's increment, an enum's labels)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,38 +68,110 @@ class ObjectCounts:
     virtual_tables: int = 0
     internal: int = 0
     """SQLite's own objects: autoindexes, sqlite_sequence, sqlite_stat*, shadow tables."""
+    partitioned_tables: int = 0
+    materialized_views: int = 0
+    foreign_tables: int = 0
+    sequences: int = 0
+    functions: int = 0
+    types: int = 0
+    extensions: int = 0
+    schemas: int = 0
+
+
+SQLITE_COUNTS = ("tables", "views", "indexes", "triggers", "virtual_tables", "internal")
+"""The counts a SQLite database reports (the others are PostgreSQL's kinds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationFact:
+    """The latest migration recorded in a database's `_sqlx_migrations` table."""
+
+    version: int
+    description: str
+    installed_on: str
+    """When it was applied, as ISO 8601 text."""
+    success: bool
+    applied: int
+    """How many rows record a successful migration."""
+    failed: int
+    """How many rows record a migration that failed part way (sqlx's dirty state)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFacts:
+    """What a PostgreSQL server says about itself and about the inspection session."""
+
+    server_version: str
+    """`server_version`, e.g. `15.20 (Debian 15.20-0+deb12u1)`."""
+    server_version_num: int
+    """`server_version_num`, e.g. 150020."""
+    host: str
+    """Where the session is connected: a host name or address, or a socket directory."""
+    port: int
+    database: str
+    user: str
+    ssl: bool
+    ssl_version: str | None
+    """The TLS protocol in use (`TLSv1.3`), None without SSL."""
+    search_path: str
+    """`search_path` as set."""
+    schemas_searched: tuple[str, ...]
+    """The schemas it resolves to that exist (`current_schemas(false)`)."""
+    encoding: str
+    time_zone: str
+    in_recovery: bool
+    """A standby replaying WAL: nothing can be written there."""
+    read_only_default: bool
+    """`default_transaction_read_only` is set for this database or user (outside dbinspect)."""
+    latest_migration: MigrationFact | None = None
+    """From `_sqlx_migrations` on the search path; None when there is no such table."""
+
+    @property
+    def read_only_state(self) -> str:
+        """The server's own read-only state in words (dbinspect's session is read-only anyway)."""
+        if self.in_recovery:
+            return "read-only (a standby in recovery)"
+        if self.read_only_default:
+            return "read-only by default (default_transaction_read_only for this database or user)"
+        return "read-write"
 
 
 @dataclass(frozen=True, slots=True)
 class DatabaseFacts:
-    """What the Connection and Metadata views say about a database file."""
+    """What the Connection and Metadata views say about a database.
 
-    path: str | None
-    """Absolute path of the file, None for an in-memory database."""
-    size_bytes: int
-    """Size of the main file in bytes."""
-    wal_size_bytes: int | None
+    The file and engine fields are SQLite's; a PostgreSQL database fills `size_bytes`,
+    `read_only`, `counts` and `server`, and leaves the others at their defaults.
+    """
+
+    path: str | None = None
+    """Absolute path of the file, None for an in-memory database (and PostgreSQL)."""
+    size_bytes: int = 0
+    """Size of the main file in bytes (PostgreSQL: `pg_database_size`)."""
+    wal_size_bytes: int | None = None
     """Size of the `-wal` file, None when there is none."""
-    sqlite_version: str
-    journal_mode: str
-    page_size: int
-    page_count: int
-    freelist_count: int
-    encoding: str
-    user_version: int
-    schema_version: int
-    application_id: int
-    read_only: bool
+    sqlite_version: str = ""
+    journal_mode: str = ""
+    page_size: int = 0
+    page_count: int = 0
+    freelist_count: int = 0
+    encoding: str = ""
+    user_version: int = 0
+    schema_version: int = 0
+    application_id: int = 0
+    read_only: bool = True
     """Whether dbinspect holds the database read-only."""
-    owner: str | None
+    owner: str | None = None
     """The file owner's user name (or uid when it has no name)."""
-    permissions: str | None
+    permissions: str | None = None
     """The file mode as `ls -l` shows it, e.g. `-rw-r--r--`."""
     counts: ObjectCounts = field(default_factory=ObjectCounts)
     sqlite_library: str = "system"
     """`bundled` (dbinspect's own current SQLite) or `system` (the standard library's)."""
     extensions: tuple[str, ...] = ()
     """The SQLite extensions loaded into the inspection connection."""
+    server: ServerFacts | None = None
+    """A PostgreSQL server's facts; None for SQLite."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +187,13 @@ class ColumnInfo:
     """Position in the primary key (1-based), 0 when not part of it."""
     hidden: int
     """0 normal, 1 hidden (virtual tables), 2 generated virtual, 3 generated stored."""
+    identity: str | None = None
+    """PostgreSQL identity column: `always` or `by default`; None otherwise."""
+    expression: str | None = None
+    """The expression of a generated column, where the engine reports it (PostgreSQL)."""
+    collation: str | None = None
+    """A collation declared for the column, where it differs from its type's."""
+    comment: str | None = None
 
     @property
     def generated(self) -> str | None:
@@ -88,6 +213,12 @@ class ForeignKeyInfo:
     """Referenced columns; None where the key names the parent's primary key implicitly."""
     on_update: str
     on_delete: str
+    name: str | None = None
+    """The constraint's name (PostgreSQL)."""
+    schema: str | None = None
+    """The declaring table's schema (PostgreSQL)."""
+    ref_schema: str | None = None
+    """The referenced table's schema (PostgreSQL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +234,27 @@ class IndexInfo:
     """Key columns; an expression shows as `<expr>`."""
     where: str | None
     """The WHERE clause of a partial index."""
+    schema: str | None = None
+    """The index's schema (PostgreSQL), the table's too."""
+    valid: bool = True
+    """False for an index a failed `CREATE INDEX CONCURRENTLY` left unusable."""
+    size: int | None = None
+    """Bytes on disk, where known."""
+    definition: str | None = None
+    """The engine's own CREATE INDEX statement (PostgreSQL's `pg_get_indexdef`)."""
+    method: str | None = None
+    """The access method (btree, gin, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintInfo:
+    """A check, unique or exclusion constraint of a table or domain (PostgreSQL)."""
+
+    name: str
+    kind: str
+    """`check`, `unique`, `primary key` or `exclusion`."""
+    definition: str
+    """As `pg_get_constraintdef` writes it, e.g. `CHECK ((price > 0))`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +276,67 @@ class SchemaObject:
     strict: bool = False
     error: str | None = None
     """Why the object's details could not be read (e.g. a view on a dropped table)."""
+    schema: str | None = None
+    """The schema the object lives in (PostgreSQL); None on SQLite."""
+    comment: str | None = None
+    """`COMMENT ON` text (PostgreSQL)."""
+    size: int | None = None
+    """Bytes on disk, where the catalog read tells (PostgreSQL indexes)."""
+    valid: bool = True
+    """False for an index a failed `CREATE INDEX CONCURRENTLY` left unusable."""
+    constraints: tuple[ConstraintInfo, ...] = ()
+    """Check, unique and exclusion constraints (PostgreSQL)."""
+    details: tuple[tuple[str, Detail], ...] = ()
+    """Labelled facts of its kind, for display as they are (a partition's bound, a
+    sequence's increment, a function's arguments, an enum's labels)."""
+
+    @property
+    def qualified_name(self) -> str:
+        """`schema.name` where there are schemas, else the name."""
+        return self.name if self.schema is None else f"{self.schema}.{self.name}"
+
+    def detail(self, label: str) -> Detail:
+        """The detail called `label`, or None."""
+        return next((value for key, value in self.details if key == label), None)
+
+
+DEFAULT_SCHEMA = "public"
+"""PostgreSQL's schema whose objects are also found by their bare name."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Schema:
-    """Every object of a database, sorted by kind then name."""
+    """Every object of a database, sorted by kind then name (PostgreSQL: then schema too).
+
+    On PostgreSQL names are unique per schema only: `get` takes `schema.name`, or a bare
+    name for an object of `public`; where a function or type shares a table's name, the
+    name finds the table.
+    """
 
     objects: tuple[SchemaObject, ...]
     _by_name: dict[str, SchemaObject] = field(init=False, compare=False)
-    _by_table: dict[str, list[SchemaObject]] = field(init=False, compare=False)
+    _by_key: dict[tuple[str, str], SchemaObject] = field(init=False, compare=False)
+    _by_table: dict[tuple[str | None, str], list[SchemaObject]] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         # Indexes built once: dumps and the UI look objects up by name per object.
-        by_table: dict[str, list[SchemaObject]] = {}
+        by_table: dict[tuple[str | None, str], list[SchemaObject]] = {}
+        by_name: dict[str, SchemaObject] = {}
+        by_key: dict[tuple[str, str], SchemaObject] = {}
         for obj in self.objects:
-            by_table.setdefault(obj.table, []).append(obj)
-        object.__setattr__(self, "_by_name", {obj.name: obj for obj in self.objects})
+            by_table.setdefault((obj.schema, obj.table), []).append(obj)
+            if obj.schema is None:
+                if obj.kind in ("schema", "extension"):  # PostgreSQL's, named database-wide
+                    _keep_relation(by_name, obj.name, obj)
+                else:
+                    by_name[obj.name] = obj
+                continue
+            _keep_relation(by_key, (obj.schema, obj.name), obj)
+            _keep_relation(by_name, f"{obj.schema}.{obj.name}", obj)
+            if obj.schema == DEFAULT_SCHEMA:
+                _keep_relation(by_name, obj.name, obj)
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_by_key", by_key)
         object.__setattr__(self, "_by_table", by_table)
 
     def __repr__(self) -> str:
@@ -152,22 +349,45 @@ class Schema:
         """The objects of one kind; SQLite's internal ones only when asked."""
         return [o for o in self.objects if o.kind == kind and o.internal == internal]
 
-    def get(self, name: str) -> SchemaObject | None:
-        """The object called `name` (SQLite names are unique across kinds)."""
+    def get(self, name: str, schema: str | None = None) -> SchemaObject | None:
+        """The object called `name` (SQLite names are unique across kinds).
+
+        PostgreSQL: `name` in `schema`; without `schema`, `name` may be `schema.name`,
+        or a bare name in `public`. Exact, as the catalog spells it.
+        """
+        if schema is not None:
+            return self._by_key.get((schema, name))
         return self._by_name.get(name)
 
-    def referencing(self, table: str) -> list[ForeignKeyInfo]:
-        """Foreign keys of other tables that point at `table`."""
+    def _table_key(self, table: str | SchemaObject) -> tuple[str | None, str]:
+        if isinstance(table, SchemaObject):
+            return table.schema, table.name
+        found = self._by_name.get(table)
+        if found is not None and found.schema is not None:
+            return found.schema, found.name
+        return None, table
+
+    def referencing(self, table: str | SchemaObject) -> list[ForeignKeyInfo]:
+        """Foreign keys of other tables that point at `table` (a name or the object)."""
+        schema, name = self._table_key(table)
+        if schema is None:  # SQLite compares names as it resolves them: ignoring case
+            folded = name.casefold()
+            return [
+                fk
+                for obj in self.objects
+                for fk in obj.foreign_keys
+                if fk.ref_table.casefold() == folded
+            ]
         return [
             fk
             for obj in self.objects
             for fk in obj.foreign_keys
-            if fk.ref_table.casefold() == table.casefold()
+            if fk.ref_table == name and fk.ref_schema == schema
         ]
 
-    def belonging_to(self, table: str, kind: ObjectKind) -> list[SchemaObject]:
-        """Indexes or triggers defined on `table`."""
-        return [o for o in self._by_table.get(table, ()) if o.kind == kind]
+    def belonging_to(self, table: str | SchemaObject, kind: ObjectKind) -> list[SchemaObject]:
+        """Indexes or triggers defined on `table` (a name or the object)."""
+        return [o for o in self._by_table.get(self._table_key(table), ()) if o.kind == kind]
 
     def counts(self) -> ObjectCounts:
         """Count objects by kind, SQLite's internal ones apart."""
@@ -179,7 +399,26 @@ class Schema:
             triggers=sum(o.kind == "trigger" for o in user),
             virtual_tables=sum(o.kind == "virtual table" for o in user),
             internal=len(self.objects) - len(user),
+            partitioned_tables=sum(o.kind == "partitioned table" for o in user),
+            materialized_views=sum(o.kind == "materialized view" for o in user),
+            foreign_tables=sum(o.kind == "foreign table" for o in user),
+            sequences=sum(o.kind == "sequence" for o in user),
+            functions=sum(o.kind == "function" for o in user),
+            types=sum(o.kind == "type" for o in user),
+            extensions=sum(o.kind == "extension" for o in user),
+            schemas=sum(o.kind == "schema" for o in user),
         )
+
+
+def _keep_relation(index: dict[Any, SchemaObject], key: Any, obj: SchemaObject) -> None:
+    """Index `obj` under `key`, unless a table or view already holds it.
+
+    PostgreSQL lets a function share a table's name (and a trigger an index's): a name
+    looked up for browsing or for foreign keys means the relation.
+    """
+    held = index.get(key)
+    if held is None or (held.kind not in RELATION_KINDS and obj.kind in RELATION_KINDS):
+        index[key] = obj
 
 
 @dataclass(frozen=True, slots=True)

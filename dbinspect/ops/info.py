@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from dbinspect.models import DatabaseFacts
+from dbinspect.models import SQLITE_COUNTS, DatabaseFacts
 from dbinspect.url import DatabaseUrl
 
 
 def facts_to_json(url: DatabaseUrl, facts: DatabaseFacts) -> dict[str, Any]:
     """Flatten facts into the `info --json` object (counts at the top level)."""
     data = asdict(facts)
-    counts = data.pop("counts")
+    data.pop("server")
+    counts = {name: value for name, value in data.pop("counts").items() if name in SQLITE_COUNTS}
     return {"url": url.masked, "backend": url.backend, **data, **counts}
 
 
