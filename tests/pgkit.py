@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -55,3 +56,33 @@ def query(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[obj
     """The rows of one query."""
     with psycopg.connect(url, autocommit=True) as conn:
         return conn.execute(sql.encode() if not params else sql, params or None).fetchall()
+
+
+CHINOOK_SQL = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared/corpus/chinook-database/ChinookDatabase/DataSources/Chinook_PostgreSql.sql"
+)
+
+
+def load_chinook(url: str) -> None:
+    """Load the Chinook corpus script into the database at `url` (psql, stopping on error).
+
+    The script drops and creates a fixed `chinook` database and connects to it with `\\c`:
+    those lines are left out, so that tests running at once cannot collide.
+    """
+    import subprocess
+
+    if not CHINOOK_SQL.is_file():
+        pytest.skip(f"corpus file missing: {CHINOOK_SQL}")
+    with CHINOOK_SQL.open(encoding="utf-8") as source:
+        script = "".join(
+            line
+            for line in source
+            if not line.lstrip().upper().startswith(("DROP DATABASE", "CREATE DATABASE", "\\C "))
+        )
+    subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"],
+        input=script.encode(),
+        check=True,
+        capture_output=True,
+    )
