@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from dbinspect.errors import ConnectError
@@ -39,6 +40,7 @@ __all__ = [
     "connect_error",
     "pg_errors",
     "psycopg",
+    "sql",
 ]
 
 Connection = psycopg.Connection
