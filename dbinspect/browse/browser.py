@@ -76,13 +76,15 @@ class RowBrowser:
         self.window.clear()
         pager = await self.pager()
         if relation != self.relation or self.object is None:
-            self.object = (await pager.schema()).get(relation.name)
-        self.relation, self.query = relation, query
+            self.object = (await pager.schema()).get(relation.name, relation.schema)
         if self.object is None:
             raise DbInspectError(f"no such table or view: {relation}")
+        # A name found through `schema.name`, or `public`'s bare name, pages in its schema.
+        relation = Relation(self.object.schema, self.object.name)
+        self.relation, self.query = relation, query
         self.window.fit(len(self.object.columns))
         page_size = self.window.page_rows
-        if not query.filters and self.object.kind == "table":
+        if not query.filters and self.object.kind in ("table", "partitioned table"):
             estimate = await pager.row_estimate(relation)
             self.total, self.exact = estimate.value, estimate.exact
         else:

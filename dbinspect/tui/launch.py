@@ -6,7 +6,6 @@ import asyncio
 import gc
 import importlib
 import logging
-from pathlib import Path
 from types import ModuleType
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame

@@ -596,7 +596,8 @@ class DataPane(Vertical):
         if any(v is None for v in values) or len(values) != len(fk.columns):
             self.notify("The key is NULL: it points at no row", timeout=2)
             return
-        self.follow_key(fk.ref_table, fk.ref_columns, tuple(values), fk.columns.index(column))
+        parent = fk.ref_table if fk.ref_schema is None else f"{fk.ref_schema}.{fk.ref_table}"
+        self.follow_key(parent, fk.ref_columns, tuple(values), fk.columns.index(column))
 
     @work(exclusive=True, group="data-follow")
     async def follow_key(
@@ -621,7 +622,7 @@ class DataPane(Vertical):
                 pk = sorted((c for c in parent.columns if c.pk), key=lambda c: c.pk)
                 names = [c.name for c in pk] or ["rowid"]
             match = dict(zip(names, values, strict=False))
-            key = await backend.find_key(Relation(None, ref_table), match)
+            key = await backend.find_key(Relation(parent.schema, parent.name), match)
         except DbInspectError as error:
             self._show_error(error)
             return
@@ -637,7 +638,7 @@ class DataPane(Vertical):
             target_column = [c.name for c in parent.columns if c.hidden in (0, 2, 3)].index(
                 names[part]
             )
-        self.open_table(url, ref_table, RowQuery(), key, target_column)
+        self.open_table(url, parent.qualified_name, RowQuery(), key, target_column)
 
     @work(exclusive=True, group="data-follow")
     async def follow_references(self, column: str, row: dict[str, Value]) -> None:

@@ -54,7 +54,7 @@ def references_to(
     """
     primary = tuple(c.name for c in sorted((c for c in parent.columns if c.pk), key=lambda c: c.pk))
     found: list[Reference] = []
-    for fk in schema.referencing(parent.name):
+    for fk in schema.referencing(parent):
         names = primary if any(c is None for c in fk.ref_columns) else fk.ref_columns
         if column not in names or len(names) != len(fk.columns):
             continue
@@ -64,7 +64,9 @@ def references_to(
         filters = tuple(
             Filter(child, "equals", value) for child, value in zip(fk.columns, values, strict=True)
         )
-        found.append(Reference(fk.table, filters))
+        found.append(
+            Reference(fk.table if fk.schema is None else f"{fk.schema}.{fk.table}", filters)
+        )
     return found
 
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static, Tree
 
-from dbinspect.models import Schema, SchemaObject
+from dbinspect.models import RELATION_KINDS, Schema, SchemaObject
 from dbinspect.tui.panes.schema_detail import (
     NOTHING_SELECTED,
     SELECT_HINT,
@@ -20,7 +20,7 @@ from dbinspect.tui.panes.schema_detail import (
     render_group,
     render_object,
 )
-from dbinspect.tui.panes.schema_tree import GROUP_TITLES, Group, More, NodeData, SchemaTree
+from dbinspect.tui.panes.schema_tree import Group, More, NodeData, SchemaTree
 
 
 class SchemaPane(Horizontal):
@@ -81,8 +81,8 @@ class SchemaPane(Horizontal):
             self._open(obj)
 
     def _open(self, obj: SchemaObject) -> None:
-        if obj.kind in ("table", "view", "virtual table"):
-            self.post_message(self.DataRequested(obj.name))
+        if obj.kind in RELATION_KINDS:
+            self.post_message(self.DataRequested(obj.qualified_name))
 
     @on(SchemaTree.OpenRequested)
     def _open_requested(self, event: SchemaTree.OpenRequested) -> None:
@@ -117,7 +117,7 @@ class SchemaPane(Horizontal):
             detail = render_object(self._schema, data)
         elif isinstance(data, Group | More):
             group = data if isinstance(data, Group) else data.group
-            detail = render_group(GROUP_TITLES[group.key], len(group.objects))
+            detail = render_group(group.title, len(group.objects))
         elif self.schema_tree.root.children:
             detail = SELECT_HINT
         else:

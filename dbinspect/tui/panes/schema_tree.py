@@ -1,4 +1,8 @@
-"""Provides `SchemaTree`: every schema object grouped by kind, filled in lazily."""
+"""Provides `SchemaTree`: every schema object grouped by kind, filled in lazily.
+
+On PostgreSQL the kinds sit under their schema (`public` expanded, the others folded),
+with the database-wide extensions beside the schemas.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from dbinspect.models import Schema, SchemaObject
+from dbinspect.models import DEFAULT_SCHEMA, Schema, SchemaObject
 from dbinspect.tui.sanitize import safe_text
 
 __all__ = ["More", "SchemaTree"]
@@ -21,21 +25,37 @@ CHUNK = 200
 """Leaves added per group at a time: a 20,000-table tree must not build 20,000 nodes."""
 GROUP_TITLES: dict[str, str] = {
     "table": "Tables",
+    "partitioned table": "Partitioned tables",
     "virtual table": "Virtual tables",
+    "foreign table": "Foreign tables",
     "view": "Views",
+    "materialized view": "Materialized views",
     "index": "Indexes",
     "trigger": "Triggers",
+    "sequence": "Sequences",
+    "function": "Functions",
+    "type": "Types",
+    "extension": "Extensions",
     "internal": "SQLite internal",
 }
-EXPANDED_GROUPS = ("table", "view")
+EXPANDED_GROUPS = ("table", "partitioned table", "view")
+EXPANDED_SCHEMA = DEFAULT_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """A kind's group node."""
+    """A kind's group node (within `schema` on PostgreSQL), or a schema's own node."""
 
     key: str
     objects: tuple[SchemaObject, ...]
+    schema: str | None = None
+
+    @property
+    def title(self) -> str:
+        """What the node and the detail call it."""
+        if self.key == "schema":
+            return f"Schema {self.schema}"
+        return GROUP_TITLES[self.key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +111,63 @@ class SchemaTree(Tree[NodeData]):
         self._filter = text.casefold()
         self._rebuild()
 
-    def _groups(self) -> list[Group]:
+    def _matching(self) -> list[SchemaObject]:
         assert self._schema is not None
         wanted = self._filter
+        return [o for o in self._schema.objects if not wanted or wanted in o.name.casefold()]
+
+    @staticmethod
+    def _by_kind(objects: list[SchemaObject], schema: str | None = None) -> list[Group]:
         grouped: dict[str, list[SchemaObject]] = {key: [] for key in GROUP_TITLES}
-        for obj in self._schema.objects:
-            if wanted and wanted not in obj.name.casefold():
-                continue
+        for obj in objects:
             grouped["internal" if obj.internal else obj.kind].append(obj)
-        return [Group(key, tuple(objs)) for key, objs in grouped.items() if objs]
+        return [Group(key, tuple(objs), schema) for key, objs in grouped.items() if objs]
+
+    def _groups(self) -> list[Group]:
+        """SQLite's kind groups; PostgreSQL's schemas, then its extensions."""
+        assert self._schema is not None
+        objects = self._matching()
+        if not any(o.schema is not None for o in self._schema.objects):
+            return self._by_kind(objects)
+        in_schema: dict[str, list[SchemaObject]] = {}
+        for obj in self._schema.objects:  # every schema, even an empty one
+            if obj.kind == "schema":
+                in_schema.setdefault(obj.name, [])
+        database_wide = []
+        for obj in objects:
+            if obj.schema is None:
+                if obj.kind != "schema":
+                    database_wide.append(obj)
+                continue
+            in_schema.setdefault(obj.schema, []).append(obj)
+        order = sorted(in_schema, key=lambda name: (name != EXPANDED_SCHEMA, name))
+        if self._filter:
+            order = [name for name in order if in_schema[name]]
+        schemas = [Group("schema", tuple(in_schema[name]), name) for name in order]
+        return schemas + self._by_kind(database_wide)
+
+    def _add_group(self, parent: TreeNode[NodeData], group: Group) -> None:
+        title = Text(f"{group.title} ({len(group.objects):,})", style="bold")
+        node = parent.add(title, data=group, allow_expand=True)
+        if group.key == "schema":
+            for kind_group in self._by_kind(list(group.objects), group.schema):
+                self._add_group(node, kind_group)
+            if self._filter or group.schema == EXPANDED_SCHEMA:
+                node.expand()
+            return
+        expanded_here = group.schema is None or group.schema == EXPANDED_SCHEMA
+        if self._filter or (group.key in EXPANDED_GROUPS and expanded_here):
+            self._add_leaves(node, group, 0)
+            node.expand()
 
     def _rebuild(self) -> None:
         if self._schema is None:
             return
         selected = self.cursor_node.data if self.cursor_node is not None else None
-        selected_name = selected.name if isinstance(selected, SchemaObject) else None
+        selected_name = selected.qualified_name if isinstance(selected, SchemaObject) else None
         self.clear()
         for group in self._groups():
-            title = Text(f"{GROUP_TITLES[group.key]} ({len(group.objects):,})", style="bold")
-            node = self.root.add(title, data=group, allow_expand=True)
-            if self._filter or group.key in EXPANDED_GROUPS:
-                self._add_leaves(node, group, 0)
-                node.expand()
+            self._add_group(self.root, group)
         # Node lines are known only once the tree has been laid out again.
         self.call_after_refresh(self._restore_cursor, selected_name)
 
@@ -121,10 +176,19 @@ class SchemaTree(Tree[NodeData]):
         self.post_message(self.Rebuilt())
         if name is not None and self.select_object(name):
             return
-        for group_node in self.root.children:
-            if group_node.is_expanded and group_node.children:
-                self.move_cursor(group_node.children[0])
-                return
+        first = self._first_visible_leaf(self.root)
+        if first is not None:
+            self.move_cursor(first)
+
+    def _first_visible_leaf(self, node: TreeNode[NodeData]) -> TreeNode[NodeData] | None:
+        for child in node.children:
+            if isinstance(child.data, SchemaObject):
+                return child
+            if child.is_expanded:
+                found = self._first_visible_leaf(child)
+                if found is not None:
+                    return found
+        return None
 
     def _add_leaves(self, node: TreeNode[NodeData], group: Group, start: int) -> None:
         for obj in group.objects[start : start + CHUNK]:
@@ -165,12 +229,17 @@ class SchemaTree(Tree[NodeData]):
             self.post_message(self.OpenRequested(obj))
 
     def select_object(self, name: str) -> bool:
-        """Move the cursor to the object called `name` if it is in the tree."""
-        for group_node in self.root.children:
-            for leaf in group_node.children:
-                if isinstance(leaf.data, SchemaObject) and leaf.data.name == name:
-                    self.move_cursor(leaf)
-                    return True
+        """Move the cursor to the object called `name` (`schema.name` on PostgreSQL)."""
+        pending = list(self.root.children)
+        while pending:
+            node = pending.pop(0)
+            data = node.data
+            if isinstance(data, SchemaObject) and name in (data.qualified_name, data.name):
+                if node.parent is not None and not node.parent.is_expanded:
+                    node.parent.expand()
+                self.move_cursor(node)
+                return True
+            pending.extend(node.children)
         return False
 
     @property
