@@ -18,6 +18,7 @@ from dbinspect.migrate.authoring import add_migration
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.runner import (
+    invalid_indexes,
     migration_status,
     restamp_migration,
     revert_migrations,
@@ -331,6 +332,9 @@ def info(
     settings, url = _settings(database, database_url, source, log_file, announce=False)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
+        invalid = invalid_indexes(url)
+    for index in invalid:  # on stderr, so that the lines (and the JSON) stay sqlx-cli's
+        say(f"warning: {index.warning()}", err=True)
     if as_json:
         import json  # only this command prints JSON; the others start without it
 

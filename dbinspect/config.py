@@ -329,11 +329,38 @@ def settings_from_mapping(migrate: Mapping[str, Any], origin: Path) -> SqlxSetti
     folder = migrate.get("migrations-dir")
     if not isinstance(table, str) or (folder is not None and not isinstance(folder, str)):
         raise ConfigError(f"{origin}: table-name and migrations-dir must be strings")
+    return SqlxSettings(tuple(chars), table, folder)
+
+
+def check_table_name(table: str, origin: Path, url: DatabaseUrl | None) -> None:
+    """Refuse, before any database is opened, a `table-name` sqlx's SQL would fail on.
+
+    What sqlx accepts depends on the database: SQLite knows the schemas `main` and
+    `temp` only, PostgreSQL any schema. Without a URL, a name neither accepts is refused.
+
+    Raises:
+        ConfigError: The name, with the `sqlx.toml` it came from.
+    """
+    if table == DEFAULT_TABLE_NAME:
+        return
+
+    def postgres_name() -> None:
+        from dbinspect.migrate.pg_dialect import checked_table_name  # loads PostgreSQL's parser
+
+        checked_table_name(table)
+
     try:
-        tracking_table(table)  # refused here, before any database is opened
+        if url is not None and url.backend == "postgres":
+            postgres_name()
+        elif url is not None:
+            tracking_table(table)
+        else:
+            try:
+                tracking_table(table)
+            except ConfigError:
+                postgres_name()
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error.message}", error.hint) from None
-    return SqlxSettings(tuple(chars), table, folder)
 
 
 class Settings(NamedTuple):
@@ -379,6 +406,8 @@ def resolve_settings(
         url_text = _dotenv_database_url(cwd, env)
     url_text = url_text or file_config.get_str("database-url", "database_url")
     url = parse_url(url_text) if url_text else None
+    if sqlx_path is not None:
+        check_table_name(sqlx.table_name, sqlx_path, url)
 
     migrations_text = source or env.get("DBINSPECT_MIGRATIONS")
     base = cwd

@@ -18,7 +18,12 @@ from typing import TypeVar
 from dbinspect.config import SqlxSettings
 from dbinspect.migrate import runner
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
-from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
+from dbinspect.migrate.records import (
+    InvalidIndex,
+    MigrationEvent,
+    MigrationResult,
+    MigrationStatus,
+)
 from dbinspect.migrate.runner import EventHandler
 from dbinspect.migrate.source import DEFAULT_SETTINGS
 from dbinspect.url import DatabaseUrl
@@ -120,3 +125,8 @@ async def restamp_migration(
 ) -> tuple[bytes, bytes]:
     """See `runner.restamp_migration`."""
     return await _on_worker(lambda _: runner.restamp_migration(url, folder, settings, version))
+
+
+async def invalid_indexes(url: DatabaseUrl) -> list[InvalidIndex]:
+    """See `runner.invalid_indexes`."""
+    return await _on_worker(lambda _: runner.invalid_indexes(url))

@@ -9,56 +9,94 @@ statements still run one by one and the server reports the bad one.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from pglast import parser as pg_parser
 
+from dbinspect.errors import ConfigError
 from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.statements import Statement, strip_leading_comments
 
 _WORDS = re.compile(r"[A-Za-z_]+")
+_SEMICOLON = "ASCII_59"
 
+# Statements worth a parse: those that may end the transaction, and those that name
+# what the server refuses inside one. Every other statement runs in a transaction.
+_PARSED_KEYWORDS = frozenset(
+    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "PREPARE", "VACUUM", "REINDEX"}
+)
+_SUSPECT_WORDS = re.compile(r"(?i)\b(?:CONCURRENTLY|DATABASE|TABLESPACE|SUBSCRIPTION|SYSTEM)\b")
+# Transaction statements that stay inside the transaction sqlx opened.
+_INSIDE_TRANSACTION = frozenset(
+    {"TRANS_STMT_SAVEPOINT", "TRANS_STMT_RELEASE", "TRANS_STMT_ROLLBACK_TO"}
+)
+# What the server refuses inside any transaction block, whatever its options.
+_NEVER_IN_TRANSACTION = frozenset(
+    {
+        "CreatedbStmt",
+        "DropdbStmt",
+        "AlterSystemStmt",
+        "CreateTableSpaceStmt",
+        "DropTableSpaceStmt",
+    }
+)
+_WHOLE_DATABASE_REINDEX = frozenset(
+    {"REINDEX_OBJECT_SYSTEM", "REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SCHEMA"}
+)
+_FALSE_WORDS = frozenset({"false", "off", "0", "no"})
+
+# When a statement does not parse (the server will refuse it anyway), its leading words.
 _TRANSACTION_CONTROL = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"})
 _SAVEPOINT_ROLLBACK = re.compile(r"(?i)^(?:ROLLBACK|ABORT)\s+(?:(?:WORK|TRANSACTION)\s+)?TO\b")
 _PREPARED = re.compile(r"(?i)^(?:COMMIT|ROLLBACK)\s+PREPARED\b")
-# What the server refuses inside a transaction block ("cannot run inside a transaction
-# block"), by the statement's leading words.
-_NEVER_IN_TRANSACTION = (
+_NEVER_IN_TRANSACTION_WORDS = (
     ("VACUUM",),
     ("CREATE", "DATABASE"),
     ("DROP", "DATABASE"),
     ("ALTER", "SYSTEM"),
     ("CREATE", "TABLESPACE"),
     ("DROP", "TABLESPACE"),
-    ("CREATE", "SUBSCRIPTION"),
-    ("DROP", "SUBSCRIPTION"),
     ("REINDEX", "SYSTEM"),
     ("REINDEX", "DATABASE"),
+    ("REINDEX", "SCHEMA"),
 )
-_CONCURRENTLY = frozenset({"CREATE", "DROP", "REINDEX", "REFRESH"})
-_SEMICOLON = "ASCII_59"
+_CONCURRENT_WORDS = frozenset({"CREATE", "DROP", "REINDEX"})
+
+
+def _scanner_ends(sql: str) -> list[int]:
+    """Where each `;` outside quotes and comments ends a statement, by the scanner alone.
+
+    An unterminated quote or comment hides every `;` after it from the server too: the
+    rest of the file is one statement, which the server then refuses with its reason.
+    """
+    try:
+        tokens = pg_parser.scan(sql)
+    except pg_parser.ParseError as error:
+        stop = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+        try:
+            tokens = pg_parser.scan(sql[:stop])
+        except pg_parser.ParseError:
+            return []
+    return [token.end + 1 for token in tokens if token.name == _SEMICOLON]
 
 
 def _statement_ends(sql: str) -> list[int]:
     """Where each statement ends (just past its `;`, or its last character)."""
     try:
         slices = pg_parser.split(sql, with_parser=True, only_slices=True)
-        tokens = None
     except pg_parser.ParseError:
-        slices = None
-        tokens = pg_parser.scan(sql)
-    if slices is not None:
-        ends = []
-        for found in slices:
-            end = found.stop
-            rest = sql[end:]
-            after = len(rest) - len(rest.lstrip())
-            if rest[after : after + 1] == ";":
-                end += after + 1
-            ends.append(end)
-        return ends
-    assert tokens is not None
-    return [token.end + 1 for token in tokens if token.name == _SEMICOLON]
+        return _scanner_ends(sql)
+    ends = []
+    for found in slices:
+        end = found.stop
+        rest = sql[end:]
+        after = len(rest) - len(rest.lstrip())
+        if rest[after : after + 1] == ";":
+            end += after + 1
+        ends.append(end)
+    return ends
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -75,6 +113,8 @@ def split_statements(sql: str) -> list[Statement]:
         text = sql[start:end]
         start = end
         body = strip_leading_comments(text)
+        while body.startswith(";"):  # empty statements (`;;`), which the server skips
+            body = strip_leading_comments(body[1:])
         if body.strip().rstrip(";").strip():
             statements.append(Statement(len(statements) + 1, text, body))
     return statements
@@ -84,28 +124,114 @@ def _leading_words(statement: Statement, count: int = 2) -> tuple[str, ...]:
     return tuple(word.upper() for word in _WORDS.findall(statement.body[:200])[:count])
 
 
+def _option_is_false(options: list[dict[str, Any]], names: frozenset[str]) -> bool:
+    """Whether one of the `WITH (...)` options `names` is set to false/off."""
+    for option in options:
+        element = option.get("DefElem", {})
+        if element.get("defname") in names:
+            words = re.findall(r'"sval":"([^"]*)"', json.dumps(element.get("arg", {})))
+            if words and words[0].lower() in _FALSE_WORDS:
+                return True
+    return False
+
+
+def _node_refused(node: dict[str, Any]) -> bool:
+    """Whether a parsed statement ends the transaction or the server refuses it in one."""
+    ((kind, fields),) = node.items()
+    if kind == "TransactionStmt":
+        return fields.get("kind") not in _INSIDE_TRANSACTION
+    if kind in _NEVER_IN_TRANSACTION:
+        return True
+    if kind == "VacuumStmt":
+        return bool(fields.get("is_vacuumcmd"))  # ANALYZE alone runs in a transaction
+    if kind in ("IndexStmt", "DropStmt"):
+        return bool(fields.get("concurrent"))
+    if kind == "ReindexStmt":
+        params = [p.get("DefElem", {}).get("defname") for p in fields.get("params", [])]
+        return fields.get("kind") in _WHOLE_DATABASE_REINDEX or "concurrently" in params
+    if kind == "AlterTableStmt":
+        return any(
+            cmd.get("AlterTableCmd", {}).get("subtype") == "AT_DetachPartition"
+            and cmd["AlterTableCmd"].get("def", {}).get("PartitionCmd", {}).get("concurrent")
+            for cmd in fields.get("cmds", [])
+        )
+    if kind == "AlterDatabaseStmt":
+        options = fields.get("options", [])
+        return any(o.get("DefElem", {}).get("defname") == "tablespace" for o in options)
+    if kind == "CreateSubscriptionStmt":  # only creating its replication slot is refused
+        options = fields.get("options", [])
+        return not _option_is_false(options, frozenset({"create_slot", "connect"}))
+    return False
+
+
+def _refused_by_words(statement: Statement) -> bool:
+    """The refusal by leading words, for a statement PostgreSQL's parser rejects."""
+    keyword = statement.keyword
+    if keyword in _TRANSACTION_CONTROL:
+        return not _SAVEPOINT_ROLLBACK.match(statement.body)
+    if _PREPARED.match(statement.body):
+        return True
+    words = _leading_words(statement, 2)
+    if any(words[: len(rule)] == rule for rule in _NEVER_IN_TRANSACTION_WORDS):
+        return True
+    return keyword in _CONCURRENT_WORDS and "CONCURRENTLY" in _leading_words(statement, 6)
+
+
+def _refused(statement: Statement) -> bool:
+    keyword = statement.keyword
+    if keyword not in _PARSED_KEYWORDS and not (
+        keyword in ("CREATE", "DROP", "ALTER") and _SUSPECT_WORDS.search(statement.body)
+    ):
+        return False
+    try:
+        parsed = json.loads(pg_parser.parse_sql_json(statement.sql))
+    except pg_parser.ParseError:
+        return _refused_by_words(statement)
+    return any(_node_refused(found["stmt"]) for found in parsed.get("stmts", []))
+
+
 def transaction_refusal(statements: list[Statement]) -> Statement | None:
     """The first statement that ends or nests the migration's transaction, or cannot run in one.
 
-    `BEGIN`/`START TRANSACTION`/`COMMIT`/`END`/`ROLLBACK` would end the transaction sqlx
-    opened (committing half the file); `VACUUM`, `CREATE DATABASE`, `... CONCURRENTLY`
-    and the like are refused by the server inside any transaction. `SAVEPOINT` and
-    `ROLLBACK TO` stay inside it, so they are allowed.
+    `BEGIN`/`START TRANSACTION`/`COMMIT`/`END`/`ROLLBACK`/`PREPARE TRANSACTION` would end
+    the transaction sqlx opened (committing half the file); `VACUUM`, `CREATE DATABASE`,
+    `CREATE INDEX CONCURRENTLY`, `DETACH PARTITION ... CONCURRENTLY` and the like are
+    refused by the server inside any transaction. Decided on PostgreSQL's own parse tree:
+    `SAVEPOINT`, `ROLLBACK TO` and `REFRESH MATERIALIZED VIEW CONCURRENTLY` stay inside
+    the transaction, so they are allowed.
     """
     for statement in statements:
-        keyword = statement.keyword
-        if keyword in _TRANSACTION_CONTROL:
-            if _SAVEPOINT_ROLLBACK.match(statement.body):
-                continue
-            return statement
-        if _PREPARED.match(statement.body):
-            return statement
-        words = _leading_words(statement, 2)
-        if any(words[: len(rule)] == rule for rule in _NEVER_IN_TRANSACTION):
-            return statement
-        if keyword in _CONCURRENTLY and "CONCURRENTLY" in _leading_words(statement, 6):
+        if _refused(statement):
             return statement
     return None
+
+
+_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00]|"")+")'
+_TABLE_NAME = re.compile(rf"{_PART}(?:\.{_PART})?")
+
+
+def checked_table_name(text: str) -> str:
+    """The tracking table's name as sqlx writes it into its SQL, if it is a name at all.
+
+    sqlx pastes `table-name` into its statements verbatim; anything but a (schema-
+    qualified, possibly quoted) identifier would make them fail, or do something else.
+    A reserved word (`user`, `select`) is refused by the parser, as by the server.
+
+    Raises:
+        ConfigError: The name is not an identifier or `schema.identifier`.
+    """
+    if _TABLE_NAME.fullmatch(text):
+        try:
+            parsed = pg_parser.split(f"CREATE TABLE IF NOT EXISTS {text} (version BIGINT)")
+        except pg_parser.ParseError:
+            parsed = ()
+        if len(parsed) == 1:
+            return text
+    raise ConfigError(
+        f"table-name {text!r} is not a table name sqlx can use on PostgreSQL",
+        "use letters, digits and _, optionally after a schema and a dot, or quote "
+        "the name: table-name = '\"my-migrations\"'",
+    )
 
 
 def _no_warnings(statements: list[Statement], file_name: str) -> tuple[str, ...]:

@@ -9,17 +9,16 @@ migrate at once), each file with its tracking row in one transaction, and
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 from typing import Any
 
 from dbinspect import pg_driver as driver
-from dbinspect.errors import ConfigError, MigrationError, MigrationFailedError
+from dbinspect.errors import MigrationError, MigrationFailedError
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.dialect import Dialect
-from dbinspect.migrate.pg_dialect import POSTGRES
-from dbinspect.migrate.records import AppliedMigration, Migration
+from dbinspect.migrate.pg_dialect import POSTGRES, checked_table_name
+from dbinspect.migrate.records import AppliedMigration, InvalidIndex, Migration
 from dbinspect.migrate.statements import Statement
 from dbinspect.url import DatabaseUrl
 
@@ -28,31 +27,10 @@ Connection = driver.Connection[tuple[Any, ...]]
 SQLX_LOCK_FACTOR = 0x3D32AD9E
 """sqlx's advisory lock key is this times the CRC-32 of the database's name."""
 
-_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00]|"")+")'
-_TABLE_NAME = re.compile(rf"{_PART}(?:\.{_PART})?")
-
 
 def sqlx_lock_key(database: str) -> int:
     """sqlx's `generate_lock_id`: 0x3d32ad9e * CRC-32/ISO-HDLC of the database name."""
     return SQLX_LOCK_FACTOR * zlib.crc32(database.encode())
-
-
-def checked_table_name(text: str) -> str:
-    """The tracking table's name as sqlx writes it into its SQL, if it is a name at all.
-
-    sqlx pastes `table-name` into its statements verbatim; anything but a (schema-
-    qualified, possibly quoted) identifier would make them fail, or do something else.
-
-    Raises:
-        ConfigError: The name is not an identifier or `schema.identifier`.
-    """
-    if not _TABLE_NAME.fullmatch(text):
-        raise ConfigError(
-            f"table-name {text!r} is not a table name sqlx can use on PostgreSQL",
-            "use letters, digits and _, optionally after a schema and a dot, or quote "
-            "the name: table-name = '\"my-migrations\"'",
-        )
-    return text
 
 
 class PgStore:  # implements migrate.store.MigrationStore
@@ -121,16 +99,33 @@ class PgStore:  # implements migrate.store.MigrationStore
         if self.cancellation.event.is_set():
             raise CancelledInWorker from error
 
-    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    def _query(
+        self,
+        sql: str,
+        params: tuple[object, ...] = (),
+        what: str = "cannot read the tracking table",
+    ) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql.encode(), params or None).fetchall()
         except driver.Error as error:
             self._check_cancel(error)
-            raise self._lost_or(error, "cannot read the tracking table") from error
+            raise self._lost_or(error, what) from error
 
     def table_exists(self) -> bool:
         """Whether the tracking table exists, found by the server as sqlx's SQL finds it."""
         return self._query("SELECT to_regclass(%s) IS NOT NULL", (self.table,))[0][0] is True
+
+    def invalid_indexes(self) -> list[InvalidIndex]:
+        """Every index a failed `CREATE INDEX CONCURRENTLY` left INVALID, by schema and name."""
+        rows = self._query(
+            "SELECT n.nspname, c.relname, t.oid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_class t ON t.oid = i.indrelid "
+            "WHERE NOT i.indisvalid ORDER BY 1, 2",
+            what="cannot read the indexes",
+        )
+        return [InvalidIndex(str(s), str(n), str(t), str(d)) for s, n, t, d in rows]
 
     def list_applied(self) -> list[AppliedMigration]:
         """Every tracking row, by version; empty when there is no tracking table."""
@@ -373,3 +368,12 @@ def _statement_at(statements: list[Statement], sql: str, error: driver.Error) ->
         if offset < start:
             return statement
     return None
+
+
+def read_invalid_indexes(url: DatabaseUrl) -> list[InvalidIndex]:
+    """The INVALID indexes of the URL's database, read on an inspection connection."""
+    store = PgStore.open(url, "_sqlx_migrations")
+    try:
+        return store.invalid_indexes()
+    finally:
+        store.close()

@@ -81,3 +81,28 @@ class MigrationResult(NamedTuple):
     direction: Literal["up", "down"]
     duration_ns: int
     warnings: tuple[str, ...]
+
+
+class InvalidIndex(NamedTuple):
+    """An index PostgreSQL keeps but never uses: a `CREATE INDEX CONCURRENTLY` failed.
+
+    A concurrent build commits its catalog entry before it builds, so a failure (a
+    duplicate key, a cancel, a lost connection) leaves the index behind, marked INVALID,
+    still slowing every write. Such a build still running looks the same meanwhile.
+    """
+
+    schema: str
+    name: str
+    table: str
+    """The indexed table, schema-qualified when its schema is not the index's."""
+    definition: str
+    """`CREATE [UNIQUE] INDEX ...` as the server prints it."""
+
+    def warning(self) -> str:
+        """One line saying what is wrong and what to do."""
+        return (
+            f"index {self.schema}.{self.name} on {self.table} is INVALID (a CREATE INDEX "
+            "CONCURRENTLY failed or is still running): the server does not use it but "
+            f"keeps updating it; drop it (DROP INDEX CONCURRENTLY {self.schema}.{self.name}) "
+            "and run the migration again"
+        )

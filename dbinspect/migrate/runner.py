@@ -15,11 +15,13 @@ from typing import Literal
 from dbinspect.config import SqlxSettings
 from dbinspect.errors import ConnectError, MigrationError
 from dbinspect.migrate import migrator
+from dbinspect.migrate import store as stores
 from dbinspect.migrate.cancellation import Cancellation
 from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.migrator import PreparedSql
 from dbinspect.migrate.records import (
     AppliedMigration,
+    InvalidIndex,
     Migration,
     MigrationEvent,
     MigrationResult,
@@ -122,6 +124,14 @@ def migration_status(
     finally:
         store.close()
     return migrator.statuses(migrations, applied)
+
+
+def invalid_indexes(url: DatabaseUrl) -> list[InvalidIndex]:
+    """Indexes a failed `CREATE INDEX CONCURRENTLY` left INVALID (PostgreSQL; none on SQLite).
+
+    `migrate info` warns of each; the Migrations pane shows them.
+    """
+    return stores.invalid_indexes(url)
 
 
 def _execute_plan(

@@ -11,7 +11,7 @@ from typing import Protocol
 from dbinspect.extensions import Extension
 from dbinspect.migrate.cancellation import Cancellation
 from dbinspect.migrate.dialect import Dialect
-from dbinspect.migrate.records import AppliedMigration, Migration
+from dbinspect.migrate.records import AppliedMigration, InvalidIndex, Migration
 from dbinspect.migrate.statements import Statement
 from dbinspect.url import DatabaseUrl
 
@@ -98,3 +98,17 @@ def open_store(
     return SqliteStore.open(
         url, table, create=create, write=write, cancellation=cancellation, extensions=extensions
     )
+
+
+def invalid_indexes(url: DatabaseUrl) -> list[InvalidIndex]:
+    """Indexes left INVALID by a failed concurrent build; SQLite has none.
+
+    Raises:
+        ConnectError: The database cannot be opened.
+        MigrationError: The catalog cannot be read.
+    """
+    if url.backend != "postgres":
+        return []
+    from dbinspect.migrate.pg_store import read_invalid_indexes
+
+    return read_invalid_indexes(url)
