@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 
 
@@ -14,10 +13,14 @@ def run() -> None:
     `dbinspect.cli.main`, which also turns it off, and `dbinspect.tui.launch`, which
     turns it back on for the app).
 
-    Ctrl+C ends the process at once while the CLI is imported: nothing is open yet.
+    Ctrl+C ends the process at once while the CLI is imported: nothing is open yet. Every
+    import, `gc` included (it is not loaded at startup), sits inside the `try`: a Ctrl+C
+    landing between an import at module level and the `try` would print a traceback.
     """
-    gc.disable()
     try:
+        import gc
+
+        gc.disable()
         from dbinspect.cli_exit import exit_at_once_on_interrupt
 
         exit_at_once_on_interrupt()
