@@ -17,10 +17,11 @@ from pglast import parser as pg_parser
 
 from dbinspect.errors import ConfigError
 from dbinspect.migrate.dialect import Dialect
-from dbinspect.migrate.statements import Statement, strip_leading_comments
+from dbinspect.migrate.statements import Statement
 
 _WORDS = re.compile(r"[A-Za-z_]+")
 _SEMICOLON = "ASCII_59"
+_COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
 
 # Statements worth a parse: those that may end the transaction, and those that name
 # what the server refuses inside one. Every other statement runs in a transaction.
@@ -65,58 +66,72 @@ _NEVER_IN_TRANSACTION_WORDS = (
 _CONCURRENT_WORDS = frozenset({"CREATE", "DROP", "REINDEX"})
 
 
-def _scanner_ends(sql: str) -> list[int]:
-    """Where each `;` outside quotes and comments ends a statement, by the scanner alone.
+def _scanner_spans(sql: str) -> list[tuple[int, int]]:
+    """(start of its first token, end just past its `;`) of each statement, by the scanner.
 
-    An unterminated quote or comment hides every `;` after it from the server too: the
-    rest of the file is one statement, which the server then refuses with its reason.
+    Every `;` outside quotes and comments ends a statement. An unterminated quote or
+    comment hides every `;` after it from the server too: from there the file is one
+    statement, which the server refuses with its reason.
     """
+    unterminated: int | None = None
     try:
         tokens = pg_parser.scan(sql)
     except pg_parser.ParseError as error:
-        stop = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+        found = error.args[1] if len(error.args) > 1 else None
+        unterminated = found if isinstance(found, int) and 0 <= found <= len(sql) else 0
         try:
-            tokens = pg_parser.scan(sql[:stop])
+            tokens = pg_parser.scan(sql[:unterminated])
         except pg_parser.ParseError:
-            return []
-    return [token.end + 1 for token in tokens if token.name == _SEMICOLON]
+            tokens, unterminated = [], 0
+    spans = []
+    body: int | None = None
+    for token in tokens:
+        if token.name == _SEMICOLON:
+            if body is not None:  # `;;` is an empty statement, which the server skips
+                spans.append((body, token.end + 1))
+            body = None
+        elif body is None and token.name not in _COMMENTS:
+            body = token.start
+    if unterminated is not None:
+        spans.append((unterminated if body is None else body, len(sql)))
+    elif body is not None:
+        spans.append((body, len(sql)))
+    return spans
 
 
-def _statement_ends(sql: str) -> list[int]:
-    """Where each statement ends (just past its `;`, or its last character)."""
+def _statement_spans(sql: str) -> list[tuple[int, int]]:
+    """(start of its first token, end just past its `;`) of each statement.
+
+    By PostgreSQL's parser, which knows where `BEGIN ATOMIC ... END` bodies end; by the
+    scanner alone when the file does not parse (the server will say why).
+    """
     try:
         slices = pg_parser.split(sql, with_parser=True, only_slices=True)
     except pg_parser.ParseError:
-        return _scanner_ends(sql)
-    ends = []
+        return _scanner_spans(sql)
+    spans = []
     for found in slices:
         end = found.stop
         rest = sql[end:]
         after = len(rest) - len(rest.lstrip())
         if rest[after : after + 1] == ";":
             end += after + 1
-        ends.append(end)
-    return ends
+        spans.append((found.start, end))
+    return spans
 
 
 def split_statements(sql: str) -> list[Statement]:
     """Split a migration file into statements where PostgreSQL would end each one.
 
-    Each statement keeps the comments before it; text after the last `;` that is more
-    than comments is a final statement, which the server also runs.
+    Each statement's text runs from the end of the one before, so it keeps the comments
+    before it; its body starts at its first token. Comments after the last statement
+    belong to none.
     """
     statements: list[Statement] = []
     start = 0
-    for end in [*_statement_ends(sql), len(sql)]:
-        if end <= start:
-            continue
-        text = sql[start:end]
+    for body_start, end in _statement_spans(sql):
+        statements.append(Statement(len(statements) + 1, sql[start:end], sql[body_start:end]))
         start = end
-        body = strip_leading_comments(text)
-        while body.startswith(";"):  # empty statements (`;;`), which the server skips
-            body = strip_leading_comments(body[1:])
-        if body.strip().rstrip(";").strip():
-            statements.append(Statement(len(statements) + 1, text, body))
     return statements
 
 
@@ -129,7 +144,7 @@ def _option_is_false(options: list[dict[str, Any]], names: frozenset[str]) -> bo
     for option in options:
         element = option.get("DefElem", {})
         if element.get("defname") in names:
-            words = re.findall(r'"sval":"([^"]*)"', json.dumps(element.get("arg", {})))
+            words = re.findall(r'"sval": "([^"]*)"', json.dumps(element.get("arg", {})))
             if words and words[0].lower() in _FALSE_WORDS:
                 return True
     return False

@@ -281,12 +281,29 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             if driver.server_lost(error) or self.conn.closed:
                 raise self._lost_or(error, "") from error
             failed = _statement_at(statements, sql, error)
-            outcome = (
-                "this -- no-transaction file was sent whole, as sqlx sends it, and the "
-                "server ran it as one implicit transaction, rolled back; no tracking row "
-                "was written"
-            )
+            if len(statements) > 1:
+                outcome = (
+                    "this -- no-transaction file was sent whole, as sqlx sends it, and the "
+                    "server ran it as one implicit transaction, rolled back"
+                )
+            else:
+                outcome = "the server rolled the statement back"
+            outcome += "; no tracking row was written"
+            # A concurrent build commits its index before building it: a failed one
+            # stays behind, INVALID, and the next run's build would fail on its name.
+            invalid = [f"{i.schema}.{i.name}" for i in self._invalid_after_failure()]
+            if invalid:
+                outcome += (
+                    f"; INVALID indexes are left: {', '.join(invalid)} "
+                    "(drop them before running again)"
+                )
             raise self._failure(migration, down, failed, error, outcome) from error
+
+    def _invalid_after_failure(self) -> list[InvalidIndex]:
+        try:
+            return self.invalid_indexes()
+        except MigrationError:
+            return []
 
     def _record(self, migration: Migration, down: bool) -> None:
         if down:
