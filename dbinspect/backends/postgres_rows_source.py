@@ -31,6 +31,7 @@ INT_TYPES = frozenset({20, 21, 23, 26})  # int8, int2, int4, oid
 FLOAT_TYPES = frozenset({700, 701})  # float4, float8
 BYTEA_TYPE = 17
 NUMERIC_TYPE = 1700
+BPCHAR_TYPE = 1042
 UNORDERED_TYPES = frozenset(
     {
         114,  # json
@@ -102,7 +103,8 @@ class PgColumn:
     """The declared type as PostgreSQL writes it (`format_type`)."""
     kind: ColumnKind
     long: bool
-    """Whether a value can be long (a varlena type other than numeric): cut in the grid."""
+    """Whether a value can be long (a varlena type): cut in the grid. Numbers are never
+    cut, nor char(n), whose trailing blanks a cut (made on text) would drop."""
 
     @property
     def ref(self) -> sql.Composable:
@@ -202,7 +204,7 @@ def _columns(row: tuple[Any, ...]) -> tuple[PgColumn, ...]:
             name=name,
             type=type_name,
             kind=column_kind(base, element, category),
-            long=length < 0 and base != NUMERIC_TYPE,
+            long=length < 0 and base not in (NUMERIC_TYPE, BPCHAR_TYPE),
         )
         for name, type_name, base, element, category, length in zip(
             names, types, bases, elements, categories, lengths, strict=True

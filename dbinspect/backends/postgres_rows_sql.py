@@ -158,11 +158,17 @@ def seek_sql(
 
 
 def order_sql(source: RowSource, query: RowQuery, *, forward: bool) -> Composable | None:
-    """The ORDER BY terms for reading forward or backward (None: a view in its own order)."""
+    """The ORDER BY terms for reading forward or backward (None: an unsorted view, read
+    in the order its plan gives, as a big view's first rows must come without a sort)."""
     direction = sql.SQL("ASC" if forward != query.descending else "DESC")
     terms = [] if query.sort_column is None else [source.column(query.sort_column).ordered]
     if not source.by_offset:
         terms += [source.key_ref(k) for k in source.keys]
+    elif terms:
+        # A view has no key to break ties with: every other column does, so that pages
+        # read at different offsets agree (a top-N sort keeps no order among equals).
+        # Rows still equal then are alike in every cell: either order shows the same.
+        terms += [c.ordered for c in source.columns if c.name != query.sort_column]
     if not terms:
         return None
     return sql.SQL(", ").join(sql.SQL("{} {}").format(t, direction) for t in terms)
@@ -189,8 +195,9 @@ class PageShape:
 
 
 def _out(kind: str, alias: Composable) -> Composable:
-    """A value as it leaves the server: numbers and bytea as they are, the rest as text."""
-    if kind in ("int", "float", "bytea"):
+    """A value as it leaves the server: numbers, bytea and text types as they are (char(n)
+    keeps its blanks), the rest as text."""
+    if kind in ("int", "float", "bytea", "string"):
         return alias
     return sql.SQL("{}::text").format(alias)
 
