@@ -38,6 +38,10 @@ class ConnectionPane(VerticalScroll):
         if facts.wal_size_bytes is not None:
             size += f" (+ {human_size(facts.wal_size_bytes)} in -wal)"
         mode = Text("read-only", style="bold yellow") if read_only else Text("read-write")
+        if facts.server is not None:
+            on_server = server_rows(url, facts, latest, read_only)
+            self.query_one("#connection-facts", Static).update(facts_table(on_server))
+            return
         rows: list[tuple[str, object]] = [
             ("URL", url),
             ("Backend", f"SQLite {facts.sqlite_version} ({facts.sqlite_library} library)"),
@@ -56,3 +60,40 @@ class ConnectionPane(VerticalScroll):
             ("Access", mode),
         ]
         self.query_one("#connection-facts", Static).update(facts_table(rows))
+
+
+def server_rows(
+    url: str, facts: DatabaseFacts, latest: str, read_only: bool
+) -> list[tuple[str, object]]:
+    """The facts of a PostgreSQL server and of this session on it."""
+    server = facts.server
+    assert server is not None
+    recorded = server.latest_migration
+    if recorded is not None:
+        latest = f"{recorded.version} {recorded.description}" + (
+            "" if recorded.success else " (failed)"
+        )
+    # The session is read-only whatever the server says; this is what the server allows.
+    state = Text(server.read_only_state)
+    if server.in_recovery or server.read_only_default:
+        state.stylize("bold yellow")
+    ssl = (
+        f"yes ({server.ssl_version})"
+        if server.ssl and server.ssl_version
+        else ("yes" if server.ssl else "no")
+    )
+    return [
+        ("URL", url),
+        ("Backend", f"PostgreSQL {server.server_version}"),
+        ("Server", f"{server.host}:{server.port}"),
+        ("Database", server.database),
+        ("User", server.user),
+        ("SSL", ssl),
+        ("search_path", f"{server.search_path} ({', '.join(server.schemas_searched) or 'none'})"),
+        ("Size", human_size(facts.size_bytes)),
+        ("Encoding", server.encoding),
+        ("Time zone", server.time_zone),
+        ("Server state", state),
+        ("Latest migration", latest),
+        ("Access", Text("read-only", style="bold yellow") if read_only else Text("read-write")),
+    ]

@@ -60,6 +60,29 @@ class MetadataPane(VerticalScroll):
             if statuses is not None
             else "no migrations folder"
         )
+        if facts.server is not None:
+            objects = facts_table(
+                [
+                    ("Schemas", counts.schemas),
+                    ("Tables", counts.tables),
+                    ("Partitioned tables", counts.partitioned_tables),
+                    ("Views", counts.views),
+                    ("Materialized views", counts.materialized_views),
+                    ("Indexes", counts.indexes),
+                    ("Sequences", counts.sequences),
+                    ("Triggers", counts.triggers),
+                    ("Functions", counts.functions),
+                    ("Types", counts.types),
+                    ("Extensions", counts.extensions),
+                ]
+            )
+            storage = facts_table(
+                [("Migrations", migrations), ("Database size", human_size(facts.size_bytes))]
+            )
+            self.query_one("#metadata-counts", Static).update(
+                Group(heading("Objects"), objects, Text(""), heading("Storage"), storage, Text(""))
+            )
+            return
         objects = facts_table(
             [
                 ("Tables", counts.tables),
