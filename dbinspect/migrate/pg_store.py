@@ -253,6 +253,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
     ) -> None:
         conn = self.conn
         current: Statement | None = None
+        untimed = self._untimed
         try:
             with conn.transaction():
                 # The previous migration's time rides along instead of costing a commit.
@@ -263,7 +264,12 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                 current = None
                 self._record(migration, down)
                 self._check_cancel()
-        except driver.Error as error:
+        except BaseException as error:
+            # The previous migration's time went down with this transaction: it is
+            # written afterwards, by `flush_execution_time`, as sqlx writes each one.
+            self._untimed = untimed
+            if not isinstance(error, driver.Error):
+                raise
             self._check_cancel(error)
             if current is None or driver.server_lost(error) or conn.closed:
                 raise self._lost_or(
