@@ -110,6 +110,10 @@ async def page_near(
     read = partial(fetch_page, conn, source, query, limit=limit, cell_limit=cell_limit)
     fraction = min(1.0, max(0.0, position / max(1, total - 1)))
     if query.plain and not source.by_offset and position > 0:
+        if position + limit >= total:
+            # The last rows: the histogram's top bound is only the highest key sampled.
+            last = await read(before=())
+            return last, max(0, total - len(last.rows))
         found: tuple[RowPage, int] | None = None
         if source.by_ctid and source.segments:
             found = await _near_block(conn, source, read, fraction, total)

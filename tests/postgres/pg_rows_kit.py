@@ -43,11 +43,29 @@ class BrowsableRows(PostgresRows):
         return Schema(tuple(objects))
 
 
+STATEMENTS: list[str] = []
+"""What connections opened with `record=True` ran, in order."""
+
+
+class RecordingCursor(pg_driver.psycopg.AsyncCursor[tuple[Any, ...]]):
+    """A cursor that notes each statement it runs in `STATEMENTS`."""
+
+    async def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        text = query if isinstance(query, str) else query.as_string(self.connection)
+        STATEMENTS.append(text)
+        return await super().execute(query, params, **options)
+
+
 @asynccontextmanager
-async def open_rows(url: str) -> AsyncIterator[BrowsableRows]:
-    """Rows of the database at `url`, on an inspection connection as the app opens one."""
+async def open_rows(url: str, *, record: bool = False) -> AsyncIterator[BrowsableRows]:
+    """Rows of the database at `url`, on an inspection connection as the app opens one.
+
+    With `record`, the statements it runs are noted in `STATEMENTS`.
+    """
     parsed = parse_url(url)
     conn = await pg_driver.connect_async(parsed)
+    if record:
+        conn.cursor_factory = RecordingCursor
     try:
         yield BrowsableRows(conn, parsed)
     finally:
