@@ -6,7 +6,9 @@ refresh, and times through `PostgresRows` what the pane reads:
 (a) first rows: the relation's columns and key, its row estimate and the first page;
 (b) End: the last page;
 (c) a scrollbar jump to the middle (a key estimate from the histogram, no OFFSET);
-and, for reference, the exact count the pane runs in the background.
+and, for reference, the exact count the pane runs in the background, and what turning
+values into the pane's text costs: `::text` casts on the server (as `PostgresRows` reads)
+against psycopg text loaders registered on the connection.
 Figures are medians of the rounds (the first round's too: a new server process).
 Targets: (a), (b) and (c) <= 0.3 s; harlequin-postgres 1.5.2 takes 62-64 s to show
 `select * from events` (and then shows 100,000 of its rows).
@@ -92,6 +94,38 @@ async def one_round(url: str, count: bool) -> dict[str, float]:
     return figures
 
 
+CAST_SQL = (
+    "SELECT id, ts::text, kind, user_id, payload::text, amount FROM events "
+    "WHERE id > %s ORDER BY id LIMIT %s"
+)
+RAW_SQL = (
+    "SELECT id, ts, kind, user_id, payload, amount FROM events WHERE id > %s ORDER BY id LIMIT %s"
+)
+
+
+async def conversions(url: str, rows: int, reads: int = 100) -> tuple[float, float]:
+    """Seconds per page of `rows` rows: text made by server casts, and by client loaders."""
+    parsed = parse_url(url)
+    casting = await pg_driver.connect_async(parsed)
+    loading = await pg_driver.connect_async(parsed)
+    loader = pg_driver.psycopg.types.string.TextLoader
+    for name in ("timestamptz", "jsonb"):
+        loading.adapters.register_loader(name, loader)
+    try:
+        timings = []
+        for conn, sql in ((casting, CAST_SQL), (loading, RAW_SQL)):
+            start = time.perf_counter()
+            for index in range(reads):
+                cursor = await conn.execute(sql, [index * rows, rows])
+                page = await cursor.fetchall()
+                assert isinstance(page[0][1], str) and isinstance(page[0][4], str)
+            timings.append((time.perf_counter() - start) / reads)
+        return timings[0], timings[1]
+    finally:
+        await casting.close()
+        await loading.close()
+
+
 async def main(url: str, rounds: int) -> int:
     results = [await one_round(url, count=index == 0) for index in range(rounds)]
     print(f"PostgreSQL Data pane on events ({EVENTS_ROWS:,} rows), {rounds} rounds")
@@ -106,6 +140,13 @@ async def main(url: str, rounds: int) -> int:
             failed |= not ok
             line += f"   target <= {TARGET} s {'ok' if ok else 'MISSED'}"
         print(line)
+    for size in (PAGE_ROWS, 10 * PAGE_ROWS):
+        await conversions(url, size, reads=5)  # warm both connections and the pages
+        cast, load = await conversions(url, size)
+        print(
+            f"text for a {size}-row page: server casts {cast * 1000:.2f} ms, "
+            f"client loaders {load * 1000:.2f} ms"
+        )
     return 1 if failed else 0
 
 
