@@ -10,10 +10,12 @@ import pytest
 from pg_rows_kit import BrowsableRows, browser_on, open_rows
 from pgkit import fresh_database, query, run_sql
 
+from dbinspect import pg_driver
 from dbinspect.browse.protocol import Relation
 from dbinspect.browse.window import FetchPlan
 from dbinspect.errors import DbInspectError, QueryError
 from dbinspect.models import Filter, RowQuery
+from dbinspect.url import parse_url
 
 ROWS = 5_000
 SETUP = f"""
@@ -97,10 +99,6 @@ async def test_another_sessions_commit_moves_the_change_token(
     assert await rows.change_token() != before
 
 
-def server_xmax(url: str) -> str:
-    return str(query(url, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text")[0][0])
-
-
 async def test_polling_and_reading_do_not_move_the_change_token(
     rows: BrowsableRows, url: str
 ) -> None:
@@ -108,17 +106,21 @@ async def test_polling_and_reading_do_not_move_the_change_token(
     # no session committed (an observer sees the same next transaction id before and
     # after); our polls and reads in it must leave the token alone. A poll that counted
     # itself would move the observer too, and no such moment would ever come.
-    for _ in range(100):
-        observed = server_xmax(url)
-        tokens = [await rows.change_token()]
-        for _ in range(3):
+    observer = await pg_driver.connect_async(parse_url(url))
+    xmax = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
+    try:
+        for _ in range(300):
+            observed = await (await observer.execute(xmax)).fetchone()
+            tokens = [await rows.change_token()]
             await rows.fetch_page(Relation(None, "t"), RowQuery(sort_column="name"), limit=50)
             await rows.count_stepwise(Relation(None, "t"), RowQuery()).__anext__()
             tokens.append(await rows.change_token())
-        if server_xmax(url) == observed:
-            assert len(set(tokens)) == 1, tokens
-            return
-        await asyncio.sleep(0.05)
+            if await (await observer.execute(xmax)).fetchone() == observed:
+                assert len(set(tokens)) == 1, tokens
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await observer.close()
     pytest.fail("no moment without another session's commit, or the poll counts itself")
 
 
@@ -164,3 +166,22 @@ async def test_the_row_browser_filters_counts_and_follows_writers(
 async def test_the_row_browser_on_a_missing_relation(rows: BrowsableRows) -> None:
     with pytest.raises(DbInspectError, match="no such table or view"):
         await browser_on(rows).open(Relation(None, "missing"), RowQuery())
+
+
+async def test_a_lock_held_elsewhere_is_one_clear_error(rows: BrowsableRows, url: str) -> None:
+    holder = pg_driver.connect(parse_url(url), autocommit=False)
+    try:
+        holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(QueryError, match="another session holds a lock on it"):
+            await rows.fetch_page(Relation(None, "t"), RowQuery(), limit=1)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert (await rows.fetch_page(Relation(None, "t"), RowQuery(), limit=1)).keys == ((1,),)
+
+
+async def test_a_terminated_session_is_one_clear_error(rows: BrowsableRows, url: str) -> None:
+    query(url, "SELECT pg_terminate_backend(%s)", (rows.conn.info.backend_pid,))
+    with pytest.raises(QueryError, match=r"connection .* was lost") as raised:
+        await rows.fetch_page(Relation(None, "t"), RowQuery(), limit=1)
+    assert raised.value.hint == "refresh to connect again"
