@@ -259,12 +259,24 @@ def schema(
     async def gather(backend: Backend) -> Any:
         return await (backend.outline() if fmt == "sql" else backend.schema())
 
-    loaded = run_async(with_backend(url, gather, settings.extensions.inspection))
-    text = (
-        schema_to_sql(loaded)
-        if fmt == "sql"
-        else escape_json(json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False)) + "\n"
-    )
+    if url.backend == "postgres" and fmt == "sql":
+        from dbinspect.ops.pg_dump import dump_schema
+
+        text = dump_schema(url)  # pg_dump's own, not a second DDL generator
+    elif url.backend == "postgres":
+        from dbinspect.ops import json_layout
+        from dbinspect.ops.schema_dump_postgres import postgres_schema_to_json
+
+        loaded = run_async(with_backend(url, gather))
+        text = escape_json(json_layout.dumps(postgres_schema_to_json(loaded))) + "\n"
+    else:
+        loaded = run_async(with_backend(url, gather, settings.extensions.inspection))
+        text = (
+            schema_to_sql(loaded)
+            if fmt == "sql"
+            else escape_json(json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False))
+            + "\n"
+        )
     if output is None:
         write_document(text)
         return

@@ -21,7 +21,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from dbinspect.errors import ConnectError
+from dbinspect.errors import ConfigError, ConnectError
 from dbinspect.url import DatabaseUrl, mask_url
 
 if TYPE_CHECKING:
@@ -73,6 +73,29 @@ def conninfo(url: DatabaseUrl) -> str:
         if part and part.split("=", 1)[0] not in _SQLX_ONLY_PARAMETERS
     ]
     return base + ("?" + "&".join(kept) if kept else "")
+
+
+SECRET_PARAMETERS = ("password", "sslpassword")
+
+
+def split_secrets(url: DatabaseUrl) -> tuple[str, dict[str, str]]:
+    """The URL as a libpq key/value string without its secrets, and the secrets apart.
+
+    For running libpq's own tools (pg_dump): a password on their command line would be
+    visible to every user of the machine in the process list.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        parameters = conninfo_to_dict(conninfo(url))
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(f"cannot read the URL {url.masked}: {mask_url(str(error))}") from None
+    secrets = {k: str(parameters.pop(k)) for k in SECRET_PARAMETERS if k in parameters}
+    parameters["application_name"] = APPLICATION_NAME
+    return make_conninfo("", **parameters), secrets
 
 
 def _options(url: DatabaseUrl, *, read_only: bool) -> dict[str, Any]:

@@ -40,10 +40,17 @@ async def open_backend(
 ) -> Backend:
     """Open an inspection session on `url` (see `SqliteBackend.open` for `probe`).
 
+    PostgreSQL URLs open a `PostgresBackend` (`busy_timeout`, `probe` and `extensions`
+    are SQLite's and do not apply).
+
     Raises:
         ConnectError: The database cannot be opened.
-        UnsupportedBackendError: The URL is not a SQLite one (PostgreSQL is not built yet).
+        UnsupportedBackendError: The URL is neither SQLite nor PostgreSQL.
     """
+    if url.backend == "postgres":
+        from dbinspect.backends.postgres import PostgresBackend
+
+        return await PostgresBackend.open(url)
     if url.backend != "sqlite":
         raise UnsupportedBackendError(url.backend)
     from dbinspect.backends.sqlite import SqliteBackend

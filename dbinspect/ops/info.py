@@ -11,6 +11,10 @@ from dbinspect.url import DatabaseUrl
 
 def facts_to_json(url: DatabaseUrl, facts: DatabaseFacts) -> dict[str, Any]:
     """Flatten facts into the `info --json` object (counts at the top level)."""
+    if facts.server is not None:
+        from dbinspect.ops.info_postgres import postgres_facts_to_json
+
+        return postgres_facts_to_json(url, facts, facts.server)
     data = asdict(facts)
     data.pop("server")
     counts = {name: value for name, value in data.pop("counts").items() if name in SQLITE_COUNTS}
@@ -19,6 +23,10 @@ def facts_to_json(url: DatabaseUrl, facts: DatabaseFacts) -> dict[str, Any]:
 
 def facts_to_lines(url: DatabaseUrl, facts: DatabaseFacts) -> list[tuple[str, str]]:
     """Label/value pairs in the order `info` prints them."""
+    if facts.server is not None:
+        from dbinspect.ops.info_postgres import postgres_facts_to_lines
+
+        return postgres_facts_to_lines(url, facts, facts.server)
     counts = facts.counts
     wal = "" if facts.wal_size_bytes is None else f" (+ {facts.wal_size_bytes:,} bytes in -wal)"
     return [

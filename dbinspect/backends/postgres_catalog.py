@@ -1,0 +1,417 @@
+"""Reads a PostgreSQL database's whole schema in one round trip and builds the `Schema`.
+
+The queries (`postgres_catalog_sql`) run together in one read-only REPEATABLE READ
+transaction, so they see one state of the catalog (split over two connections, both
+see it); their rows are joined here, in Python, by object id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from dbinspect import pg_driver
+from dbinspect.backends import postgres_catalog_sql as q
+from dbinspect.models import (
+    POSTGRES_OBJECT_KINDS,
+    ColumnInfo,
+    ConstraintInfo,
+    Detail,
+    ForeignKeyInfo,
+    IndexInfo,
+    ObjectKind,
+    Schema,
+    SchemaObject,
+)
+
+Row = tuple[Any, ...]
+
+_RELATION_KINDS: dict[str, ObjectKind] = {
+    "r": "table",
+    "p": "partitioned table",
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+}
+_FK_ACTIONS = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+_CONSTRAINT_KINDS = {"c": "check", "u": "unique", "p": "primary key", "x": "exclusion"}
+_FUNCTION_KINDS = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}
+_VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
+_TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+
+
+QUERIES: dict[str, str] = {
+    "schemas": q.SCHEMAS,
+    "extensions": q.EXTENSIONS,
+    "relations": q.RELATIONS,
+    "columns": q.COLUMNS,
+    "constraints": q.CONSTRAINTS,
+    "sequences": q.SEQUENCES,
+    "functions": q.FUNCTIONS,
+    "types": q.TYPES,
+    "indexes": q.INDEXES,
+    "triggers": q.TRIGGERS,
+}
+"""The catalog queries by the name `build_schema` takes their rows under."""
+SECOND_HALF = ("indexes", "triggers")
+"""Sent on a second connection when there is one: deparsing every index is about half of
+the server's work, and the server runs the two halves on two cores at once."""
+
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _script(names: Sequence[str], *, details: bool) -> str:
+    queries = (QUERIES[name].strip() for name in names)
+    text = ";\n".join(queries)
+    return text if details else text.replace(q.DETAILS, "false")
+
+
+async def _run(conn: pg_driver.AsyncConnection, script: str) -> list[list[Row]]:
+    """The rows of each query of `script` (sent as one message); none for other statements."""
+    results: list[list[Row]] = []
+    async with conn.cursor() as cursor:
+        await cursor.execute(script.encode())
+        while True:
+            if cursor.description is not None:
+                results.append(await cursor.fetchall())
+            if not cursor.nextset():
+                break
+    return results
+
+
+async def _finish(conn: pg_driver.AsyncConnection, failed: bool) -> None:
+    """End the read's transaction (a failed one too, so that the connection is usable)."""
+    if conn.info.transaction_status != pg_driver.TransactionStatus.IDLE:
+        await conn.execute(b"ROLLBACK" if failed else b"COMMIT")
+
+
+async def read_catalog(
+    conn: pg_driver.AsyncConnection,
+    *,
+    details: bool = True,
+    second: pg_driver.AsyncConnection | None = None,
+) -> Schema:
+    """The whole schema in one snapshot of the catalog: one round trip per connection.
+
+    Args:
+        conn: The inspection connection.
+        details: False for an outline: no columns, constraints or definitions.
+        second: Another inspection connection to the same database, to read half of the
+            catalog at the same time; it sees the same snapshot (`pg_export_snapshot`).
+    """
+    names = list(QUERIES)
+    first = [name for name in names if second is None or name not in SECOND_HALF]
+    failed = True
+    try:
+        if second is None:
+            rows = await _run(conn, f"{_BEGIN};\n{_script(first, details=details)}")
+            results = dict(zip(first, rows, strict=True))
+        else:
+            exported = await _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()")
+            snapshot = str(exported[0][0][0])
+            assert _SNAPSHOT_ID.fullmatch(snapshot), snapshot
+            imported = (
+                f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
+                f"{_script(SECOND_HALF, details=details)};\nCOMMIT"
+            )
+            done = await asyncio.gather(
+                _run(conn, _script(first, details=details)),
+                _run(second, imported),
+                return_exceptions=True,
+            )
+            for outcome in done:
+                if isinstance(outcome, BaseException):
+                    await _finish(second, True)
+                    raise outcome
+            assert not isinstance(done[0], BaseException)
+            assert not isinstance(done[1], BaseException)
+            results = dict(zip(first, done[0], strict=True))
+            results |= dict(zip(SECOND_HALF, done[1], strict=True))
+        failed = False
+    finally:
+        await _finish(conn, failed)
+    return build_schema(**results)
+
+
+def build_schema(
+    schemas: Sequence[Row],
+    extensions: Sequence[Row],
+    relations: Sequence[Row],
+    columns: Sequence[Row],
+    indexes: Sequence[Row],
+    constraints: Sequence[Row],
+    triggers: Sequence[Row],
+    sequences: Sequence[Row],
+    functions: Sequence[Row],
+    types: Sequence[Row],
+) -> Schema:
+    """Join the catalog's rows into objects, sorted by kind, schema and name."""
+    names = {row[0]: (row[1], row[2]) for row in relations}  # oid -> (schema, name)
+    column_rows: dict[int, list[Row]] = defaultdict(list)
+    for row in sorted(columns, key=lambda row: (row[0], row[1])):
+        column_rows[row[0]].append(row)
+    attnames = {(row[0], row[1]): row[2] for row in columns}
+    index_infos = _indexes(indexes, names, attnames)
+    table_indexes: dict[int, list[IndexInfo]] = defaultdict(list)
+    for table_oid, info in index_infos.values():
+        table_indexes[table_oid].append(info)
+    pk_positions = {
+        (info_oid, attnum): position + 1
+        for info_oid, keys in _primary_keys(indexes).items()
+        for position, attnum in enumerate(keys)
+    }
+    fks, checks, domain_checks = _constraints(constraints, names, attnames)
+
+    objects: list[SchemaObject] = [_schema_object(row) for row in schemas]
+    objects += [_extension(row) for row in extensions]
+    objects += [_type(row, domain_checks.get(row[0], ())) for row in types]
+    objects += [_function(row) for row in functions]
+    objects += [_sequence(row) for row in sequences]
+    for row in relations:
+        oid = row[0]
+        cols = tuple(_column(c, pk_positions.get((oid, c[1]), 0)) for c in column_rows[oid])
+        objects.append(
+            _relation(row, cols, fks.get(oid, ()), table_indexes.get(oid, ()), checks.get(oid, ()))
+        )
+    for row in indexes:
+        if row[0] in index_infos:
+            objects.append(_index_object(index_infos[row[0]][1], row[13]))
+    for row in triggers:
+        if row[0] in names:
+            objects.append(_trigger(row, names[row[0]]))
+    order = {kind: position for position, kind in enumerate(POSTGRES_OBJECT_KINDS)}
+    objects.sort(key=lambda o: (order[o.kind], o.schema or "", o.name, o.table))
+    return Schema(tuple(objects))
+
+
+def _schema_object(row: Row) -> SchemaObject:
+    name, owner, comment = row
+    return SchemaObject("schema", name, name, None, comment=comment, details=(("owner", owner),))
+
+
+def _extension(row: Row) -> SchemaObject:
+    name, version, schema, comment = row
+    details: tuple[tuple[str, Detail], ...] = (("version", version), ("schema", schema))
+    return SchemaObject("extension", name, name, None, comment=comment, details=details)
+
+
+def _type(row: Row, checks: tuple[ConstraintInfo, ...]) -> SchemaObject:
+    _, schema, name, typtype, labels, base, not_null, default, comment = row
+    details: tuple[tuple[str, Detail], ...]
+    if typtype == "e":
+        details = (("type", "enum"), ("labels", tuple(labels or ())))
+    else:
+        details = (
+            ("type", "domain"),
+            ("base_type", base),
+            ("not_null", bool(not_null)),
+            ("default", default),
+        )
+    return SchemaObject(
+        "type",
+        name,
+        name,
+        None,
+        schema=schema,
+        comment=comment,
+        constraints=checks,
+        details=details,
+    )
+
+
+def _function(row: Row) -> SchemaObject:
+    schema, name, types, kind, arguments, result, language, volatility, body, comment = row
+    signature = f"{name}({types})"
+    details: tuple[tuple[str, Detail], ...] = (
+        ("kind", _FUNCTION_KINDS.get(kind, kind)),
+        ("function_name", name),
+        ("arguments", arguments),
+        ("result", result),
+        ("language", language),
+        ("volatility", _VOLATILITY.get(volatility, volatility)),
+    )
+    return SchemaObject(
+        "function", signature, signature, body, schema=schema, comment=comment, details=details
+    )
+
+
+def _sequence(row: Row) -> SchemaObject:
+    (schema, name, data_type, start, increment, minimum, maximum, cache, cycle, comment) = row[:10]
+    owner_schema, owner_table, owner_column, dependency = row[10:]
+    owned_by = f"{owner_schema}.{owner_table}.{owner_column}" if owner_table is not None else None
+    details: tuple[tuple[str, Detail], ...] = (
+        ("data_type", data_type),
+        ("start", int(start)),
+        ("increment", int(increment)),
+        ("minimum", int(minimum)),
+        ("maximum", int(maximum)),
+        ("cache", int(cache)),
+        ("cycle", bool(cycle)),
+        ("owned_by", owned_by),
+        ("identity", dependency == "i"),
+    )
+    return SchemaObject(
+        "sequence", name, name, None, schema=schema, comment=comment, details=details
+    )
+
+
+def _column(row: Row, pk: int) -> ColumnInfo:
+    _, _, name, type_, not_null, expression, identity, generated, collation, comment = row
+    is_generated = bool(generated)
+    return ColumnInfo(
+        name,
+        type_,
+        bool(not_null),
+        None if is_generated else expression,
+        pk,
+        3 if is_generated else 0,  # PostgreSQL's generated columns are all stored
+        identity={"a": "always", "d": "by default"}.get(identity),
+        expression=expression if is_generated else None,
+        collation=collation,
+        comment=comment,
+    )
+
+
+def _relation(
+    row: Row,
+    columns: tuple[ColumnInfo, ...],
+    fks: Sequence[ForeignKeyInfo],
+    indexes: Sequence[IndexInfo],
+    checks: Sequence[ConstraintInfo],
+) -> SchemaObject:
+    _, schema, name, relkind, comment, parent_schema, parent, bound, key, view_sql = row[:10]
+    persistence, owner = row[10:]
+    kind = _RELATION_KINDS[relkind]
+    details: list[tuple[str, Detail]] = [("owner", owner)]
+    if persistence == "u":
+        details.append(("unlogged", True))
+    if key is not None:
+        details.append(("partition_key", key))
+    if parent is not None:
+        details += [("partition_of", f"{parent_schema}.{parent}"), ("partition_bound", bound)]
+    return SchemaObject(
+        kind,
+        name,
+        name,
+        view_sql,
+        columns=columns,
+        foreign_keys=tuple(fks),
+        indexes=tuple(sorted(indexes, key=lambda i: i.name)),
+        schema=schema,
+        comment=comment,
+        constraints=tuple(checks),
+        details=tuple(details),
+    )
+
+
+def _primary_keys(indexes: Sequence[Row]) -> dict[int, list[int]]:
+    """Table oid -> the attribute numbers of its primary key, in key order."""
+    return {row[1]: list(row[10] or ()) for row in indexes if row[5]}
+
+
+def _indexes(
+    rows: Sequence[Row], names: dict[int, tuple[str, str]], attnames: dict[tuple[int, int], str]
+) -> dict[int, tuple[int, IndexInfo]]:
+    """Index oid -> its table's oid and the index."""
+    result: dict[int, tuple[int, IndexInfo]] = {}
+    for row in rows:
+        (oid, table_oid, schema, name, unique, primary, valid, definition, method, where) = row[:10]
+        keys, expressions, contype, size = row[10], row[11], row[12], row[14]
+        if table_oid not in names:
+            continue
+        columns = tuple(
+            attnames.get((table_oid, attnum), f"#{attnum}")
+            if attnum
+            else (expressions[position] if expressions else "<expr>")
+            for position, attnum in enumerate(keys or ())
+        )
+        origin = "pk" if primary else {"u": "u", "x": "x"}.get(contype or "", "c")
+        result[oid] = (
+            table_oid,
+            IndexInfo(
+                name,
+                names[table_oid][1],
+                bool(unique),
+                origin,
+                columns,
+                where,
+                schema=schema,
+                valid=bool(valid),
+                size=size,
+                definition=definition,
+                method=method,
+            ),
+        )
+    return result
+
+
+def _index_object(index: IndexInfo, comment: str | None) -> SchemaObject:
+    return SchemaObject(
+        "index",
+        index.name,
+        index.table,
+        index.definition,
+        schema=index.schema,
+        comment=comment,
+        size=index.size,
+        valid=index.valid,
+    )
+
+
+def _trigger(row: Row, owner: tuple[str, str]) -> SchemaObject:
+    _, name, definition, enabled, comment = row
+    schema, table = owner
+    details: tuple[tuple[str, Detail], ...] = (("enabled", _TRIGGER_ENABLED.get(enabled, enabled)),)
+    return SchemaObject(
+        "trigger", name, table, definition, schema=schema, comment=comment, details=details
+    )
+
+
+def _constraints(
+    rows: Sequence[Row], names: dict[int, tuple[str, str]], attnames: dict[tuple[int, int], str]
+) -> tuple[
+    dict[int, list[ForeignKeyInfo]],
+    dict[int, list[ConstraintInfo]],
+    dict[int, tuple[ConstraintInfo, ...]],
+]:
+    """Foreign keys and other constraints by table oid; domain checks by type oid."""
+    fks: dict[int, list[ForeignKeyInfo]] = defaultdict(list)
+    checks: dict[int, list[ConstraintInfo]] = defaultdict(list)
+    domains: dict[int, list[ConstraintInfo]] = defaultdict(list)
+    for row in rows:
+        table_oid, type_oid, name, contype, definition, ref_schema, ref_table = row[:7]
+        keys, ref_keys, on_update, on_delete, ref_oid = row[7:]
+        if contype == "f":
+            if table_oid not in names or ref_table is None:
+                continue
+            schema, table = names[table_oid]
+            fks[table_oid].append(
+                ForeignKeyInfo(
+                    table,
+                    tuple(attnames.get((table_oid, k), f"#{k}") for k in keys or ()),
+                    ref_table,
+                    tuple(attnames.get((ref_oid, k)) for k in ref_keys or ()),
+                    _FK_ACTIONS.get(on_update, str(on_update)),
+                    _FK_ACTIONS.get(on_delete, str(on_delete)),
+                    name=name,
+                    schema=schema,
+                    ref_schema=ref_schema,
+                )
+            )
+            continue
+        info = ConstraintInfo(name, _CONSTRAINT_KINDS.get(contype, str(contype)), definition)
+        if type_oid:
+            domains[type_oid].append(info)
+        elif table_oid in names:
+            checks[table_oid].append(info)
+    return fks, checks, {oid: tuple(infos) for oid, infos in domains.items()}

@@ -1,0 +1,103 @@
+"""Reads what the Connection pane and `info` say about a PostgreSQL server and database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbinspect import pg_driver
+from dbinspect.models import MigrationFact, ServerFacts
+
+# One round trip. `default_transaction_read_only` as this session sees it is dbinspect's
+# own (it always reads read-only): the setting the server keeps for this database or user
+# outside dbinspect is in pg_db_role_setting.
+FACTS = """
+SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+       current_user, current_database(), current_setting('search_path'),
+       current_schemas(false)::text[], current_setting('server_encoding'),
+       current_setting('TimeZone'), pg_is_in_recovery(),
+       pg_database_size(current_database()),
+       coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false),
+       (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl),
+       ARRAY(SELECT cfg FROM pg_db_role_setting s, unnest(s.setconfig) cfg
+             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
+                                         WHERE datname = current_database()))
+               AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user))
+               AND cfg ILIKE 'default\\_transaction\\_read\\_only=%'),
+       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = to_regclass('_sqlx_migrations'))
+"""
+
+# sqlx's tracking table, found on the search path as sqlx finds it.
+MIGRATIONS = """
+SELECT t.version, t.description, t.installed_on::text, t.success,
+       (SELECT count(*) FROM {table} WHERE success),
+       (SELECT count(*) FROM {table} WHERE NOT success)
+FROM {table} t ORDER BY t.version DESC LIMIT 1
+"""
+
+_TRUE = ("on", "true", "yes", "1", "t", "y")
+
+
+async def read_server_facts(conn: pg_driver.AsyncConnection) -> tuple[ServerFacts, int]:
+    """The server's and session's facts, and the database's size in bytes."""
+    row = await (await conn.execute(FACTS.encode())).fetchone()
+    assert row is not None
+    (version, version_num, user, database, search_path, searched, encoding, time_zone) = row[:8]
+    in_recovery, size, ssl, ssl_version, read_only_settings, migrations_schema = row[8:]
+    info = conn.info
+    facts = ServerFacts(
+        server_version=version,
+        server_version_num=version_num,
+        host=info.host,
+        port=int(info.port),
+        database=database,
+        user=user,
+        ssl=bool(ssl),
+        ssl_version=ssl_version,
+        search_path=search_path,
+        schemas_searched=tuple(searched or ()),
+        encoding=encoding,
+        time_zone=time_zone,
+        in_recovery=bool(in_recovery),
+        read_only_default=_read_only_set(read_only_settings or ()),
+        latest_migration=(
+            await _latest_migration(conn, migrations_schema)
+            if migrations_schema is not None
+            else None
+        ),
+    )
+    return facts, int(size)
+
+
+def _read_only_set(settings: Any) -> bool:
+    """Whether any `default_transaction_read_only=...` entry turns it on.
+
+    The most specific entry wins in PostgreSQL (database and role, then role, then
+    database); any entry that says on is reported, since the user may connect either way.
+    """
+    return any(str(entry).split("=", 1)[1].strip().lower() in _TRUE for entry in settings)
+
+
+async def _latest_migration(conn: pg_driver.AsyncConnection, schema: str) -> MigrationFact | None:
+    """The latest row of `_sqlx_migrations`; None when it is empty or cannot be read."""
+    table = pg_driver.sql.Identifier(schema, "_sqlx_migrations")
+    query = pg_driver.sql.SQL(MIGRATIONS).format(table=table)
+    try:
+        row = await (await conn.execute(query)).fetchone()
+    except pg_driver.DatabaseError as error:
+        if pg_driver.server_lost(error):
+            raise
+        # Not sqlx's table after all (other columns), or no right to read it: the rest
+        # of the facts stand without it.
+        return None
+    if row is None:
+        return None
+    version, description, installed_on, success, applied, failed = row
+    return MigrationFact(
+        version=int(version),
+        description=str(description),
+        installed_on=str(installed_on),
+        success=bool(success),
+        applied=int(applied),
+        failed=int(failed),
+    )

@@ -1,0 +1,155 @@
+"""Provides `schema --format sql` on PostgreSQL: `pg_dump --schema-only`, run as it is.
+
+PostgreSQL's DDL (ownership, defaults, partitions, functions, grants) is pg_dump's to
+write; dbinspect does not keep a second generator. pg_dump refuses a server newer than
+itself, so the versions are compared first and a mismatch is one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from dbinspect import pg_driver
+from dbinspect.errors import ConfigError, OperationError
+from dbinspect.url import DatabaseUrl, mask_url
+
+LOCK_WAIT_TIMEOUT_MS = pg_driver.INSPECTION_LOCK_TIMEOUT_MS
+"""pg_dump waits this long for a table another session holds exclusively, then fails."""
+
+RESTRICT_KEY = "dbinspect"
+"""A fixed key for psql's `\\restrict` lines, which pg_dump otherwise makes random on every
+run: the same schema then dumps to the same bytes (dbmate passes a fixed key too). A dump
+replayed with psql is then only as safe as the schema it came from."""
+
+# pg_dump has `--restrict-key` from these releases on (and from 18.0).
+_RESTRICT_KEY_SINCE = {17: 6, 16: 10, 15: 14, 14: 19, 13: 22}
+
+_FALLBACK = "use --format json, which needs no pg_dump"
+
+
+def dump_schema(url: DatabaseUrl) -> str:
+    """The database's schema as `pg_dump --schema-only` writes it.
+
+    Raises:
+        ConfigError: pg_dump is not installed, or is older than the server.
+        ConnectError: The server cannot be reached.
+        OperationError: pg_dump failed.
+    """
+    program = find_pg_dump()
+    dump_version = pg_dump_version(program)
+    with pg_driver.connect(url, read_only=True) as conn:
+        server_num = conn.info.server_version
+    server = _major_minor(server_num)
+    major = server[:1] if server[0] >= 10 else server[:2]  # 9.6 was a major version
+    if dump_version[: len(major)] < major:
+        raise ConfigError(
+            f"pg_dump {_shown(dump_version)} ({program}) is older than the server "
+            f"(PostgreSQL {_shown(server)}) and cannot dump its schema",
+            f"install pg_dump {_shown(major)} or newer, or {_FALLBACK}",
+        )
+    return _run(program, dump_version, url)
+
+
+def find_pg_dump() -> str:
+    """The pg_dump on PATH.
+
+    Raises:
+        ConfigError: There is none.
+    """
+    found = shutil.which("pg_dump")
+    if found is None:
+        raise ConfigError(
+            "pg_dump is not installed (or not on PATH); `schema --format sql` on PostgreSQL "
+            "runs it",
+            f"install the PostgreSQL client tools, or {_FALLBACK}",
+        )
+    return found
+
+
+def pg_dump_version(program: str) -> tuple[int, ...]:
+    """pg_dump's version, e.g. (15, 20) from `pg_dump (PostgreSQL) 15.20 (Debian ...)`.
+
+    Raises:
+        ConfigError: It does not run, or does not say its version.
+    """
+    try:
+        done = subprocess.run(
+            [program, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ConfigError(f"cannot run {program}: {error}", _FALLBACK) from None
+    found = re.search(r"\(PostgreSQL\)\s+(\d+(?:\.\d+)*)", done.stdout)
+    if done.returncode != 0 or found is None:
+        raise ConfigError(f"{program} does not say its version: is it pg_dump?", _FALLBACK)
+    return tuple(int(part) for part in found.group(1).split("."))
+
+
+def _major_minor(version_num: int) -> tuple[int, ...]:
+    """`server_version_num` as a version: 150020 -> (15, 20), 90624 -> (9, 6, 24)."""
+    if version_num >= 100000:
+        return (version_num // 10000, version_num % 10000)
+    return (version_num // 10000, version_num // 100 % 100, version_num % 100)
+
+
+def _shown(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def _supports_restrict_key(version: tuple[int, ...]) -> bool:
+    major, minor = version[0], (version[1] if len(version) > 1 else 0)
+    return major >= 18 or minor >= _RESTRICT_KEY_SINCE.get(major, 1_000)
+
+
+def _run(program: str, version: tuple[int, ...], url: DatabaseUrl) -> str:
+    conninfo, secrets = pg_driver.split_secrets(url)
+    env = dict(os.environ)
+    if "password" in secrets:
+        env["PGPASSWORD"] = secrets["password"]
+    arguments = [
+        program,
+        "--schema-only",
+        "--no-password",  # never a prompt: the password comes from the URL, env or .pgpass
+        "--encoding=UTF8",
+        f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT_MS}",
+    ]
+    if _supports_restrict_key(version):
+        arguments.append(f"--restrict-key={RESTRICT_KEY}")
+    with tempfile.TemporaryDirectory(prefix="dbinspect-") as folder:
+        if "sslpassword" in secrets:
+            # libpq takes an SSL key's password from no environment variable: a service
+            # file readable by this user only carries it instead of the command line.
+            service = Path(folder) / "pg_service.conf"
+            service.touch(mode=0o600)
+            service.write_text(f"[dbinspect]\nsslpassword={secrets['sslpassword']}\n")
+            env["PGSERVICEFILE"] = str(service)
+            conninfo += " service=dbinspect"
+        try:
+            done = subprocess.run(
+                [*arguments, f"--dbname={conninfo}"], capture_output=True, env=env, check=False
+            )
+        except OSError as error:
+            raise ConfigError(f"cannot run {program}: {error.strerror}", _FALLBACK) from None
+    if done.returncode != 0:
+        raise _failure(url, done.stderr.decode("utf-8", "replace"))
+    return done.stdout.decode("utf-8", "surrogateescape")
+
+
+def _failure(url: DatabaseUrl, stderr: str) -> OperationError:
+    """pg_dump's first error line, as one line of ours (any password masked)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    first = next((line for line in lines if "error:" in line), lines[0] if lines else "")
+    first = re.sub(r"^pg_dump:\s*(error:\s*)?", "", first)
+    if "connection to server" in first:
+        return OperationError(pg_driver.connect_error(url, RuntimeError(stderr)).one_line())
+    return OperationError(
+        f"pg_dump failed on {url.masked}: {mask_url(first) or 'no reason given'}",
+        "a table held by another session's lock fails it after "
+        f"{LOCK_WAIT_TIMEOUT_MS / 1000:g} s; try again, or {_FALLBACK}"
+        if "lock" in first
+        else None,
+    )
