@@ -34,8 +34,11 @@ NUMERIC_TYPE = 1700
 BPCHAR_TYPE = 1042
 UNORDERED_TYPES = frozenset(
     {
+        28, 29,  # xid, cid
         114,  # json
         142,  # xml
+        1790,  # refcursor
+        3642,  # gtsvector
         600, 601, 602, 603, 604, 628, 718,  # point, lseg, path, box, polygon, line, circle
         1033,  # aclitem
         2970, 5038,  # txid_snapshot, pg_snapshot

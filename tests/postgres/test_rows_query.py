@@ -178,6 +178,18 @@ async def test_a_sorted_view(rows: BrowsableRows, url: str) -> None:
     assert sorted(firsts(walked)) == list(range(1, 401))
 
 
+async def test_types_without_an_order_sort_and_filter_by_their_text(rows: BrowsableRows) -> None:
+    # pg_catalog's views hold such types (xid, aclitem, ...): browsing them must work too.
+    relation = Relation("pg_catalog", "pg_class")
+    for name in ("relfrozenxid", "relacl"):
+        page = await rows.fetch_page(relation, RowQuery(sort_column=name), limit=3)
+        after = await rows.fetch_page(relation, RowQuery(sort_column=name), after=page.keys[-1])
+        assert after.rows and after.keys[0] != page.keys[-1]
+    found = Filter("relfrozenxid", "equals", "0")
+    page = await rows.fetch_page(relation, RowQuery(filters=(found,)), limit=500)
+    assert page.rows and all(row[page.columns.index("relfrozenxid")] == "0" for row in page.rows)
+
+
 async def test_sorting_by_json_goes_by_its_text(rows: BrowsableRows, url: str) -> None:
     walked = await walk_forward(rows, Relation(None, "f"), RowQuery(sort_column="doc"), 2)
     expected = query_rows(url, "SELECT id FROM f ORDER BY doc::text, id")
