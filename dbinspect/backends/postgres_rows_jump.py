@@ -104,8 +104,9 @@ async def page_near(
 ) -> tuple[RowPage, int]:
     """Rows from about `position` of `total` on, and the position of the first one.
 
-    An unfiltered table jumps by its key's histogram (or by its lowest and highest
-    integer key, or by block where keyed by ctid); anything else reads by offset.
+    An unfiltered table jumps by the histogram of its key's first column (or by its
+    lowest and highest integer, or by block where keyed by ctid); anything else reads
+    by offset.
     """
     read = partial(fetch_page, conn, source, query, limit=limit, cell_limit=cell_limit)
     fraction = min(1.0, max(0.0, position / max(1, total - 1)))
@@ -117,7 +118,7 @@ async def page_near(
         found: tuple[RowPage, int] | None = None
         if source.by_ctid and source.segments:
             found = await _near_block(conn, source, read, fraction, total)
-        elif len(source.keys) == 1:
+        elif source.keys:
             found = await _near_key(conn, source, read, fraction, total)
         if found is not None:
             return found

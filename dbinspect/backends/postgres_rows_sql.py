@@ -132,9 +132,13 @@ def seek_sql(
     inclusive: bool,
 ) -> tuple[Composable, Params]:
     """The condition for rows at or past `position` (sort value, then key) in the
-    direction of reading."""
-    keys = [source.key_ref(k) for k in source.keys]
+    direction of reading.
+
+    A position may name only the first columns of a composite key (a jump to about
+    here knows only the first): the rows from the first one at or past them.
+    """
     key_values = [bind(v) for v in (position[1:] if query.sort_column else position)]
+    keys = [source.key_ref(k) for k in source.keys[: len(key_values)]]
     ascending = forward != query.descending
     op = sql.SQL((">" if ascending else "<") + ("=" if inclusive else ""))
     key_tuple = sql.SQL("{} {} {}").format(_row(keys), op, _placeholders(len(keys)))

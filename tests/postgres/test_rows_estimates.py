@@ -30,6 +30,9 @@ ANALYZE big_text;
 -- Never analyzed: reltuples is -1 and there is no histogram.
 CREATE TABLE fresh (id int PRIMARY KEY, v text);
 INSERT INTO fresh SELECT g * 2, md5(g::text) || md5((-g)::text) FROM generate_series(1, {ROWS}) g;
+CREATE TABLE pairs (a int, b int, PRIMARY KEY (a, b));
+INSERT INTO pairs SELECT g / 10, g % 10 FROM generate_series(0, {ROWS} - 1) g;
+ANALYZE pairs;
 CREATE TABLE small (id text PRIMARY KEY);
 INSERT INTO small SELECT 'k' || g FROM generate_series(1, 321) g;
 CREATE TABLE parts (a int, v text) PARTITION BY RANGE (a);
@@ -95,6 +98,17 @@ async def test_a_jump_into_the_middle_goes_by_the_key_histogram(rows: BrowsableR
     assert abs(position - (first - 1)) < ROWS * 0.02
     assert [r[0] for r in page.rows] == list(range(first, first + 50))
     assert no_scan() and any("histogram_bounds" in s for s in STATEMENTS)
+
+
+async def test_a_jump_by_the_first_column_of_a_composite_key(rows: BrowsableRows) -> None:
+    page, position = await rows.page_near(
+        Relation(None, "pairs"), RowQuery(), ROWS // 2, ROWS, limit=30
+    )
+    a, b = page.keys[0]
+    assert isinstance(a, int) and b == 0 and abs(a * 10 - ROWS // 2) < ROWS * 0.02
+    assert abs(position - a * 10) < ROWS * 0.02
+    assert page.keys[10] == (a + 1, 0)
+    assert no_scan()
 
 
 async def test_a_jump_by_a_text_key(rows: BrowsableRows, url: str) -> None:
