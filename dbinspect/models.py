@@ -125,6 +125,8 @@ class ServerFacts:
     """`default_transaction_read_only` is set for this database or user (outside dbinspect)."""
     latest_migration: MigrationFact | None = None
     """From `_sqlx_migrations` on the search path; None when there is no such table."""
+    migrations_unreadable: str | None = None
+    """Why `_sqlx_migrations` is there but could not be read (no right, locked), if so."""
 
     @property
     def read_only_state(self) -> str:

@@ -166,7 +166,7 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     ),
     (
         re.compile(r"timeout expired|timed out"),
-        f"no answer from the server within {CONNECT_TIMEOUT_S} s",
+        "no answer from the server within {timeout} s",
         "check the host, the network and the firewall",
     ),
     (
@@ -182,11 +182,24 @@ _CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
 )
 
 
+def _connect_timeout(url: DatabaseUrl) -> str:
+    """The connect timeout in force: the URL's `connect_timeout`, PGCONNECT_TIMEOUT, or ours.
+
+    libpq waits at least 2 s, whatever a smaller setting says.
+    """
+    found = re.search(r"[?&]connect_timeout=(\d+)", url.raw)
+    given = found.group(1) if found else os.environ.get("PGCONNECT_TIMEOUT")
+    if given is None or not given.strip().isdigit() or int(given) <= 0:
+        return str(CONNECT_TIMEOUT_S)
+    return str(max(2, int(given)))
+
+
 def connect_error(url: DatabaseUrl, error: BaseException) -> ConnectError:
     """One clear line for a failed connection, by its cause, the password never shown."""
     detail = mask_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
     for pattern, cause, hint in _CAUSES:
         if pattern.search(str(error)):
+            cause = cause.format(timeout=_connect_timeout(url))
             return ConnectError(f"cannot connect to {url.masked}: {cause}", hint)
     return ConnectError(f"cannot connect to {url.masked}: {detail}")
 

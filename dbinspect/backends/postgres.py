@@ -62,7 +62,7 @@ class PostgresBackend(PostgresRows):
         except driver.Error as error:
             if driver.server_lost(error):
                 raise QueryError(
-                    driver.lost_message(self.url), hint="connect again (in the app: refresh)"
+                    driver.lost_message(self.url), hint="run it again; in the app, refresh"
                 ) from error
             if isinstance(error, driver.pg_errors.LockNotAvailable):
                 raise QueryError(

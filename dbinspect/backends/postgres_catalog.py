@@ -46,6 +46,7 @@ _FK_ACTIONS = {
 _CONSTRAINT_KINDS = {"c": "check", "u": "unique", "p": "primary key", "x": "exclusion"}
 _FUNCTION_KINDS = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
+_IDENTITY = {"a": "always", "d": "by default"}
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
 
 
@@ -267,18 +268,10 @@ def _sequence(row: Row) -> SchemaObject:
 
 def _column(row: Row, pk: int) -> ColumnInfo:
     _, _, name, type_, not_null, expression, identity, generated, collation, comment = row
-    is_generated = bool(generated)
+    if generated:  # PostgreSQL's generated columns are all stored
+        return ColumnInfo(name, type_, not_null, None, pk, 3, None, expression, collation, comment)
     return ColumnInfo(
-        name,
-        type_,
-        bool(not_null),
-        None if is_generated else expression,
-        pk,
-        3 if is_generated else 0,  # PostgreSQL's generated columns are all stored
-        identity={"a": "always", "d": "by default"}.get(identity),
-        expression=expression if is_generated else None,
-        collation=collation,
-        comment=comment,
+        name, type_, not_null, expression, pk, 0, _IDENTITY.get(identity), None, collation, comment
     )
 
 

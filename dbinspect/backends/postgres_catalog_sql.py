@@ -90,12 +90,13 @@ WHERE {DETAILS} AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
-# Sizes open a relation for a moment (an ACCESS SHARE lock, released at once). One held
-# ACCESS EXCLUSIVE by a running ALTER TABLE, REINDEX or VACUUM FULL would make the whole
-# read wait for `lock_timeout` and fail: its size is left out (NULL) instead.
+# Sizes open a relation for a moment (an ACCESS SHARE lock, released at once). One that
+# another session holds ACCESS EXCLUSIVE (a running ALTER TABLE, REINDEX or VACUUM FULL),
+# or waits to, would queue the read behind it until `lock_timeout` fails it: its size is
+# left out (NULL) instead.
 _BUSY = """busy AS (
     SELECT relation FROM pg_locks
-    WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND granted
+    WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND pid <> pg_backend_pid()
       AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
 
 # Key columns by number (0 for an expression, whose text pg_get_indexdef gives).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dbinspect import pg_driver
@@ -60,12 +61,10 @@ async def read_server_facts(conn: pg_driver.AsyncConnection) -> tuple[ServerFact
         time_zone=time_zone,
         in_recovery=bool(in_recovery),
         read_only_default=_read_only_set(read_only_settings or ()),
-        latest_migration=(
-            await _latest_migration(conn, migrations_schema)
-            if migrations_schema is not None
-            else None
-        ),
     )
+    if migrations_schema is not None:
+        latest, unreadable = await _latest_migration(conn, migrations_schema)
+        facts = replace(facts, latest_migration=latest, migrations_unreadable=unreadable)
     return facts, int(size)
 
 
@@ -78,8 +77,10 @@ def _read_only_set(settings: Any) -> bool:
     return any(str(entry).split("=", 1)[1].strip().lower() in _TRUE for entry in settings)
 
 
-async def _latest_migration(conn: pg_driver.AsyncConnection, schema: str) -> MigrationFact | None:
-    """The latest row of `_sqlx_migrations`; None when it is empty or cannot be read."""
+async def _latest_migration(
+    conn: pg_driver.AsyncConnection, schema: str
+) -> tuple[MigrationFact | None, str | None]:
+    """The latest row of `_sqlx_migrations` (None when empty), or why it cannot be read."""
     table = pg_driver.sql.Identifier(schema, "_sqlx_migrations")
     query = pg_driver.sql.SQL(MIGRATIONS).format(table=table)
     try:
@@ -87,13 +88,14 @@ async def _latest_migration(conn: pg_driver.AsyncConnection, schema: str) -> Mig
     except pg_driver.DatabaseError as error:
         if pg_driver.server_lost(error):
             raise
-        # Not sqlx's table after all (other columns), or no right to read it: the rest
-        # of the facts stand without it.
-        return None
+        # Not sqlx's table after all (other columns), no right to read it, or locked by
+        # another session: the rest of the facts stand without it.
+        primary = error.diag.message_primary or str(error).strip().splitlines()[0]
+        return None, primary
     if row is None:
-        return None
+        return None, None
     version, description, installed_on, success, applied, failed = row
-    return MigrationFact(
+    fact = MigrationFact(
         version=int(version),
         description=str(description),
         installed_on=str(installed_on),
@@ -101,3 +103,4 @@ async def _latest_migration(conn: pg_driver.AsyncConnection, schema: str) -> Mig
         applied=int(applied),
         failed=int(failed),
     )
+    return fact, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from dbinspect.models import DatabaseFacts, MigrationFact, ObjectCounts, ServerFacts
+from dbinspect.models import DatabaseFacts, ObjectCounts, ServerFacts
 from dbinspect.url import DatabaseUrl
 
 # The counts `info` reports on PostgreSQL, in the order it prints them.
@@ -61,7 +61,7 @@ def postgres_facts_to_lines(
         ("Time zone", server.time_zone),
         ("Server", server.read_only_state),
         ("Session", "read-only (dbinspect only reads)"),
-        ("Latest migration", _migration(server.latest_migration)),
+        ("Latest migration", _migration(server)),
     ]
     counts = _counts(facts.counts)
     lines += [(label, str(counts[name])) for name, label in COUNTS]
@@ -73,9 +73,12 @@ def _counts(counts: ObjectCounts) -> dict[str, int]:
     return {name: values[name] for name, _ in COUNTS}
 
 
-def _migration(latest: MigrationFact | None) -> str:
+def _migration(server: ServerFacts) -> str:
+    latest = server.latest_migration
+    if server.migrations_unreadable is not None:
+        return f"unknown: _sqlx_migrations cannot be read ({server.migrations_unreadable})"
     if latest is None:
-        return "none (no _sqlx_migrations table on the search path)"
+        return "none (no _sqlx_migrations table on the search path, or it is empty)"
     state = "" if latest.success else ", FAILED (the database is dirty)"
     failed = f", {latest.failed} failed" if latest.failed else ""
     return (

@@ -38,10 +38,10 @@ def _compact(value: Any) -> str:
 
 
 def dumps(value: Any, *, depth: int = 4, indent: int = 2) -> str:
-    """`value` as JSON, one line per entry of each container that holds containers.
+    """`value` as JSON, one line per entry of each container that holds objects.
 
-    Containers nested `depth` deep, and flat ones (a column, an index: only plain values
-    inside), are written on one line.
+    Containers nested `depth` deep, and flat ones (no object inside, as a column or an
+    index), are written on one line each.
     """
     parts: list[str] = []
     _write(value, depth, indent, 0, parts)
@@ -49,11 +49,19 @@ def dumps(value: Any, *, depth: int = 4, indent: int = 2) -> str:
 
 
 def _spread(value: Any, level: int, depth: int) -> bool:
-    """Whether `value` is written over several lines (not on one)."""
+    """Whether `value` is written over several lines: it holds objects, or lists of them.
+
+    A column, an index or a sequence (plain values and lists of names) is one line.
+    """
     if level >= depth or type(value) not in (dict, list) or not value:
         return False
-    items = value.values() if type(value) is dict else value
-    return any(type(item) in (dict, list) and item for item in items)
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is dict and item:
+            return True
+        if kind is list and any(type(element) is dict for element in item):
+            return True
+    return False
 
 
 def _write(value: Any, depth: int, indent: int, level: int, parts: list[str]) -> None:
