@@ -47,6 +47,10 @@ _CONSTRAINT_KINDS = {"c": "check", "u": "unique", "p": "primary key", "x": "excl
 _FUNCTION_KINDS = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _IDENTITY = {"a": "always", "d": "by default"}
+BLOCKED = (
+    "another session holds or awaits an exclusive lock on it, or on a table it reads "
+    "(an ALTER TABLE, REINDEX or VACUUM FULL): its definition was not read"
+)
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
 
 
@@ -186,7 +190,7 @@ def build_schema(
         )
     for row in indexes:
         if row[0] in index_infos:
-            objects.append(_index_object(index_infos[row[0]][1], row[13]))
+            objects.append(_index_object(index_infos[row[0]][1], row[13], row[15]))
     for row in triggers:
         if row[0] in names:
             objects.append(_trigger(row, names[row[0]]))
@@ -231,7 +235,7 @@ def _type(row: Row, checks: tuple[ConstraintInfo, ...]) -> SchemaObject:
 
 
 def _function(row: Row) -> SchemaObject:
-    schema, name, types, kind, arguments, result, language, volatility, body, comment = row
+    schema, name, types, kind, arguments, result, language, volatility, body, comment = row[:10]
     signature = f"{name}({types})"
     details: tuple[tuple[str, Detail], ...] = (
         ("kind", _FUNCTION_KINDS.get(kind, kind)),
@@ -242,7 +246,14 @@ def _function(row: Row) -> SchemaObject:
         ("volatility", _VOLATILITY.get(volatility, volatility)),
     )
     return SchemaObject(
-        "function", signature, signature, body, schema=schema, comment=comment, details=details
+        "function",
+        signature,
+        signature,
+        body,
+        schema=schema,
+        comment=comment,
+        details=details,
+        error=BLOCKED if row[10] else None,
     )
 
 
@@ -283,7 +294,7 @@ def _relation(
     checks: Sequence[ConstraintInfo],
 ) -> SchemaObject:
     _, schema, name, relkind, comment, parent_schema, parent, bound, key, view_sql = row[:10]
-    persistence, owner = row[10:]
+    persistence, owner, blocked = row[10:]
     kind = _RELATION_KINDS[relkind]
     details: list[tuple[str, Detail]] = [("owner", owner)]
     if persistence == "u":
@@ -304,6 +315,7 @@ def _relation(
         comment=comment,
         constraints=tuple(checks),
         details=tuple(details),
+        error=BLOCKED if blocked else None,
     )
 
 
@@ -348,7 +360,7 @@ def _indexes(
     return result
 
 
-def _index_object(index: IndexInfo, comment: str | None) -> SchemaObject:
+def _index_object(index: IndexInfo, comment: str | None, blocked: bool) -> SchemaObject:
     return SchemaObject(
         "index",
         index.name,
@@ -358,15 +370,23 @@ def _index_object(index: IndexInfo, comment: str | None) -> SchemaObject:
         comment=comment,
         size=index.size,
         valid=index.valid,
+        error=BLOCKED if blocked else None,
     )
 
 
 def _trigger(row: Row, owner: tuple[str, str]) -> SchemaObject:
-    _, name, definition, enabled, comment = row
+    _, name, definition, enabled, comment, blocked = row
     schema, table = owner
     details: tuple[tuple[str, Detail], ...] = (("enabled", _TRIGGER_ENABLED.get(enabled, enabled)),)
     return SchemaObject(
-        "trigger", name, table, definition, schema=schema, comment=comment, details=details
+        "trigger",
+        name,
+        table,
+        definition,
+        schema=schema,
+        comment=comment,
+        details=details,
+        error=BLOCKED if blocked else None,
     )
 
 

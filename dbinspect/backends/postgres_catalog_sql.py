@@ -5,9 +5,8 @@ every relation with one `pg_attribute` join, after its per-table `information_sc
 queries made start-up slow on big databases; a catalog read per tree node is what makes
 harlequin-postgres look hung. The queries are sent together, in one round trip.
 
-Nothing here takes a lock on a user's relation: the `pg_get_*def` functions read the
-system caches, so a table held by another session's `ACCESS EXCLUSIVE` lock does not
-stall the read. (Sizes do lock, for a moment: see `_BUSY`.)
+Sizes and most deparsing functions lock the relations they look at, for a moment: what
+another session holds exclusively is left out rather than waited for (see `_BUSY`).
 
 Deparsing (`pg_get_indexdef`, `pg_get_viewdef`, ...) is most of the server's work, and
 an outline does without it: each such call sits behind `DETAILS`, which an outline
@@ -29,6 +28,30 @@ _NOT_FROM_EXTENSION = """NOT EXISTS (
     SELECT 1 FROM pg_depend e
     WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"""
 
+# A relation another session holds ACCESS EXCLUSIVE (a running ALTER TABLE, REINDEX or
+# VACUUM FULL), or waits to hold so, cannot be read about without queueing behind it until
+# `lock_timeout` fails the whole read: sizes open the relation, and in PostgreSQL 15 the
+# deparsing functions lock the tables they deparse (pg_get_indexdef and pg_get_expr with
+# a table, the definitions of views and of functions with SQL bodies the tables they
+# read). Those are left out (NULL) for such relations, and the row says it is `blocked`.
+_BUSY = """busy AS (
+    SELECT relation FROM pg_locks
+    WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND pid <> pg_backend_pid()
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
+
+
+def _busy(oid: str) -> str:
+    return f"{oid} IN (SELECT relation FROM busy)"
+
+
+def _reads_busy(catalog: str, oid: str) -> str:
+    """The object depends on a busy relation (a view's rule, a function's SQL body)."""
+    return f"""EXISTS (
+           SELECT 1 FROM pg_depend dep
+           WHERE dep.classid = '{catalog}'::regclass AND dep.objid = {oid}
+             AND dep.refclassid = 'pg_class'::regclass AND {_busy("dep.refobjid")})"""
+
+
 SCHEMAS = f"""
 SELECT n.nspname, pg_get_userbyid(n.nspowner), d.description
 FROM pg_namespace n
@@ -46,18 +69,24 @@ LEFT JOIN pg_description d
 """
 
 # Tables (r), partitioned tables (p), views (v), materialized views (m), foreign tables (f).
+# A partition bound holds only constants: deparsed without its table (relid 0), no lock.
 RELATIONS = f"""
+WITH {_BUSY}, rel AS (
+    SELECT c.*, {_busy("c.oid")} OR (c.relkind IN ('v', 'm') AND EXISTS (
+               SELECT 1 FROM pg_rewrite r
+               WHERE r.ev_class = c.oid AND {_reads_busy("pg_rewrite", "r.oid")})) AS blocked
+    FROM pg_class c)
 SELECT c.oid, n.nspname, c.relname, c.relkind, d.description,
        pn.nspname, pc.relname,
-       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
-       CASE WHEN {DETAILS} AND c.relkind IN ('v', 'm') THEN
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, 0) END,
+       CASE WHEN c.relkind = 'p' AND NOT c.blocked THEN pg_get_partkeydef(c.oid) END,
+       CASE WHEN {DETAILS} AND c.relkind IN ('v', 'm') AND NOT c.blocked THEN
            format(E'CREATE %s %I.%I AS\n',
                   CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END,
                   n.nspname, c.relname)
            || rtrim(pg_get_viewdef(c.oid), E' \n;') END,
-       c.relpersistence, pg_get_userbyid(c.relowner)
-FROM pg_class c
+       c.relpersistence, pg_get_userbyid(c.relowner), c.blocked
+FROM rel c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d
   ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
@@ -72,8 +101,10 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMA}
 # table (relid 0), which spares building the table's cache entry (ten times faster).
 # Rows come unsorted: sorting 25,000 wide rows spills to disk under the default work_mem.
 COLUMNS = f"""
+WITH {_BUSY}
 SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(ad.adbin, CASE WHEN a.attgenerated <> '' THEN ad.adrelid ELSE 0 END),
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            WHEN NOT {_busy("ad.adrelid")} THEN pg_get_expr(ad.adbin, ad.adrelid) END,
        a.attidentity, a.attgenerated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END,
        d.description
@@ -90,29 +121,23 @@ WHERE {DETAILS} AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
-# Sizes open a relation for a moment (an ACCESS SHARE lock, released at once). One that
-# another session holds ACCESS EXCLUSIVE (a running ALTER TABLE, REINDEX or VACUUM FULL),
-# or waits to, would queue the read behind it until `lock_timeout` fails it: its size is
-# left out (NULL) instead.
-_BUSY = """busy AS (
-    SELECT relation FROM pg_locks
-    WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' AND pid <> pg_backend_pid()
-      AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
-
 # Key columns by number (0 for an expression, whose text pg_get_indexdef gives).
 INDEXES = f"""
-WITH {_BUSY}
+WITH {_BUSY}, ix AS (
+    SELECT i.*, {_busy("i.indexrelid")} OR {_busy("i.indrelid")} AS blocked FROM pg_index i)
 SELECT i.indexrelid, i.indrelid, n.nspname, ic.relname, i.indisunique, i.indisprimary,
-       i.indisvalid, CASE WHEN {DETAILS} THEN pg_get_indexdef(i.indexrelid) END, am.amname,
-       pg_get_expr(i.indpred, i.indrelid),
+       i.indisvalid,
+       CASE WHEN {DETAILS} AND NOT i.blocked THEN pg_get_indexdef(i.indexrelid) END,
+       am.amname,
+       CASE WHEN NOT i.blocked THEN pg_get_expr(i.indpred, i.indrelid) END,
        (i.indkey::int2[])[0:i.indnkeyatts - 1],
-       CASE WHEN {DETAILS} AND 0 = ANY (i.indkey::int2[]) THEN ARRAY(
+       CASE WHEN {DETAILS} AND NOT i.blocked AND 0 = ANY (i.indkey::int2[]) THEN ARRAY(
            SELECT pg_get_indexdef(i.indexrelid, k, true)
            FROM generate_series(1, i.indnkeyatts) k) END,
        con.contype, d.description,
-       CASE WHEN {DETAILS} AND i.indexrelid NOT IN (SELECT relation FROM busy)
-            THEN pg_relation_size(i.indexrelid) END
-FROM pg_index i
+       CASE WHEN {DETAILS} AND NOT i.blocked THEN pg_relation_size(i.indexrelid) END,
+       i.blocked
+FROM ix i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace
@@ -129,8 +154,10 @@ WHERE tc.relkind IN ('r', 'p', 'm', 'f') AND {_USER_SCHEMA}
 # the key on the same referencing table: those copies are left out. A partition's copy of
 # its parent's key (another table) is its own and kept.
 CONSTRAINTS = f"""
+WITH {_BUSY}
 SELECT con.conrelid, con.contypid, con.conname, con.contype,
-       CASE WHEN con.contype <> 'f' THEN pg_get_constraintdef(con.oid, true) END,
+       CASE WHEN con.contype <> 'f' AND NOT {_busy("con.conrelid")}
+            THEN pg_get_constraintdef(con.oid, true) END,
        rn.nspname, rc.relname, con.conkey::int2[], con.confkey::int2[],
        con.confupdtype, con.confdeltype, con.confrelid
 FROM pg_constraint con
@@ -145,8 +172,10 @@ ORDER BY con.conname
 """
 
 TRIGGERS = f"""
-SELECT t.tgrelid, t.tgname, CASE WHEN {DETAILS} THEN pg_get_triggerdef(t.oid, false) END,
-       t.tgenabled, d.description
+WITH {_BUSY}
+SELECT t.tgrelid, t.tgname,
+       CASE WHEN {DETAILS} AND NOT {_busy("t.tgrelid")} THEN pg_get_triggerdef(t.oid, false) END,
+       t.tgenabled, d.description, {_busy("t.tgrelid")}
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -177,12 +206,14 @@ WHERE {_USER_SCHEMA}
 # `oidvectortypes` gives the argument types only, so that overloads get distinct names:
 # `add(integer, integer)`, as pg_dump and `regprocedure` name them.
 FUNCTIONS = f"""
+WITH {_BUSY}, fn AS (SELECT p.*, {_reads_busy("pg_proc", "p.oid")} AS blocked FROM pg_proc p)
 SELECT n.nspname, p.proname, oidvectortypes(p.proargtypes), p.prokind,
        pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), l.lanname,
        p.provolatile,
-       CASE WHEN {DETAILS} AND p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END,
-       d.description
-FROM pg_proc p
+       CASE WHEN {DETAILS} AND p.prokind IN ('f', 'p') AND NOT p.blocked
+            THEN pg_get_functiondef(p.oid) END,
+       d.description, p.blocked
+FROM fn p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 LEFT JOIN pg_description d
@@ -211,8 +242,7 @@ WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMA}
 # table a second time to list its indexes.
 TABLE_SIZES = f"""
 WITH {_BUSY}
-SELECT n.nspname, c.relname,
-       CASE WHEN c.oid NOT IN (SELECT relation FROM busy) THEN pg_table_size(c.oid) END
+SELECT n.nspname, c.relname, CASE WHEN NOT {_busy("c.oid")} THEN pg_table_size(c.oid) END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMA}

@@ -78,6 +78,8 @@ def _object(
     elif obj.kind == "type" and obj.constraints:
         entry["constraints"] = [_constraint(c) for c in obj.constraints]
     entry["comment"] = obj.comment
+    if obj.error is not None:  # only then: the document stays the same from run to run
+        entry["error"] = obj.error
     return entry
 
 
@@ -89,7 +91,7 @@ def _relation(
     schema: Schema, obj: SchemaObject, referencing: list[ForeignKeyInfo]
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {}
-    if obj.sql is not None:
+    if obj.kind in ("view", "materialized view"):
         entry["sql"] = obj.sql
     entry["columns"] = [_column(c) for c in obj.columns]
     if obj.kind == "view":
