@@ -100,7 +100,7 @@ def _shown(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
-def _supports_restrict_key(version: tuple[int, ...]) -> bool:
+def supports_restrict_key(version: tuple[int, ...]) -> bool:
     major, minor = version[0], (version[1] if len(version) > 1 else 0)
     return major >= 18 or minor >= _RESTRICT_KEY_SINCE.get(major, 1_000)
 
@@ -117,7 +117,7 @@ def _run(program: str, version: tuple[int, ...], url: DatabaseUrl) -> str:
         "--encoding=UTF8",
         f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT_MS}",
     ]
-    if _supports_restrict_key(version):
+    if supports_restrict_key(version):
         arguments.append(f"--restrict-key={RESTRICT_KEY}")
     with tempfile.TemporaryDirectory(prefix="dbinspect-") as folder:
         if "sslpassword" in secrets:
