@@ -18,6 +18,7 @@ from typing import Literal
 from dbinspect.backends import Backend, open_backend
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
+from dbinspect.models import ChangeToken
 from dbinspect.url import DatabaseUrl
 
 Role = Literal["panes", "browse", "count", "watch", "export"]
@@ -48,7 +49,7 @@ class ConnectionOwner:
         self._opened_at: dict[Role, int] = {}
         """The `generation` each connection was opened in."""
         self._opening: dict[Role, asyncio.Lock] = {}
-        self._subscribers: list[Callable[[], None]] = []
+        self._subscribers: list[Callable[[bool], None]] = []
         self._closed = False
         self.generation = 0
         """Moves on every `reopen`: a reader holding an older backend should ask again."""
@@ -129,8 +130,11 @@ class ConnectionOwner:
         if backend is not None:
             await backend.interrupt()
 
-    def subscribe(self, changed: Callable[[], None]) -> None:
-        """Call `changed()` whenever another process writes to the database."""
+    def subscribe(self, changed: Callable[[bool], None]) -> None:
+        """Call `changed(catalog)` whenever another process writes to the database.
+
+        `catalog` is False when only rows may have changed (see `ChangeToken`).
+        """
         self._subscribers.append(changed)
 
     async def watch(self, poll: float = POLL_SECONDS) -> None:
@@ -146,8 +150,13 @@ class ConnectionOwner:
             if token is None:
                 continue
             if last is not None and token != last:
+                catalog = not (
+                    isinstance(token, ChangeToken)
+                    and isinstance(last, ChangeToken)
+                    and token.catalog == last.catalog
+                )
                 for changed in list(self._subscribers):
-                    changed()
+                    changed(catalog)
             last = token
 
     async def _token(self) -> Hashable | None:

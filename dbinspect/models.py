@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 ObjectKind = Literal[
     "table",
@@ -421,6 +422,18 @@ def _keep_relation(index: dict[Any, SchemaObject], key: Any, obj: SchemaObject) 
     held = index.get(key)
     if held is None or (held.kind not in RELATION_KINDS and obj.kind in RELATION_KINDS):
         index[key] = obj
+
+
+class ChangeToken(NamedTuple):
+    """What a backend's change poll reads, in two parts that move for different writes.
+
+    A backend whose token is a plain value has every change treated as a catalog change.
+    """
+
+    catalog: Hashable
+    """Moves when objects are created, altered or dropped: every pane reads again."""
+    data: Hashable
+    """Moves when rows may have changed (maybe in another database): rows are read again."""
 
 
 @dataclass(frozen=True, slots=True)

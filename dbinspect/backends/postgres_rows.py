@@ -24,7 +24,16 @@ from dbinspect.backends.postgres_rows_source import RowSource, load_source
 from dbinspect.backends.postgres_rows_sql import PageShape, bind, cell_sql, filter_sql, order_sql
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.models import CellValue, Filter, RowCount, RowPage, RowQuery, Schema, Value
+from dbinspect.models import (
+    CellValue,
+    ChangeToken,
+    Filter,
+    RowCount,
+    RowPage,
+    RowQuery,
+    Schema,
+    Value,
+)
 from dbinspect.pg_driver import sql
 
 if TYPE_CHECKING:
@@ -49,12 +58,38 @@ _STALE_SOURCE = (driver.pg_errors.UndefinedTable, driver.pg_errors.UndefinedColu
 # and hint bits that plain SELECTs may log. Both are server-wide, so a write to another
 # database also reads as a change (a reread too many, never one too few); on a standby
 # the snapshot follows the primary's commits as they are replayed.
+#
+# Being server-wide, on a busy server it moves every second: so it stands for rows only
+# (the Data pane rereads its visible page), and a fingerprint of this database's catalog
+# says whether objects changed (every pane reads again). The fingerprint sums the
+# transaction ids that wrote each catalog row and counts them: a CREATE, ALTER, DROP or
+# COMMENT writes or removes at least one row of these tables; ANALYZE and autovacuum
+# update pg_class in place, keeping its xmin.
+_CATALOGS = (
+    "pg_namespace",
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_constraint",
+    "pg_index",
+    "pg_trigger",
+    "pg_proc",
+    "pg_type",
+    "pg_description",
+    "pg_extension",
+)
+_FINGERPRINT = ", ".join(
+    f"(SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text "
+    f"FROM pg_catalog.{name})"
+    for name in _CATALOGS
+)
 _CHANGE_TOKEN = sql.SQL(
     "SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text"
 )
 _CHANGE_TOKEN_OLD = sql.SQL(  # before PostgreSQL 13
     "SELECT pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot())::text"
 )
+_CATALOG_FINGERPRINT = sql.SQL("SELECT " + _FINGERPRINT)
 
 
 def relation_of(table: TableRef) -> Relation:
@@ -75,6 +110,7 @@ class PostgresRows:
         self.conn = conn
         self.url = url
         self._sources: dict[Relation, RowSource] = {}
+        self._last_change: ChangeToken | None = None
 
     async def schema(self) -> Schema:  # provided by the backend
         raise NotImplementedError
@@ -277,7 +313,12 @@ class PostgresRows:
         """A value that moves when another session commits a write (see `_CHANGE_TOKEN`)."""
         statement = _CHANGE_TOKEN if self.conn.info.server_version >= 130_000 else _CHANGE_TOKEN_OLD
         rows = await self._guard(None, scan.fetch_all(self.conn, statement, []))
-        return str(rows[0][0])
+        data = str(rows[0][0])
+        if self._last_change is None or self._last_change.data != data:
+            # Only after a write somewhere: the fingerprint reads the whole catalog.
+            found = await self._guard(None, scan.fetch_all(self.conn, _CATALOG_FINGERPRINT, []))
+            self._last_change = ChangeToken(catalog=tuple(found[0]), data=data)
+        return self._last_change
 
     async def interrupt(self) -> None:
         """Stop the statement now running on this connection: a cancel request to the

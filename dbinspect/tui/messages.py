@@ -59,7 +59,11 @@ class LoadFailed(Message):
 
 
 class DatabaseChanged(Message):
-    """Another process wrote to the database."""
+    """Another process wrote to the database (`catalog`: its objects too, not just rows)."""
+
+    def __init__(self, catalog: bool = True) -> None:
+        super().__init__()
+        self.catalog = catalog
 
 
 @dataclass(frozen=True, slots=True)

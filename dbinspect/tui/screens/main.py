@@ -118,8 +118,8 @@ class MainScreen(Screen[None]):
             session.outline = None
             self._show_schema(early.result())
         self.load_all(reopen=False)
-        if session.url.path is not None:
-            self.watch_changes()
+        if session.url.path is not None or session.url.backend == "postgres":
+            self.watch_changes()  # (an in-memory database has no other writer)
         if session.settings.extensions.awaiting_consent:
             self._ask_extension_consent()
 
@@ -249,10 +249,11 @@ class MainScreen(Screen[None]):
             # Bytes on disk where the engine can tell (SQLite with `dbstat`); a cancelled
             # worker interrupts the scan, so a reload or quit never waits for it.
             measured = await backend.table_sizes()
+            source = "pg_total_relation_size" if backend.url.backend == "postgres" else "dbstat"
             if measured is not None:
                 largest = sorted(measured.items(), key=lambda kv: (-kv[1], kv[0]))
                 self.post_message(
-                    SizesLoaded(largest[:CHART_BARS], "bytes", "by size on disk (dbstat)")
+                    SizesLoaded(largest[:CHART_BARS], "bytes", f"by size on disk ({source})")
                 )
                 return
             schema = await backend.schema()
@@ -327,17 +328,18 @@ class MainScreen(Screen[None]):
         """Reload the panes when another process writes to the database."""
         migrations = self.query_one(MigrationsPane)
 
-        def changed() -> None:
+        def changed(catalog: bool) -> None:
             if not migrations.running:  # our own migrations reload when they finish
-                self.post_message(DatabaseChanged())
+                self.post_message(DatabaseChanged(catalog))
 
         connections = self.session.connections
         connections.subscribe(changed)
         await connections.watch()
 
     @on(DatabaseChanged)
-    def _database_changed(self) -> None:
-        self.reload()
+    def _database_changed(self, event: DatabaseChanged) -> None:
+        if event.catalog:  # rows alone (maybe another database's) need no catalog read
+            self.reload()
         self.query_one("#data-pane", DataPane).follow_writes()
 
     @on(MigrationsFinished)

@@ -1,0 +1,171 @@
+"""The app on a PostgreSQL server: every pane on Chinook, live refresh, and a lost session.
+
+Chinook is loaded once per module into a database of its own (dropped afterwards); what the
+panes show is checked against what the catalog reports through psql.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from pgkit import fresh_database, load_chinook, query, run_sql
+from rich.console import Console
+from textual.pilot import Pilot
+from tui.helpers import SIZE, settle, wait_until
+
+from dbinspect.backends import open_backend
+from dbinspect.config import resolve_settings
+from dbinspect.connections import ConnectionOwner
+from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.panes.schema_detail import render_object
+from dbinspect.tui.panes.schema_tree import SchemaTree
+from dbinspect.tui.session import Session
+
+
+@pytest.fixture(scope="module")
+def chinook_url() -> Iterator[str]:
+    """A database holding Chinook, shared by this module's tests (which only read it)."""
+    with fresh_database("dbi_chinook") as url:
+        load_chinook(url)
+        yield url
+
+
+@asynccontextmanager
+async def open_app(url: str, cwd: Path, source: str | None = None) -> AsyncIterator[DbInspectApp]:
+    settings = resolve_settings(database=url, source=source, cwd=cwd)
+    assert settings.url is not None
+    backend = await open_backend(settings.url)
+    session = Session(settings, settings.url, ConnectionOwner(settings.url, panes=backend), cwd=cwd)
+    try:
+        yield DbInspectApp(session)
+    finally:
+        await session.connections.aclose()
+
+
+def screen_text(app: DbInspectApp) -> str:
+    """What the screen shows, as plain text."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(update)
+    return capture.get()
+
+
+def psql(url: str, sql: str) -> str:
+    """One value from psql, as psql prints it unaligned."""
+    done = subprocess.run(
+        ["psql", "-X", "-At", "-d", url, "-c", sql], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float = 15) -> str:
+    await wait_until(pilot, lambda: all(t in screen_text(app) for t in texts), str(texts), limit)
+    return screen_text(app)
+
+
+async def test_every_pane_shows_chinook_as_the_catalog_reports_it(
+    chinook_url: str, tmp_path: Path
+) -> None:
+    database = chinook_url.rsplit("/", 1)[1]
+    version = psql(chinook_url, "SHOW server_version").split()[0]
+    tables = psql(
+        chinook_url,
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+    )
+    last_customer = psql(
+        chinook_url, "SELECT last_name FROM customer ORDER BY customer_id DESC LIMIT 1"
+    )
+    first_customer = psql(
+        chinook_url, "SELECT last_name FROM customer ORDER BY customer_id LIMIT 1"
+    )
+    async with open_app(chinook_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        text = await shows(pilot, app, f"PostgreSQL {version}", database)
+        assert "postgres" in text  # the user
+        await pilot.press("2")
+        text = await shows(pilot, app, "Tables", "pg_total_relation_size")
+        line = next(line for line in text.splitlines() if line.strip().startswith("Tables"))
+        assert line.split()[-1] == tables
+        await pilot.press("3")
+        await settle(pilot)
+        tree = app.screen.query_one(SchemaTree)
+        assert "Schema public" in screen_text(app)
+        assert tree.select_object("customer")
+        text = await shows(pilot, app, "table customer", "customer_id", "support_rep_id")
+        schema = await app.session.backend.schema()
+        customer = tree.selected_object
+        assert customer is not None and customer.qualified_name == "public.customer"
+        detail = Console(width=200, file=io.StringIO(), color_system=None)
+        with detail.capture() as captured:
+            detail.print(render_object(schema, customer))
+        fks = psql(
+            chinook_url,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = 'public.customer'::regclass",
+        )
+        assert f"Referenced by ({fks})" in captured.get()  # invoice.customer_id
+        await pilot.press("d")
+        text = await shows(pilot, app, first_customer)
+        await pilot.press("end")
+        await shows(pilot, app, last_customer)
+        await pilot.press("5")
+        await shows(pilot, app, "Migrations")
+
+
+async def test_a_commit_by_another_session_shows_within_two_seconds(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(
+        pg_url,
+        "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'first')",
+    )
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.screen.query_one(SchemaTree).select_object("note")
+        await pilot.press("d")
+        await shows(pilot, app, "first")
+        # As wide as the column's first value: the grid keeps its widths while following.
+        run_sql(pg_url, "INSERT INTO note VALUES (2, 'later')")
+        committed = time.monotonic()
+        await shows(pilot, app, "later", limit=10.0)
+        assert time.monotonic() - committed <= 2.0
+
+
+async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (42)")
+    database = pg_url.rsplit("/", 1)[1]
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.screen.query_one(SchemaTree).select_object("kept")
+        await pilot.press("d")
+        await shows(pilot, app, "42")
+        ended = query(
+            pg_url.rsplit("/", 1)[0] + "/test",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND application_name = 'dbinspect'",
+            (database,),
+        )
+        assert ended[0][0] >= 1
+        await asyncio.sleep(0.3)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press("4")
+        await shows(pilot, app, "42")
+        run_sql(pg_url, "INSERT INTO kept VALUES (43)")
+        await shows(pilot, app, "43", limit=5)  # the watch reconnected too
