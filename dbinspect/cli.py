@@ -326,9 +326,10 @@ def export(
     url = require_url(settings)
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
     chosen: Format = next((f for f in FORMATS if f == (fmt or suffix)), "csv")
-    relation = Relation(None, table)
-
     async def write(backend: Backend) -> int:
+        # `schema.name` (or public's bare name) on PostgreSQL pages in its schema.
+        found = (await backend.schema()).get(table)
+        relation = Relation(None, table) if found is None else Relation(found.schema, found.name)
         if output is None:
             return await write_rows(backend, relation, RowQuery(), chosen, _StdoutSink())
         return await export_to_file(backend, relation, RowQuery(), chosen, output)
