@@ -114,38 +114,49 @@ async def read_catalog(
         second: Another inspection connection to the same database, to read half of the
             catalog at the same time; it sees the same snapshot (`pg_export_snapshot`).
     """
-    names = list(QUERIES)
-    first = [name for name in names if second is None or name not in SECOND_HALF]
+    first = [name for name in QUERIES if second is None or name not in SECOND_HALF]
     failed = True
     try:
         if second is None:
             rows = await _run(conn, f"{_BEGIN};\n{_script(first, details=details)}")
-            results = dict(zip(first, rows, strict=True))
+            schema = build_schema(**dict(zip(first, rows, strict=True)))
         else:
-            exported = await _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()")
-            snapshot = str(exported[0][0][0])
-            assert _SNAPSHOT_ID.fullmatch(snapshot), snapshot
-            imported = (
-                f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
-                f"{_script(SECOND_HALF, details=details)};\nCOMMIT"
-            )
-            done = await asyncio.gather(
-                _run(conn, _script(first, details=details)),
-                _run(second, imported),
-                return_exceptions=True,
-            )
-            for outcome in done:
-                if isinstance(outcome, BaseException):
-                    await _finish(second, True)
-                    raise outcome
-            assert not isinstance(done[0], BaseException)
-            assert not isinstance(done[1], BaseException)
-            results = dict(zip(first, done[0], strict=True))
-            results |= dict(zip(SECOND_HALF, done[1], strict=True))
+            schema = await _read_in_halves(conn, second, first, details)
         failed = False
     finally:
         await _finish(conn, failed)
-    return build_schema(**results)
+    return schema
+
+
+async def _read_in_halves(
+    conn: pg_driver.AsyncConnection,
+    second: pg_driver.AsyncConnection,
+    first: list[str],
+    details: bool,
+) -> Schema:
+    """Read SECOND_HALF on `second`, in the snapshot of `conn`'s open transaction.
+
+    The first half's objects are built while the server still deparses the indexes.
+    """
+    exported = await _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()")
+    snapshot = str(exported[0][0][0])
+    assert _SNAPSHOT_ID.fullmatch(snapshot), snapshot
+    imported = (
+        f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
+        f"{_script(SECOND_HALF, details=details)};\nCOMMIT"
+    )
+    later = asyncio.ensure_future(_run(second, imported))
+    try:
+        rows = await _run(conn, _script(first, details=details))
+        begun = _FirstHalf(**dict(zip(first, rows, strict=True)))
+        return begun.finish(**dict(zip(SECOND_HALF, await later, strict=True)))
+    except BaseException:
+        # The other half may still be running: its connection is closed or reused only
+        # once it is done, and its transaction ended.
+        later.cancel()
+        await asyncio.gather(later, return_exceptions=True)
+        await _finish(second, True)
+        raise
 
 
 def build_schema(
@@ -161,42 +172,73 @@ def build_schema(
     types: Sequence[Row],
 ) -> Schema:
     """Join the catalog's rows into objects, sorted by kind, schema and name."""
-    names = {row[0]: (row[1], row[2]) for row in relations}  # oid -> (schema, name)
-    column_rows: dict[int, list[Row]] = defaultdict(list)
-    for row in sorted(columns, key=lambda row: (row[0], row[1])):
-        column_rows[row[0]].append(row)
-    attnames = {(row[0], row[1]): row[2] for row in columns}
-    index_infos = _indexes(indexes, names, attnames)
-    table_indexes: dict[int, list[IndexInfo]] = defaultdict(list)
-    for table_oid, info in index_infos.values():
-        table_indexes[table_oid].append(info)
-    pk_positions = {
-        (info_oid, attnum): position + 1
-        for info_oid, keys in _primary_keys(indexes).items()
-        for position, attnum in enumerate(keys)
-    }
-    fks, checks, domain_checks = _constraints(constraints, names, attnames)
+    begun = _FirstHalf(
+        schemas, extensions, relations, columns, constraints, sequences, functions, types
+    )
+    return begun.finish(indexes, triggers)
 
-    objects: list[SchemaObject] = [_schema_object(row) for row in schemas]
-    objects += [_extension(row) for row in extensions]
-    objects += [_type(row, domain_checks.get(row[0], ())) for row in types]
-    objects += [_function(row) for row in functions]
-    objects += [_sequence(row) for row in sequences]
-    for row in relations:
-        oid = row[0]
-        cols = tuple(_column(c, pk_positions.get((oid, c[1]), 0)) for c in column_rows[oid])
-        objects.append(
-            _relation(row, cols, fks.get(oid, ()), table_indexes.get(oid, ()), checks.get(oid, ()))
-        )
-    for row in indexes:
-        if row[0] in index_infos:
-            objects.append(_index_object(index_infos[row[0]][1], row[13], row[15]))
-    for row in triggers:
-        if row[0] in names:
-            objects.append(_trigger(row, names[row[0]]))
-    order = {kind: position for position, kind in enumerate(POSTGRES_OBJECT_KINDS)}
-    objects.sort(key=lambda o: (order[o.kind], o.schema or "", o.name, o.table))
-    return Schema(tuple(objects))
+
+class _FirstHalf:
+    """Every object but indexes and triggers, built while those are still being read."""
+
+    def __init__(
+        self,
+        schemas: Sequence[Row],
+        extensions: Sequence[Row],
+        relations: Sequence[Row],
+        columns: Sequence[Row],
+        constraints: Sequence[Row],
+        sequences: Sequence[Row],
+        functions: Sequence[Row],
+        types: Sequence[Row],
+    ) -> None:
+        self.relations = relations
+        self.names = {row[0]: (row[1], row[2]) for row in relations}  # oid -> (schema, name)
+        self.attnames = {(row[0], row[1]): row[2] for row in columns}
+        self.fks, self.checks, domain_checks = _constraints(constraints, self.names, self.attnames)
+        pk_positions = {
+            (row[0], attnum): position + 1
+            for row in constraints
+            if row[3] == "p"
+            for position, attnum in enumerate(row[7] or ())
+        }
+        column_rows: dict[int, list[ColumnInfo]] = defaultdict(list)
+        for row in sorted(columns, key=lambda row: (row[0], row[1])):
+            column_rows[row[0]].append(_column(row, pk_positions.get((row[0], row[1]), 0)))
+        self.columns = column_rows
+        self.objects: list[SchemaObject] = [_schema_object(row) for row in schemas]
+        self.objects += [_extension(row) for row in extensions]
+        self.objects += [_type(row, domain_checks.get(row[0], ())) for row in types]
+        self.objects += [_function(row) for row in functions]
+        self.objects += [_sequence(row) for row in sequences]
+
+    def finish(self, indexes: Sequence[Row], triggers: Sequence[Row]) -> Schema:
+        """The whole schema, with the indexes and triggers."""
+        names, objects = self.names, list(self.objects)
+        index_infos = _indexes(indexes, names, self.attnames)
+        table_indexes: dict[int, list[IndexInfo]] = defaultdict(list)
+        for table_oid, info in index_infos.values():
+            table_indexes[table_oid].append(info)
+        for row in self.relations:
+            oid = row[0]
+            objects.append(
+                _relation(
+                    row,
+                    tuple(self.columns.get(oid, ())),
+                    self.fks.get(oid, ()),
+                    table_indexes.get(oid, ()),
+                    self.checks.get(oid, ()),
+                )
+            )
+        for row in indexes:
+            if row[0] in index_infos:
+                objects.append(_index_object(index_infos[row[0]][1], row[13], row[15]))
+        for row in triggers:
+            if row[0] in names:
+                objects.append(_trigger(row, names[row[0]]))
+        order = {kind: position for position, kind in enumerate(POSTGRES_OBJECT_KINDS)}
+        objects.sort(key=lambda o: (order[o.kind], o.schema or "", o.name, o.table))
+        return Schema(tuple(objects))
 
 
 def _schema_object(row: Row) -> SchemaObject:
@@ -317,11 +359,6 @@ def _relation(
         details=tuple(details),
         error=BLOCKED if blocked else None,
     )
-
-
-def _primary_keys(indexes: Sequence[Row]) -> dict[int, list[int]]:
-    """Table oid -> the attribute numbers of its primary key, in key order."""
-    return {row[1]: list(row[10] or ()) for row in indexes if row[5]}
 
 
 def _indexes(

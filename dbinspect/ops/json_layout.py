@@ -83,14 +83,22 @@ def _write(value: Any, depth: int, indent: int, level: int, parts: list[str]) ->
         append("\n" + " " * (indent * level) + "}")
         return
     append("[")
-    for item in value:
-        append(first)
-        first = inner
-        if _spread(item, level + 1, depth):
-            _write(item, depth, indent, level + 1, parts)
-        else:
-            append(_scalar(item) if type(item) not in (dict, list) else _compact(item))
+    if level + 1 >= depth or not any(_spread(item, level + 1, depth) for item in value):
+        # A list of columns or indexes, each one line: encoded in one sweep.
+        append(first + inner.join(map(_one_line, value)))
+    else:
+        for item in value:
+            append(first)
+            first = inner
+            if _spread(item, level + 1, depth):
+                _write(item, depth, indent, level + 1, parts)
+            else:
+                append(_one_line(item))
     append("\n" + " " * (indent * level) + "]")
+
+
+def _one_line(value: Any) -> str:
+    return _scalar(value) if type(value) not in (dict, list) else _compact(value)
 
 
 def _scalar(value: Any) -> str:
