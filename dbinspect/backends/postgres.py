@@ -97,14 +97,16 @@ class PostgresBackend(PostgresRows):
         # halves at once. Without one (the server is out of connections), one does all.
         second = await self._second_connection() if details else None
         try:
-            try:
-                return await self._reading(read_catalog(self.conn, details=details, second=second))
-            except QueryError as error:
-                # A DROP committed while the catalog was read makes a deparsing function
-                # fail ("cache lookup failed"); a second read sees the catalog without it.
-                if "cache lookup failed" not in error.message:
-                    raise
-                return await self._reading(read_catalog(self.conn, details=details))
+            return await self._reading(read_catalog(self.conn, details=details, second=second))
+        except QueryError as error:
+            # A DROP committed while the catalog was read makes a deparsing function fail
+            # ("cache lookup failed"), and a server may refuse to share a snapshot (a
+            # pooler, an old standby): one more read, on one connection, settles both.
+            if second is None and "cache lookup failed" not in error.message:
+                raise
+            if self.conn.closed:
+                raise
+            return await self._reading(read_catalog(self.conn, details=details))
         finally:
             if second is not None:
                 await second.close()

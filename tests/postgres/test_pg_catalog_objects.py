@@ -370,3 +370,25 @@ def test_a_table_held_or_awaited_exclusively_does_not_stall_the_read(
         holder.close()
         reader.close()
         waiter.close()
+
+
+async def test_a_failed_half_leaves_both_connections_usable(url: str) -> None:
+    """A snapshot cannot be shared with a session on another database: the read fails,
+    and each connection's transaction is ended, so both answer the next query."""
+    from pgkit import SERVER_URL
+
+    from dbinspect.backends.postgres_catalog import read_catalog
+
+    conn = await pg_driver.connect_async(parse_url(url))
+    other = await pg_driver.connect_async(parse_url(SERVER_URL))
+    try:
+        with pytest.raises(pg_driver.Error, match="different database"):
+            await read_catalog(conn, second=other)
+        for used in (conn, other):
+            assert used.info.transaction_status == pg_driver.TransactionStatus.IDLE
+            assert await (await used.execute("SELECT 1")).fetchone() == (1,)
+        schema = await read_catalog(conn)  # and the connection reads the catalog again
+        assert schema.get("sales.orders") is not None
+    finally:
+        await conn.close()
+        await other.close()
