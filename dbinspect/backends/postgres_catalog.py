@@ -8,6 +8,7 @@ see it); their rows are joined here, in Python, by object id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -47,11 +48,13 @@ _CONSTRAINT_KINDS = {"c": "check", "u": "unique", "p": "primary key", "x": "excl
 _FUNCTION_KINDS = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window"}
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _IDENTITY = {"a": "always", "d": "by default"}
+_TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+
 BLOCKED = (
     "another session holds or awaits an exclusive lock on it, or on a table it reads "
     "(an ALTER TABLE, REINDEX or VACUUM FULL): its definition was not read"
 )
-_TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+"""The `error` of an object whose definition was left out rather than waited for."""
 
 
 QUERIES: dict[str, str] = {
@@ -96,8 +99,14 @@ async def _run(conn: pg_driver.AsyncConnection, script: str) -> list[list[Row]]:
 
 async def _finish(conn: pg_driver.AsyncConnection, failed: bool) -> None:
     """End the read's transaction (a failed one too, so that the connection is usable)."""
-    if conn.info.transaction_status != pg_driver.TransactionStatus.IDLE:
-        await conn.execute(b"ROLLBACK" if failed else b"COMMIT")
+    status = conn.info.transaction_status
+    if status not in (pg_driver.TransactionStatus.INTRANS, pg_driver.TransactionStatus.INERROR):
+        return  # ended already, or the connection is gone
+    if not failed:
+        await conn.execute(b"COMMIT")
+        return
+    with contextlib.suppress(pg_driver.Error):  # the error that failed the read is the one told
+        await conn.execute(b"ROLLBACK")
 
 
 async def read_catalog(
