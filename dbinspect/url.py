@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,14 @@ def _postgres_url(text: str) -> DatabaseUrl:
     # The host follows the authority's last `@` (urlsplit would reject a `[` in a password).
     authority = re.match(r"^[^:]*://([^/?#]*)", text)
     host = authority.group(1).rpartition("@")[2].split(":")[0] if authority else ""
-    if not host and "host=" not in text:
-        raise ConfigError(f"PostgreSQL URL has no host: {mask_url(text)}")
+    # As with psql, PGHOST (or a service) may name the server a URL leaves out.
+    from_environment = any(os.environ.get(name) for name in _LIBPQ_HOST_VARIABLES)
+    if not host and "host=" not in text and not from_environment:
+        raise ConfigError(
+            f"PostgreSQL URL has no host: {mask_url(text)}",
+            "write postgres://USER@HOST/DB, or set PGHOST",
+        )
     return DatabaseUrl("postgres", None, None, text)
+
+
+_LIBPQ_HOST_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGSERVICE")

@@ -225,3 +225,29 @@ def test_the_read_only_state_and_the_latest_migration(pg_url: str, run_cli: RunC
     assert lines["Latest migration"].strip().startswith("20240103000000 broken one")
     assert "FAILED" in lines["Latest migration"] and "2 applied, 1 failed" in text.stdout
     assert lines["Server"].strip().startswith("read-only by default")
+
+
+def test_libpq_variables_and_pgpass_work_as_with_psql(
+    password_server: str, run_cli: RunCli, one_line_error: Callable[..., str], tmp_path: Path
+) -> None:
+    port = password_server.rsplit(":", 1)[1].split("/")[0]
+    env = {"PGHOST": "127.0.0.1", "PGPORT": port, "PGUSER": "postgres"}
+    with_password = {**env, "PGPASSWORD": PASSWORD}
+    by_variable = run_cli("info", "--json", "postgres:///postgres", env=with_password)
+    assert by_variable.returncode == 0, by_variable.stderr
+    facts = json.loads(by_variable.stdout)
+    assert (facts["host"], facts["port"], facts["user"]) == ("127.0.0.1", int(port), "postgres")
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{port}:*:postgres:{PASSWORD}\n")
+    passfile.chmod(0o600)
+    with_file = {**env, "PGPASSFILE": str(passfile)}
+    assert run_cli("info", "postgres:///postgres", env=with_file).returncode == 0
+    dumped = run_cli("schema", "--format", "sql", "postgres:///postgres", env=with_file)
+    assert dumped.returncode == 0, dumped.stderr  # pg_dump reads the same file
+    one_line_error(
+        run_cli("info", f"{password_server}?sslmode=require", env=with_file),
+        "cannot connect to",
+        "SSL",
+    )
+    no_host = {"PGHOST": "", "PGHOSTADDR": "", "PGSERVICE": ""}
+    one_line_error(run_cli("info", "postgres:///db", env=no_host), "has no host", "PGHOST")
