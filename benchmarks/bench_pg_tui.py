@@ -1,0 +1,440 @@
+"""Times the app on PostgreSQL as a user sees it, beside harlequin-postgres timed in the same run.
+
+Both programs run in a detached tmux session (as ../shared/tools/tui_time.py does) and the
+screen is polled. The databases come from pg_datasets (`bench_pg2k`, `bench_pg5m`), the
+reference from harlequin_env (harlequin 2.17 with harlequin-postgres 1.5.2).
+
+2,000 tables (`bench_pg2k`), the median of several runs after a warm-up, the two programs
+taking turns so that the machine's load weighs on both alike:
+- harlequin: its first frame, and the frame with its catalog listed (collapsed);
+- dbinspect: launch until a table's leaf shows in the Schema tree.
+  Target: <= 0.7 s, and at most half of harlequin's catalog frame in the same run.
+
+5,000,000-row `events` (`bench_pg5m`):
+- dbinspect: from pressing `d` on `events` in the Schema tree until its first row shows,
+  and from pressing End until row 5,000,000 shows (median of several rounds); then the
+  app's peak memory (VmHWM) after paging from one end of the table to the other.
+  Targets: <= 0.3 s, <= 0.3 s, <= 100 MB.
+- harlequin: from running `select * from events` (typed into its editor, ctrl+j) until
+  its rows show, and its peak memory. Reference measured before: 62-64 s.
+
+Until dbinspect opens PostgreSQL URLs, its figures read "dbinspect: not available yet".
+
+    python benchmarks/bench_pg_tui.py [--runs N] [--rounds N] [--query-timeout S]
+                                      [--no-harlequin-query] [--only 2k|5m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_data import HEIGHT, WIDTH, Terminal, drag_thumb, peak_mb
+from bytecode import compile_package
+from harlequin_env import harlequin, version
+from pg_datasets import PG2K, PG5M, pg2k, pg5m
+
+TARGET_TREE_S = 0.7
+TARGET_ROWS_S = 0.3
+TARGET_END_S = 0.3
+TARGET_MB = 100.0
+REFERENCE_FRAME = "1.35-1.54 s"
+REFERENCE_QUERY = "62-64 s"
+
+# dbinspect's screens. Tree leaves are drawn with the app's own guides (`├ t12`).
+TABLE_LEAF = re.compile(r"[├└] t\d+\b")
+EVENTS_LEAF = re.compile(r"[├└] events\b")
+EVENTS_DETAIL = re.compile(r"table events\b")  # the Schema pane's detail: the cursor is on it
+
+
+def row_shown(row_id: int) -> re.Pattern[str]:
+    """`events` row `row_id` in the Data grid: its id, then its timestamp."""
+    return re.compile(rf"^\W*{row_id}\s+\d{{4}}-\d\d-\d\d", re.MULTILINE)
+
+
+FIRST_ROW, LAST_ROW = row_shown(1), row_shown(5_000_000)
+ROW_ID = re.compile(r"^\W*(\d+)\s+\d{4}-\d\d-\d\d", re.MULTILINE)
+EXITED = re.compile(r"\[exited (\d+)\]")
+
+# harlequin's screens: the frame drawn while its catalog loads, then the catalog's
+# databases listed collapsed (`▶ bench_pg2k db`), and a results table's first cell.
+HQ_FIRST_FRAME = re.compile(r"Data Catalog")
+
+
+def hq_catalog(database: str) -> re.Pattern[str]:
+    return re.compile(rf"▶ {database} db")
+
+
+HQ_ROWS = re.compile(r"Query Results \(")
+HQ_IDLE = re.compile(r"Run Query\s*$", re.MULTILINE)
+
+
+class Screen(Terminal):
+    """bench_data's tmux terminal, with an environment, a timeout that can be caught,
+    and a line on the screen when the program ends (its exit status and last words)."""
+
+    def __init__(
+        self, command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        self.name = "bench" + uuid.uuid4().hex[:8]
+        # The shell stays after the program ends, so that an error it printed can be read.
+        shell = f'{shlex.join(command)}; echo "[exited $?]"; sleep 30'
+        for attempt in range(3):
+            # A tmux server that is shutting down (its last session just closed) refuses
+            # a new session for a moment.
+            started = subprocess.run(
+                ["tmux", "new-session", "-d", "-s", self.name, "-x", str(WIDTH),
+                 "-y", str(HEIGHT), "-c", str(cwd or Path.cwd()), shell],
+                check=attempt == 2, env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+            )  # fmt: skip
+            if started.returncode == 0:
+                break
+            time.sleep(0.2)
+        self.started = time.perf_counter()
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = 60) -> float:
+        """Seconds until `pattern` is on the screen; TimeoutError, or ProgramEnded."""
+        start = time.perf_counter()
+        while time.perf_counter() - start < timeout:
+            shown = self.screen()
+            if pattern.search(shown):
+                return time.perf_counter() - start
+            if EXITED.search(shown):
+                raise ProgramEnded(last_words(shown))
+            time.sleep(0.005)
+        raise TimeoutError(
+            f"{pattern.pattern!r} not shown within {timeout:g} s; last line: {last_words(shown)}"
+        )
+
+    def since_start(self, pattern: re.Pattern[str], timeout: float = 60) -> float:
+        """Seconds from launching the program until `pattern` is on the screen."""
+        self.wait_for(pattern, timeout)
+        return time.perf_counter() - self.started
+
+
+class ProgramEnded(Exception):
+    """The program in the terminal exited; the message is what it printed last."""
+
+
+def last_words(shown: str) -> str:
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    before = [line for line in lines if not EXITED.search(line)]
+    status = EXITED.search(shown)
+    return f"{before[-1] if before else 'no output'} (exit {status.group(1) if status else '?'})"
+
+
+APP_DIR: Path | None = None
+"""Where `python -m dbinspect` is started: None for the working tree (the editable
+install), or a folder holding one commit's `dbinspect` package (see --commit)."""
+
+
+def dbinspect(url: str) -> list[str]:
+    return [sys.executable, "-m", "dbinspect", url, "--no-migrate"]
+
+
+def app_screen(url: str) -> Screen:
+    return Screen(dbinspect(url), cwd=APP_DIR)
+
+
+def snapshot(revision: str) -> Path:
+    """The `dbinspect` package as committed at `revision`, exported once and compiled.
+
+    `python -m` puts its working folder first on sys.path, ahead of the editable install's
+    finder, so an app started there runs that commit whatever the working tree holds.
+    """
+    repo = Path(__file__).resolve().parents[1]
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short=12", revision],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    folder = repo / "benchmarks" / ".cache" / f"dbinspect-{sha}"
+    if not (folder / "dbinspect").exists():
+        partial = folder.with_suffix(".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", sha, "dbinspect"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        compileall.compile_dir(partial / "dbinspect", quiet=1)
+        partial.rename(folder)
+    return folder
+
+
+def harlequin_env() -> dict[str, str]:
+    """Fresh config, cache and data folders: no saved buffers, history or catalog cache."""
+    home = tempfile.mkdtemp(prefix="bench-harlequin-")
+    return {
+        name: f"{home}/{name}" for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
+    }
+
+
+def harlequin_cmd(database: str) -> list[str]:
+    # --profile None: harlequin's defaults, whatever config file it would find.
+    return [
+        *harlequin(),
+        "-a",
+        "postgres",
+        "--profile",
+        "None",
+        f"postgresql://postgres@127.0.0.1/{database}",
+    ]
+
+
+def probe_dbinspect(url: str, leaf: re.Pattern[str]) -> str | None:
+    """Why dbinspect cannot be timed on `url` yet, or None when its tree shows a table."""
+    term = app_screen(url)
+    try:
+        term.wait_for(leaf, timeout=30)
+        return None
+    except ProgramEnded as ended:
+        return str(ended)
+    except TimeoutError:
+        return f"no table in the Schema tree within 30 s; last line: {last_words(term.screen())}"
+    finally:
+        term.close()
+
+
+def first_frames(url: str, runs: int, app_ready: str | None) -> None:
+    """harlequin's first frames and dbinspect's filled tree on 2,000 tables, taking turns."""
+    hq_first: list[float] = []
+    hq_listed: list[float] = []
+    ours: list[float] = []
+
+    def harlequin_once() -> tuple[float, float]:
+        term = Screen(harlequin_cmd(PG2K), harlequin_env())
+        try:
+            return term.since_start(HQ_FIRST_FRAME), term.since_start(hq_catalog(PG2K))
+        finally:
+            term.close()
+
+    def dbinspect_once() -> float:
+        term = app_screen(url)
+        try:
+            return term.since_start(TABLE_LEAF)
+        finally:
+            term.close()
+
+    harlequin_once()  # warm-ups: files and catalogs in the caches
+    if app_ready is None:
+        dbinspect_once()
+    for _ in range(runs):
+        first, listed = harlequin_once()
+        hq_first.append(first)
+        hq_listed.append(listed)
+        if app_ready is None:
+            ours.append(dbinspect_once())
+    print(f"2,000 tables ({PG2K}), median of {runs} runs after a warm-up")
+    line("harlequin: first frame (catalog loading)", list(hq_first), "-")
+    line("harlequin: catalog listed (collapsed)", list(hq_listed), f"reference {REFERENCE_FRAME}")
+    if app_ready is not None:
+        print(f"  {'dbinspect: Schema tree lists tables':<44} not available yet: {app_ready}")
+        return
+    half = statistics.median(hq_listed) / 2
+    target = f"target <= {TARGET_TREE_S} s and <= {half:.3f} s (half of harlequin's)"
+    line("dbinspect: Schema tree lists tables", list(ours), target, min(TARGET_TREE_S, half))
+
+
+def line(label: str, samples: list[float | None], beside: str, target: float | None = None) -> None:
+    """The median of the samples shown; a sample of None (never shown) misses the target."""
+    shown = [s for s in samples if s is not None]
+    runs = ", ".join("none" if s is None else f"{s:.3f}" for s in samples)
+    median = f"{statistics.median(shown):7.3f} s" if shown else "  never  "
+    verdict = ""
+    if target is not None:
+        met = len(shown) == len(samples) and statistics.median(shown) <= target
+        verdict = "  ok" if met else "  MISSED"
+    print(f"  {label:<44} {median}  (runs {runs})  {beside}{verdict}")
+
+
+ROUND_WAIT_S = 15.0
+DATA_HEADER = re.compile(r"^ events  .*rows.*$", re.MULTILINE)
+
+
+def timed_or_none(term: Screen, key: str, pattern: re.Pattern[str]) -> float | None:
+    """Seconds from pressing `key` until `pattern` shows; None, and what the Data pane's
+    header read, when it does not within ROUND_WAIT_S."""
+    term.keys(key)
+    try:
+        return term.wait_for(pattern, timeout=ROUND_WAIT_S)
+    except TimeoutError:
+        header = DATA_HEADER.search(term.screen())
+        read = " ".join(header.group().split()) if header else "no Data pane header"
+        print(f"  {key}: {pattern.pattern!r} not shown within {ROUND_WAIT_S:g} s; pane: {read}")
+        return None
+
+
+def shown_ids(term: Screen) -> list[int]:
+    return [int(m) for m in ROW_ID.findall(term.screen())]
+
+
+Jump = tuple[str, int, float | None]
+"""Where the rows were asked for, the first row id shown there, and after how many
+seconds (None: not within JUMP_WAIT_S)."""
+JUMP_WAIT_S = 30.0
+
+
+def page_end_to_end(term: Screen) -> list[Jump]:
+    """Home and PageDowns, scrollbar drags to every tenth of the table each followed by
+    PageDowns, then End: where each jump landed and how long its rows took."""
+    top, bottom = 5, HEIGHT - 1  # the grid's rows; its scrollbar is the screen's last column
+    jumps: list[Jump] = []
+    for tenth in range(0, 10):
+        # Each drag starts from the top, where the thumb's place is certain.
+        term.keys("Home")
+        term.wait_for(FIRST_ROW, timeout=JUMP_WAIT_S)
+        if tenth:
+            drag_thumb(term, top + (bottom - top + 1) * tenth // 10, top, bottom)
+        start, deadline = time.perf_counter(), time.perf_counter() + JUMP_WAIT_S
+        # A jump goes by the key's histogram, so it lands near the tenth, not on it.
+        while min(shown_ids(term), default=0) < 400_000 * tenth:
+            if time.perf_counter() > deadline:
+                jumps.append((f"{tenth}/10", 0, None))
+                header = DATA_HEADER.search(term.screen())
+                read = " ".join(header.group().split()) if header else "no Data pane header"
+                print(f"  drag to {tenth}/10: no rows there within {JUMP_WAIT_S:g} s; pane: {read}")
+                break
+            time.sleep(0.01)
+        else:
+            jumps.append((f"{tenth}/10", min(shown_ids(term)), time.perf_counter() - start))
+            term.click(top + 3, 4)  # the cursor onto a shown row, so PageDown goes on from it
+        for _ in range(20):
+            term.keys("PageDown")
+        time.sleep(0.2)
+    took = timed_or_none(term, "End", LAST_ROW)
+    jumps.append(("End", 5_000_000 if took is not None else 0, took))
+    time.sleep(0.3)
+    return jumps
+
+
+def jump_summary(jumps: list[Jump]) -> str:
+    return ", ".join(
+        f"{where} {first:,} ({took:.2f} s)" if took is not None else f"{where} none"
+        for where, first, took in jumps
+    )
+
+
+def dbinspect_events(rounds: int) -> None:
+    """First rows and End on `events`, then the peak memory after paging it end to end."""
+    term = app_screen(pg5m())
+    try:
+        term.wait_for(EVENTS_LEAF)
+        pid = term.app_pid()
+        firsts: list[float | None] = []
+        ends: list[float | None] = []
+        for _ in range(rounds):
+            term.keys("3")  # the Schema pane, its cursor on the only table: events
+            term.wait_for(EVENTS_DETAIL)
+            time.sleep(1.0)  # start-up and the previous round's background work settle
+            firsts.append(timed_or_none(term, "d", FIRST_ROW))
+            time.sleep(1.0)  # the estimate and prefetching follow the first rows
+            ends.append(timed_or_none(term, "End", LAST_ROW))
+        jumps = page_end_to_end(term)
+        peak = peak_mb(pid)
+    finally:
+        term.close()
+    line("dbinspect: first rows after opening events", firsts, f"target <= {TARGET_ROWS_S} s",
+         TARGET_ROWS_S)  # fmt: skip
+    line("dbinspect: End shows row 5,000,000", ends, f"target <= {TARGET_END_S} s",
+         TARGET_END_S)  # fmt: skip
+    walked = all(took is not None for _, _, took in jumps)
+    verdict = "ok" if peak <= TARGET_MB and walked else "MISSED"
+    print(f"  {'dbinspect: peak memory, paging end to end':<44} {peak:7.1f} MB  "
+          f"target <= {TARGET_MB:.0f} MB  {verdict}")  # fmt: skip
+    print(f"  {'  where each jump landed, rows shown after':<44} {jump_summary(jumps)}")
+
+
+def harlequin_query(timeout: float) -> None:
+    """`select * from events` typed into harlequin's editor and run: until its rows show."""
+    term = Screen(harlequin_cmd(PG5M), harlequin_env())
+    try:
+        term.wait_for(hq_catalog(PG5M))
+        pid = term.app_pid()
+        time.sleep(1.0)  # the editor takes keys once the catalog is in
+        term.keys("-l", "select * from events")
+        time.sleep(0.5)
+        try:
+            took = term.timed("C-j", HQ_ROWS) if timeout else None
+        except TimeoutError:
+            took = None
+        peak = peak_mb(pid)
+        header = next((s for s in term.screen().splitlines() if "Query Results" in s), "")
+    finally:
+        term.close()
+    shown = f"{took:7.3f} s" if took is not None else f"  > {timeout:g} s"
+    label = "harlequin: select * from events, rows shown"
+    print(f"  {label:<44} {shown}  reference {REFERENCE_QUERY}")
+    print(f"  {'harlequin: peak memory':<44} {peak:7.1f} MB  {header.strip(' ╭─╮')}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5, help="first-frame runs per program")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of d and End on events")
+    parser.add_argument(
+        "--query-timeout", type=float, default=600, help="cap on harlequin's query (s)"
+    )
+    parser.add_argument(
+        "--no-harlequin-query", action="store_true", help="skip the minute-long query"
+    )
+    parser.add_argument("--only", choices=["2k", "5m"])
+    parser.add_argument(
+        "--commit", metavar="REV", help="time dbinspect as committed at REV, not the working tree"
+    )
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        print("tmux is needed to time the apps as a user sees them", file=sys.stderr)
+        return 1
+    global APP_DIR
+    if args.commit:
+        APP_DIR = snapshot(args.commit)
+    else:
+        compile_package()
+    harlequin()
+    print(f"dbinspect: {APP_DIR.name if APP_DIR else 'working tree'}")
+    print(
+        f"reference: {version()}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    measures: list[Callable[[], None]] = []
+    if args.only != "5m":
+        url = pg2k()
+        ready = probe_dbinspect(url, TABLE_LEAF)
+        measures.append(lambda: first_frames(url, args.runs, ready))
+    if args.only != "2k":
+        ready_5m = probe_dbinspect(pg5m(), EVENTS_LEAF)
+        measures.append(lambda: events_figures(args, ready_5m))
+    for measure in measures:
+        measure()
+    return 0
+
+
+def events_figures(args: argparse.Namespace, app_ready: str | None) -> None:
+    print(f"5,000,000-row events ({PG5M})")
+    if app_ready is None:
+        try:
+            dbinspect_events(args.rounds)
+        except (TimeoutError, ProgramEnded) as failed:
+            print(f"  dbinspect: failed on events: {failed}")
+    else:
+        print(f"  {'dbinspect: first rows, End, peak memory':<44} not available yet: {app_ready}")
+    if not args.no_harlequin_query:
+        harlequin_query(args.query_timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
