@@ -146,10 +146,14 @@ def _failure(url: DatabaseUrl, stderr: str) -> OperationError:
     first = re.sub(r"^pg_dump:\s*(error:\s*)?", "", first)
     if "connection to server" in first:
         return OperationError(pg_driver.connect_error(url, RuntimeError(stderr)).one_line())
+    hint = None
+    if "lock" in first:
+        hint = (
+            "a table held by another session's lock fails it after "
+            f"{LOCK_WAIT_TIMEOUT_MS / 1000:g} s; try again, or {_FALLBACK}"
+        )
+    elif "permission denied" in first:
+        hint = f"pg_dump must be able to read every table; {_FALLBACK} and reads the catalog only"
     return OperationError(
-        f"pg_dump failed on {url.masked}: {mask_url(first) or 'no reason given'}",
-        "a table held by another session's lock fails it after "
-        f"{LOCK_WAIT_TIMEOUT_MS / 1000:g} s; try again, or {_FALLBACK}"
-        if "lock" in first
-        else None,
+        f"pg_dump failed on {url.masked}: {mask_url(first) or 'no reason given'}", hint
     )

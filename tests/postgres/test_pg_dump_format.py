@@ -60,3 +60,27 @@ def test_the_dump_goes_to_a_file_with_o(pg_url: str, run_cli: RunCli, tmp_path: 
     assert done.stdout == ""
     dumped = target.read_text()
     assert "CREATE TABLE public.note (" in dumped and "PRIMARY KEY (id)" in dumped
+
+
+def test_a_user_who_cannot_read_the_tables_gets_json_but_not_pg_dump(
+    pg_url: str, run_cli: RunCli, one_line_error: Callable[..., str]
+) -> None:
+    import uuid
+
+    from pgkit import run_sql
+
+    role = f"dbi_reader_{uuid.uuid4().hex[:10]}"
+    run_sql(pg_url, f"CREATE TABLE secret (id int PRIMARY KEY); CREATE ROLE {role} LOGIN")
+    try:
+        as_reader = pg_url.replace("postgres@", f"{role}@", 1)
+        refused = run_cli("schema", "--format", "sql", as_reader)
+        one_line_error(refused, "pg_dump failed", "permission denied", "--format json")
+        listed = run_cli("schema", "--format", "json", as_reader)
+        assert listed.returncode == 0, listed.stderr
+        assert "secret" in listed.stdout
+        info = run_cli("info", as_reader)
+        assert info.returncode == 0, info.stderr
+        lines = dict(line.split(":", 1) for line in info.stdout.splitlines())
+        assert lines["User"].strip() == role
+    finally:
+        run_sql(pg_url, f"DROP ROLE {role}")
