@@ -12,6 +12,7 @@ exclusive lock), and `application_name = 'dbinspect'` so a DBA sees who is conne
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncConnection",
     "Connection",
+    "Cursor",
     "DatabaseError",
     "Error",
     "OperationalError",
@@ -44,11 +46,17 @@ __all__ = [
 ]
 
 Connection = psycopg.Connection
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 AsyncConnection = psycopg.AsyncConnection
 Error = psycopg.Error
 DatabaseError = psycopg.DatabaseError
 OperationalError = psycopg.OperationalError
 QueryCanceled = pg_errors.QueryCanceled
+
+# psycopg logs what it ignores while closing a broken connection ("error ignored
+# terminating Pipeline"); with no handler of its own, Python would print that on stderr,
+# which belongs to the command's one `error:` line (or to the app's screen).
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 APPLICATION_NAME = "dbinspect"
 INSPECTION_STATEMENT_TIMEOUT_MS = 30_000

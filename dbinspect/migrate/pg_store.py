@@ -56,6 +56,8 @@ class PgStore:  # implements migrate.store.MigrationStore
         self._lock_conn: Connection | None = None
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
+        self._deferred_flush = False
+        """Commits return before the server's WAL reaches the disk (see `_defer_wal_flushes`)."""
 
     @classmethod
     def open(
@@ -237,11 +239,11 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         no_tx = migration.down_no_transaction if down else migration.no_transaction
         sql = migration.down_sql if down else migration.up_sql
         assert sql is not None
+        if not down and not self._deferred_flush:
+            self._defer_wal_flushes()
         start = time.perf_counter_ns()
         if no_tx:
-            self._write_untimed()
             self._run_whole_file(migration, sql, statements, down)
-            self._record(migration, down)
         else:
             self._run_in_transaction(migration, statements, down)
         elapsed = time.perf_counter_ns() - start
@@ -251,17 +253,24 @@ CREATE TABLE IF NOT EXISTS {self.table} (
     def _run_in_transaction(
         self, migration: Migration, statements: list[Statement], down: bool
     ) -> None:
+        """The file's statements and its tracking row in one transaction, in one pipeline.
+
+        Everything from BEGIN to COMMIT goes to the server at once and comes back in one
+        round trip; the server still runs the statements one by one, in order, and stops
+        at the first that fails, which is then the first without a result.
+        """
         conn = self.conn
-        current: Statement | None = None
         untimed = self._untimed
+        cursors: list[driver.Cursor] = []
         try:
-            with conn.transaction():
+            self._check_cancel()
+            with conn.pipeline(), conn.transaction():
                 # The previous migration's time rides along instead of costing a commit.
                 self._write_untimed()
-                for current in statements:
-                    self._check_cancel()
-                    conn.execute(current.sql.encode())
-                current = None
+                for statement in statements:
+                    cursor = conn.cursor()
+                    cursor.execute(statement.sql.encode())
+                    cursors.append(cursor)
                 self._record(migration, down)
                 self._check_cancel()
         except BaseException as error:
@@ -271,16 +280,21 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             if not isinstance(error, driver.Error):
                 raise
             self._check_cancel(error)
-            if current is None or driver.server_lost(error) or conn.closed:
+            failed = next(
+                (s for s, c in zip(statements, cursors, strict=False) if c.pgresult is None),
+                None,
+            )
+            if failed is None or driver.server_lost(error) or conn.closed:
                 raise self._lost_or(
                     error, f"migration {migration.version} could not be recorded"
                 ) from error
-            raise self._failure(migration, down, current, error, "rolled back") from error
+            raise self._failure(migration, down, failed, error, "rolled back") from error
 
     def _run_whole_file(
         self, migration: Migration, sql: str, statements: list[Statement], down: bool
     ) -> None:
         try:
+            self._write_untimed()
             self.conn.execute(sql.encode())
         except driver.Error as error:
             self._check_cancel(error)
@@ -304,6 +318,12 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                     "(drop them before running again)"
                 )
             raise self._failure(migration, down, failed, error, outcome) from error
+        try:
+            self._record(migration, down)
+        except driver.Error as error:
+            raise self._lost_or(
+                error, f"migration {migration.version} ran but could not be recorded"
+            ) from error
 
     def _invalid_after_failure(self) -> list[InvalidIndex]:
         try:
@@ -331,14 +351,43 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                 (untimed[1], untimed[0]),
             )
 
+    def _defer_wal_flushes(self) -> None:
+        """Let this run's commits return without waiting for the disk; the last one waits.
+
+        With `synchronous_commit = off` a commit returns once its WAL is written, not
+        synced: on this kind of run, the sync of each migration's commit is most of its
+        time. Nothing becomes inconsistent: the WAL is replayed in order, so a server
+        crash in the middle of the run loses only the newest migrations, each whole with
+        its tracking row, as if the run had stopped there. The final commit of the run
+        (`flush_execution_time`, before the lock is released) runs at the session's own
+        setting again, and waits for everything before it: a run that reports success has
+        all of it on disk, as with sqlx.
+        """
+        try:
+            self.conn.execute(b"SET synchronous_commit = off")
+        except driver.Error as error:
+            self._check_cancel(error)
+            raise self._lost_or(error, "cannot start the run") from error
+        self._deferred_flush = True
+
     def flush_execution_time(self) -> None:
         """Write the last applied migration's execution_time, after its commit as sqlx does.
 
         Within a run, each time rides along in the next migration's transaction instead
         of costing a commit of its own. Losing it (a kill, a lost connection) leaves -1,
-        as with sqlx.
+        as with sqlx. This commit waits for the disk, and for every commit before it.
         """
         try:
+            if self._deferred_flush:
+                self._deferred_flush = False
+                self.conn.execute(b"RESET synchronous_commit")
+                if self._untimed is None:
+                    # Nothing to write, yet earlier commits of the run may not be on disk:
+                    # a write that commits at the session's setting waits for them.
+                    self.conn.execute(
+                        f"UPDATE {self.table} SET execution_time = execution_time "
+                        f"WHERE version = (SELECT max(version) FROM {self.table})".encode()
+                    )
             self._write_untimed()
         except driver.Error:
             pass
