@@ -84,7 +84,7 @@ def database_options(func: F) -> F:
     func = click.option(
         "--database-url",
         metavar="URL",
-        help="sqlite:PATH, sqlite:///abs/path or a file path (else DATABASE_URL, .env, config).",
+        help="sqlite:PATH, a path or postgres://USER@HOST/DB (else DATABASE_URL, .env, config).",
     )(func)
     func = click.option(
         "--log-file", type=click.Path(dir_okay=False), help="Append a log to this file."
@@ -241,6 +241,8 @@ def schema(
     output: Path | None,
 ) -> None:
     """Print every object's CREATE SQL (or structure as JSON), sorted deterministically.
+
+    On PostgreSQL, --format sql runs `pg_dump --schema-only`.
 
     Example:
         dbinspect schema app.db -o schema.sql
