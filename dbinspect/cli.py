@@ -152,7 +152,7 @@ async def with_backend(
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dbinspect")
 def cli() -> None:
-    """Inspect a SQLite database and run its sqlx-compatible migrations.
+    """Inspect a SQLite or PostgreSQL database and run its sqlx-compatible migrations.
 
     With a database and no command, opens the terminal app on it.
 
