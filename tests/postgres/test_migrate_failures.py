@@ -195,3 +195,37 @@ def test_a_lost_connection_is_a_migration_error(pg_url: str, tmp_path: Path) -> 
     assert type(error) is MigrationError
     assert "was lost" in error.message
     assert [s.status for s in migration_status(url, folder)] == ["applied", "pending"]
+
+
+def test_the_failing_statement_is_named_wherever_it_is(pg_url: str, tmp_path: Path) -> None:
+    url = parse_url(pg_url)
+    cases = {
+        "1_first.sql": ("SELECT 1/0;\nCREATE TABLE a (x int);\n", "statement 1: SELECT 1/0"),
+        "1_last.sql": ("CREATE TABLE a (x int);\nSELECT x/0 FROM (VALUES (1)) v(x);\n",
+                       "statement 2: SELECT x/0 FROM (VALUES (1)) v(x)"),
+        "1_nt.sql": ("-- no-transaction\nCREATE TABLE a (x int);\nSELEC 2;\n",
+                     "statement 2: SELEC 2"),
+    }  # fmt: skip
+    for name, (sql, label) in cases.items():
+        folder = write_folder(tmp_path / name, {name: sql})
+        with pytest.raises(MigrationFailedError) as caught:
+            run_migrations(url, folder)
+        assert caught.value.statement == label
+        assert tables(pg_url) <= {"_sqlx_migrations"}
+        assert tracking_rows(pg_url) == []
+
+
+def test_a_migration_that_breaks_its_own_tracking_row_is_rolled_back(
+    pg_url: str, tmp_path: Path
+) -> None:
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_a.sql": "CREATE TABLE a (x int);\n",
+            "2_drop.sql": "CREATE TABLE b (x int);\nDROP TABLE _sqlx_migrations;\n",
+        },
+    )
+    with pytest.raises(MigrationError, match="migration 2 could not be recorded"):
+        run_migrations(parse_url(pg_url), folder)
+    assert tables(pg_url) == {"_sqlx_migrations", "a"}  # the DROP went down with it
+    assert [r[0] for r in tracking_rows(pg_url)] == [1]
