@@ -45,6 +45,7 @@ class PostgresBackend(PostgresRows):
     def __init__(self, conn: driver.AsyncConnection, url: DatabaseUrl) -> None:
         super().__init__(conn, url)
         self._schema: Schema | None = None
+        self._outline: Schema | None = None
 
     @classmethod
     async def open(cls, url: DatabaseUrl) -> PostgresBackend:
@@ -75,7 +76,7 @@ class PostgresBackend(PostgresRows):
     async def facts(self) -> DatabaseFacts:
         """Server, session and database facts, with object counts."""
         server, size = await self._reading(read_server_facts(self.conn))
-        schema = self._schema or await self.outline()  # counts need no details
+        schema = await self.outline()  # counts need no details
         return DatabaseFacts(
             size_bytes=size,
             encoding=server.encoding,
@@ -88,6 +89,7 @@ class PostgresBackend(PostgresRows):
         """Every object with its columns, keys, indexes and definitions (cached until refresh)."""
         if self._schema is None or refresh:
             self._schema = await self._read_catalog(details=True)
+            self._outline = None
             self.forget_relations()
         return self._schema
 
@@ -118,10 +120,15 @@ class PostgresBackend(PostgresRows):
             return None
 
     async def outline(self) -> Schema:
-        """Every object's kind, name and definition, without columns and constraints."""
+        """Every object's kind and name, without columns, constraints or definitions.
+
+        The full schema once it is read; either is kept until `schema(refresh=True)`.
+        """
         if self._schema is not None:
             return self._schema
-        return await self._read_catalog(details=False)
+        if self._outline is None:
+            self._outline = await self._read_catalog(details=False)
+        return self._outline
 
     async def quick_outline(self) -> Schema | None:
         """None: the catalog read is the quick one (there are no file pages to read first)."""
