@@ -3,6 +3,7 @@ backend's `Schema` show it, on a database with one of each (and hostile names)."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -392,3 +393,24 @@ async def test_a_failed_half_leaves_both_connections_usable(url: str) -> None:
     finally:
         await conn.close()
         await other.close()
+
+
+async def test_the_change_marker_moves_for_writes_and_for_ddl(pg_url: str) -> None:
+    run_sql(pg_url, "CREATE TABLE log (at int)")
+    backend = await open_backend(parse_url(pg_url))
+    try:
+        data, catalog = await backend.change_marker()
+        assert await backend.change_marker() == (data, catalog)  # reading moves nothing
+        run_sql(pg_url, "INSERT INTO log VALUES (1)")
+        moved = await backend.change_marker()
+        assert moved[0] != data
+        run_sql(pg_url, "ALTER TABLE log ADD COLUMN note text")
+        # The catalogs' counters reach other sessions when the writer's statistics are
+        # flushed, within about a second.
+        for _ in range(100):
+            if (await backend.change_marker())[1] != catalog:
+                break
+            await asyncio.sleep(0.1)
+        assert (await backend.change_marker())[1] != catalog
+    finally:
+        await backend.aclose()
