@@ -400,7 +400,9 @@ async def test_the_change_marker_moves_for_writes_and_for_ddl(pg_url: str) -> No
     backend = await open_backend(parse_url(pg_url))
     try:
         data, catalog = await backend.change_marker()
-        assert await backend.change_marker() == (data, catalog)  # reading moves nothing
+        # Reading writes nothing. (The transaction counter is the server's: other
+        # databases' writes move it too, so only the catalog count is checked here.)
+        assert (await backend.change_marker())[1] == catalog
         run_sql(pg_url, "INSERT INTO log VALUES (1)")
         moved = await backend.change_marker()
         assert moved[0] != data
