@@ -26,6 +26,8 @@ Connection = driver.Connection[tuple[Any, ...]]
 
 SQLX_LOCK_FACTOR = 0x3D32AD9E
 """sqlx's advisory lock key is this times the CRC-32 of the database's name."""
+IDLE_SESSION_TIMEOUT_SINCE = 140000
+"""The server version that brought `idle_session_timeout` (PostgreSQL 14)."""
 
 
 def sqlx_lock_key(database: str) -> int:
@@ -54,6 +56,7 @@ class PgStore:  # implements migrate.store.MigrationStore
         self.cancellation = cancellation
         self._handles = [cancellation.attach(conn.cancel_safe)]
         self._lock_conn: Connection | None = None
+        self._lock_key = 0
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
         self._deferred_flush = False
@@ -71,8 +74,8 @@ class PgStore:  # implements migrate.store.MigrationStore
         """Connect for migrations (`write`) or for reading the tracking table.
 
         A reading connection is an inspection one: read-only, with statement and lock
-        timeouts. A writing one sets nothing but its application name: a migration may
-        take as long as it takes.
+        timeouts. A writing one sets its application name and no timeout at all, not even
+        the server's idle one: a migration may take as long as it takes.
 
         Raises:
             ConnectError: The server cannot be reached or refuses the connection.
@@ -80,6 +83,12 @@ class PgStore:  # implements migrate.store.MigrationStore
         """
         checked_table_name(table)
         conn = driver.connect(url, read_only=not write)
+        if write:
+            try:
+                _keep_when_idle(conn)  # it waits idle while the lock is waited for
+            except driver.Error as error:
+                conn.close()
+                raise driver.connect_error(url, error) from error
         return cls(conn, table, url, cancellation or Cancellation())
 
     def close(self) -> None:
@@ -182,9 +191,13 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         handle = self.cancellation.attach(lock_conn.cancel_safe)
         try:
             self._check_cancel()
+            # This session sits idle for the whole run, holding the lock: a server set
+            # to end idle sessions would end it, and let another runner in.
+            _keep_when_idle(lock_conn)
             database = lock_conn.execute("SELECT current_database()").fetchone()
             assert database is not None
-            lock_conn.execute("SELECT pg_advisory_lock(%s)", (sqlx_lock_key(database[0]),))
+            self._lock_key = sqlx_lock_key(database[0])
+            lock_conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
         except driver.Error as error:
             self.cancellation.detach(handle)
             lock_conn.close()
@@ -203,9 +216,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         if lock_conn is None:
             return
         try:
-            database = lock_conn.execute("SELECT current_database()").fetchone()
-            assert database is not None
-            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (sqlx_lock_key(database[0]),))
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
         except driver.Error:
             pass  # the session is gone, and the lock with it
         finally:
@@ -416,6 +427,16 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             at_version=at_version,
             hint=f"fix {path.name} and run again",
         )
+
+
+def _keep_when_idle(conn: Connection) -> None:
+    """Exempt a migration session from the server's `idle_session_timeout`.
+
+    Raises:
+        driver.Error: The connection failed.
+    """
+    if conn.info.server_version >= IDLE_SESSION_TIMEOUT_SINCE:
+        conn.execute("SET idle_session_timeout = 0")
 
 
 def _first_line(error: BaseException) -> str:

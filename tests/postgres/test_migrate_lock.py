@@ -6,6 +6,7 @@ time as another dbinspect or an application embedding `sqlx::migrate!`.
 
 from __future__ import annotations
 
+import signal
 import zlib
 from pathlib import Path
 
@@ -149,3 +150,81 @@ def test_the_lock_is_held_for_the_whole_run_and_released_after_a_failure(
     assert tables(pg_url) == {"_sqlx_migrations", "a", "gate"}
     # Released after the failure: another session takes it at once.
     assert query(pg_url, "SELECT pg_try_advisory_lock(%s)", (key,)) == [(True,)]
+
+
+def test_ctrl_c_while_waiting_for_the_lock_writes_nothing(pg_url: str, tmp_path: Path) -> None:
+    write_folder(tmp_path / "migrations", {"1_a.sql": "CREATE TABLE a (x int);\n"})
+    key = sqlx_key(database_name(pg_url))
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        runner = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+        try:
+            wait_until(
+                lambda: any(w == "advisory" for _, _, _, w, _ in dbinspect_backends(pg_url)),
+                "the runner waiting for the advisory lock",
+            )
+            runner.send_signal(signal.SIGINT)
+            _, err = runner.communicate(timeout=HANG_S)  # the wait was cancelled on the server
+        finally:
+            runner.kill()
+        assert runner.returncode == 130, err
+        assert err.strip() == "error: interrupted"
+        assert dbinspect_backends(pg_url) == []  # no session left behind, waiting or not
+    assert tables(pg_url) == set()
+
+
+def test_a_server_ending_idle_sessions_does_not_end_the_lock(pg_url: str, tmp_path: Path) -> None:
+    # The lock's session is idle for the whole run; one ended by the server would let
+    # another runner in half-way.
+    run_sql(pg_url, "CREATE TABLE gate (x int)")
+    database = database_name(pg_url)
+    run_sql(pg_url, f'ALTER DATABASE "{database}" SET idle_session_timeout = 300')
+    write_folder(
+        tmp_path / "migrations",
+        {"1_a.sql": "CREATE TABLE a (x int);\n", "2_b.sql": "SELECT count(*) FROM gate;\n"},
+    )
+    with psycopg.connect(pg_url, autocommit=True) as gatekeeper:
+        gatekeeper.execute("SET idle_session_timeout = 0")
+        gatekeeper.execute("BEGIN")
+        gatekeeper.execute("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
+        runner = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+        try:
+            wait_until(
+                lambda: any(t == "Lock" for _, _, t, _, _ in dbinspect_backends(pg_url)),
+                "migration 2 waiting for the table gate",
+            )
+            # Well past the timeout: the lock's session, idle all along, is still there.
+            gatekeeper.execute("SELECT pg_sleep(1)")
+            assert query(pg_url, "SELECT pg_try_advisory_lock(%s)", (sqlx_key(database),)) == [
+                (False,)
+            ]
+        finally:
+            gatekeeper.execute("ROLLBACK")
+        _, err = runner.communicate(timeout=HANG_S)
+    assert runner.returncode == 0, err
+    assert [r[0] for r in tracking_rows(pg_url)] == [1, 2]
+
+
+def test_a_long_wait_for_the_lock_survives_a_server_ending_idle_sessions(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # While the lock is waited for, the migrations' own session sits idle.
+    database = database_name(pg_url)
+    run_sql(pg_url, f'ALTER DATABASE "{database}" SET idle_session_timeout = 300')
+    write_folder(tmp_path / "migrations", {"1_a.sql": "CREATE TABLE a (x int);\n"})
+    key = sqlx_key(database)
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SET idle_session_timeout = 0")
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        runner = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+        try:
+            wait_until(
+                lambda: any(w == "advisory" for _, _, _, w, _ in dbinspect_backends(pg_url)),
+                "the runner waiting for the advisory lock",
+            )
+            holder.execute("SELECT pg_sleep(1)")  # well past the timeout
+        finally:
+            holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        _, err = runner.communicate(timeout=HANG_S)
+    assert runner.returncode == 0, err
+    assert [r[0] for r in tracking_rows(pg_url)] == [1]
