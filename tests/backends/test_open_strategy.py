@@ -112,14 +112,19 @@ def wal_without_shm(folder: Path) -> Path:
     return path
 
 
-def test_a_copy_over_the_limit_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_a_copy_over_the_limit_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = wal_without_shm(tmp_path)
-    temp_before = set(os.listdir(tempfile.gettempdir()))
+    # A temp folder of its own: the shared one gains files from other processes meanwhile.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with pytest.raises(ConnectError) as caught:
         plan_read_only_open(path, copy_limit=1024)
     assert "over the 1,024-byte limit" in caught.value.one_line()
     assert "wal_checkpoint" in caught.value.one_line()
-    assert set(os.listdir(tempfile.gettempdir())) <= temp_before
+    assert os.listdir(scratch) == []
 
 
 def test_a_copy_reads_the_wal_and_cleans_up(tmp_path: Path) -> None:
