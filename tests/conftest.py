@@ -89,3 +89,31 @@ def pg_url() -> Iterator[str]:
 
     with fresh_database() as url:
         yield url
+
+
+TESTS = Path(__file__).resolve().parent
+MARKERS = {
+    "postgres": "needs the PostgreSQL test server (tests/postgres/, or the pg_url fixture)",
+    "tui": "drives the app (tests/tui/)",
+    "screenshot": "compares an SVG screenshot with its baseline in screenshots/",
+    "sqlite_library": "an app test whose outcome depends on the SQLite library in use",
+}
+"""Selected by `./scripts/test` with `-m`: which runs in parallel, which on system sqlite3."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, from where they live and the fixtures they use."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        fixtures = getattr(item, "fixturenames", ())
+        if folder == "postgres" or "pg_url" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if folder == "tui":
+            item.add_marker(pytest.mark.tui)
+        if "snapshot" in fixtures:
+            item.add_marker(pytest.mark.screenshot)

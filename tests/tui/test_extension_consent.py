@@ -22,6 +22,8 @@ from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
 from dbinspect.tui.session import Session
 from tui.helpers import SIZE, applied_versions, main_screen, plain, settle
 
+# Run on the standard library's sqlite3 too: what the app offers and shows depends on it.
+pytestmark = pytest.mark.sqlite_library
 VEC_ENTRYPOINT = "sqlite3_vec_init"
 needs_loading = pytest.mark.skipif(
     not driver.can_load_extensions(), reason="this SQLite build cannot load extensions"

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
 from tui.helpers import SIZE, OpenApp, plain, settle
+
+# Run on the standard library's sqlite3 too: the chart needs its `dbstat` table.
+pytestmark = pytest.mark.sqlite_library
 
 
 def sizes_db(path: Path) -> Path:
