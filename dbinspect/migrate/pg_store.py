@@ -129,14 +129,18 @@ class PgStore:  # implements migrate.store.MigrationStore
     def invalid_indexes(self) -> list[InvalidIndex]:
         """Every index a failed `CREATE INDEX CONCURRENTLY` left INVALID, by schema and name."""
         rows = self._query(
-            "SELECT n.nspname, c.relname, t.oid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "SELECT n.nspname, c.relname, t.oid::regclass::text, pg_get_indexdef(i.indexrelid), "
+            "format('%I.%I', n.nspname, c.relname) "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_class t ON t.oid = i.indrelid "
             "WHERE NOT i.indisvalid ORDER BY 1, 2",
             what="cannot read the indexes",
         )
-        return [InvalidIndex(str(s), str(n), str(t), str(d)) for s, n, t, d in rows]
+        return [
+            InvalidIndex(str(schema), str(name), str(table), str(definition), str(sql_name))
+            for schema, name, table, definition, sql_name in rows
+        ]
 
     def list_applied(self) -> list[AppliedMigration]:
         """Every tracking row, by version; empty when there is no tracking table."""
@@ -322,7 +326,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             outcome += "; no tracking row was written"
             # A concurrent build commits its index before building it: a failed one
             # stays behind, INVALID, and the next run's build would fail on its name.
-            invalid = [f"{i.schema}.{i.name}" for i in self._invalid_after_failure()]
+            invalid = [i.sql_name for i in self._invalid_after_failure()]
             if invalid:
                 outcome += (
                     f"; INVALID indexes are left: {', '.join(invalid)} "

@@ -97,12 +97,14 @@ class InvalidIndex(NamedTuple):
     """The indexed table, schema-qualified when its schema is not the index's."""
     definition: str
     """`CREATE [UNIQUE] INDEX ...` as the server prints it."""
+    sql_name: str
+    """`schema.name` as SQL writes it, each part quoted where it needs to be."""
 
     def warning(self) -> str:
         """One line saying what is wrong and what to do."""
         return (
-            f"index {self.schema}.{self.name} on {self.table} is INVALID (a CREATE INDEX "
+            f"index {self.sql_name} on {self.table} is INVALID (a CREATE INDEX "
             "CONCURRENTLY failed or is still running): the server does not use it but "
-            f"keeps updating it; drop it (DROP INDEX CONCURRENTLY {self.schema}.{self.name}) "
+            f"keeps updating it; drop it (DROP INDEX CONCURRENTLY {self.sql_name}) "
             "and run the migration again"
         )

@@ -291,3 +291,19 @@ def test_nul_is_refused_before_running(pg_url: str, tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="NUL character, which PostgreSQL text"):
         run_migrations(parse_url(pg_url), folder)
     assert tables(pg_url) == set()
+
+
+async def test_invalid_indexes_for_the_app(pg_url: str, tmp_path: Path) -> None:
+    from dbinspect.migrate import aio
+
+    run_sql(pg_url, 'CREATE SCHEMA "s p"; CREATE TABLE "s p".t (x int); '
+            'INSERT INTO "s p".t VALUES (1), (1)')  # fmt: skip
+    with pytest.raises(Exception, match="could not create unique index"):
+        run_sql(pg_url, 'CREATE UNIQUE INDEX CONCURRENTLY "i x" ON "s p".t (x)')
+    [index] = await aio.invalid_indexes(parse_url(pg_url))
+    assert (index.schema, index.name, index.table) == ("s p", "i x", '"s p".t')
+    assert 'DROP INDEX CONCURRENTLY "s p"."i x")' in index.warning()
+    # SQLite has no invalid indexes, and nothing is opened to say so.
+    missing = tmp_path / "none.db"
+    assert await aio.invalid_indexes(parse_url(f"sqlite:{missing}")) == []
+    assert not missing.exists()
