@@ -1,8 +1,8 @@
 """Times exporting the 5,000,000-row `events` table to CSV, against `sqlite3 -csv`.
 
-Exports through `dbinspect.export` (pages by key through the row pager, as the Data pane
-and `dbinspect export` do) and through the sqlite3 shell, each into a file, and prints
-both times, their ratio and the exporter's peak memory. Design target: within 2x of
+Exports through `dbinspect.export` (one pass through the SQLite backend's row stream, as
+the Data pane and `dbinspect export` do) and through the sqlite3 shell, each into a file,
+and prints both times, their ratio and the exporter's peak memory. Design target: within 2x of
 `sqlite3 -csv`. Uses benchmarks/data/events5000000.db when it exists (`datasets.py`
 builds it; `--build` builds it here, which takes a few minutes); `--rows N` times a
 smaller table built the same way.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import grp
 import pwd
 import shutil
@@ -26,6 +27,7 @@ from dbinspect.backends.sqlite_query import fetch_all, fetch_value
 from dbinspect.backends.sqlite_rows import RowBrowsing, TableRef, table_name
 from dbinspect.backends.sqlite_schema import load_schema, outline_from_names
 from dbinspect.backends.sqlite_sizes import TableSizes
+from dbinspect.backends.sqlite_stream import RowStreaming
 from dbinspect.errors import ConnectError, QueryError
 from dbinspect.extensions import Extension
 from dbinspect.models import DatabaseFacts, RowCount, RowPage, RowQuery, Schema, Value
@@ -75,7 +77,7 @@ def _decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-class SqliteBackend(RowBrowsing, TableSizes):
+class SqliteBackend(RowBrowsing, RowStreaming, TableSizes):
     """A read-only inspection session on one SQLite file.
 
     Nothing it does changes the file or its directory: the connection is `mode=ro`
@@ -205,7 +207,55 @@ class SqliteBackend(RowBrowsing, TableSizes):
             await self._follow_writers()
             return await coro
         except driver.Error as error:
-            raise translate_error(error, self.url.path or ":memory:", sql) from None
+            raise self._translate(error, sql) from None
+
+    async def _open_reader(self) -> AsyncConnection | None:
+        """A second connection to the file, opened and hardened as this one is.
+
+        For one long read (an export) that should neither hold up this connection's
+        queries nor be stopped by their interrupts. None for an in-memory database,
+        which no other connection sees.
+
+        Raises:
+            QueryError: It cannot be opened.
+            ConnectError: An extension fails to load into it.
+        """
+        try:
+            await self._follow_writers()
+            if self._plan is None:
+                return None
+            connecting = asyncio.ensure_future(
+                driver.connect_async(
+                    self._plan.uri,
+                    uri=True,
+                    timeout=self._busy_timeout,
+                    isolation_level=None,
+                    factory=HardenedConnection,
+                )
+            )
+            try:
+                conn = await asyncio.shield(connecting)
+            except asyncio.CancelledError:
+                # Its thread would outlive the export, and keep the process alive at exit.
+                with contextlib.suppress(driver.Error, ValueError):
+                    await (await connecting).close()
+                raise
+        except driver.Error as error:
+            raise self._translate(error) from None
+        try:
+            await driver.load_extensions_async(conn, self.extensions)
+            for pragma in HARDENING_PRAGMAS:
+                await fetch_all(conn, pragma)
+        except BaseException as error:
+            await asyncio.shield(conn.close())
+            if isinstance(error, driver.Error):
+                raise self._translate(error) from None
+            raise
+        return conn
+
+    def _translate(self, error: driver.Error, sql: str = "") -> QueryError:
+        """The driver's error as this project's, naming the file (and the SQL, if given)."""
+        return translate_error(error, self.url.path or ":memory:", sql)
 
     async def facts(self) -> DatabaseFacts:
         """File and engine facts, with object counts."""

@@ -85,7 +85,7 @@ COMPARISONS = {"equals": "=", "not equals": "!=", "<": "<", "<=": "<=", ">": ">"
 """The SQL operator of each comparing filter."""
 
 
-def _filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
+def filter_sql(query: RowQuery) -> tuple[str, list[Value]]:
     """SQLite's condition for the query's filters, all of which must hold."""
     conditions: list[str] = []
     params: list[Value] = []
@@ -166,7 +166,7 @@ def _seek_sql(
     return f"({full} OR {sort} IS NULL)", [value, *key_values]
 
 
-def _order_sql(source: Source, query: RowQuery, forward: bool) -> str:
+def order_sql(source: Source, query: RowQuery, forward: bool) -> str:
     direction = "ASC" if forward != query.descending else "DESC"
     terms = [] if query.sort_column is None else [quote(query.sort_column)]
     if not source.by_offset:
@@ -333,7 +333,7 @@ async def fetch_page(
     if source.by_offset:
         offset, limit = await _offset_window(conn, source, query, after, before, at, offset, limit)
         after = before = at = None
-    where, params = _filter_sql(query)
+    where, params = filter_sql(query)
     conditions = [where] if where else []
     forward = before is None
     position = after if after is not None else at if at is not None else before or None
@@ -344,7 +344,7 @@ async def fetch_page(
     sort_prefix = [quote(query.sort_column)] if query.sort_column else []
     key_prefix = [] if source.by_offset else source.key_exprs
     prefix = sort_prefix + key_prefix
-    order = _order_sql(source, query, forward)
+    order = order_sql(source, query, forward)
     tail = f" FROM {quote(source.table)}"
     if conditions:
         tail += " WHERE " + " AND ".join(conditions)
@@ -405,7 +405,7 @@ async def _offset_window(
 
 async def count_rows(conn: AsyncConnection, source: Source, query: RowQuery) -> int:
     """Count the rows the query selects, in one statement."""
-    where, params = _filter_sql(query)
+    where, params = filter_sql(query)
     sql = f"SELECT count(*) FROM {quote(source.table)}" + (f" WHERE {where}" if where else "")
     rows = await _fetchall(conn, sql, params)
     return int(rows[0][0])
@@ -428,7 +428,7 @@ async def count_rows_stepwise(
         yield 0, 1.0
         return
     low, high = bounds
-    where, params = _filter_sql(query)
+    where, params = filter_sql(query)
     extra = f" AND {where}" if where else ""
     sql = f"SELECT count(*) FROM {table} WHERE rowid >= ? AND rowid <= ?{extra}"
     step = max(1, (high - low + 1) // COUNT_CHUNKS + 1)
@@ -457,7 +457,7 @@ async def rows_before(
     """How many rows come before `position` in browsing order (a scan on big tables)."""
     if source.by_offset:
         return int(position[-1] or 0)
-    where, params = _filter_sql(query)
+    where, params = filter_sql(query)
     seek, seek_params = _seek_sql(source, query, position, False, False)
     conditions = [c for c in (where, seek) if c]
     sql = f"SELECT count(*) FROM {quote(source.table)} WHERE " + " AND ".join(conditions)
@@ -493,13 +493,13 @@ async def fetch_cell(
     cell = f"CASE WHEN length({col}) > {limit} THEN substr({col}, 1, {limit}) ELSE {col} END"
     select = f"{cell}, CASE WHEN typeof({col}) IN ('text', 'blob') THEN length({col}) ELSE 0 END"
     select += f", typeof({col})"
-    where, params = _filter_sql(query)
+    where, params = filter_sql(query)
     table = quote(source.table)
     if source.by_offset:
         # Use every column, as a page does, so SQLite plans this alike and the row at this
         # offset is the one the page showed (a join view's order follows its plan).
         select += ", " + ", ".join(_anchor_exprs(source.columns))
-        order = _order_sql(source, query, True)
+        order = order_sql(source, query, True)
         sql = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
         sql += (f" ORDER BY {order}" if order else "") + " LIMIT 1 OFFSET ?"
         params.append(int(position[-1] or 0))

@@ -7,8 +7,8 @@ and no SQL: each backend turns a `RowQuery` (its filter and sort are data) into 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Hashable, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from dbinspect.models import CellValue, RowCount, RowPage, RowQuery, Schema, Value
 
@@ -21,6 +21,13 @@ class Relation(NamedTuple):
 
     def __str__(self) -> str:
         return self.name if self.schema is None else f"{self.schema}.{self.name}"
+
+
+class RowBatch(NamedTuple):
+    """Consecutive rows of a relation in browsing order, with its column names."""
+
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[Value, ...]]
 
 
 class RowPager(Protocol):
@@ -102,4 +109,23 @@ class RowPager(Protocol):
 
     async def interrupt(self) -> None:
         """Abort the statement now running, if any."""
+        ...
+
+
+@runtime_checkable
+class RowStreamer(Protocol):
+    """A backend that reads every row of a query in one pass (an export's fast path).
+
+    Optional: a reader of all the rows (the exporter) uses it when the backend has it,
+    else it pages by key through `RowPager.fetch_page`.
+    """
+
+    def stream_rows(
+        self, relation: Relation, query: RowQuery, *, batch_rows: int
+    ) -> AsyncGenerator[RowBatch, None]:
+        """Every row `query` selects, in browsing order, `batch_rows` at a time.
+
+        The first batch always comes, empty for an empty result, so the columns are
+        known. Closing the iterator early (a cancel) ends the read at once.
+        """
         ...

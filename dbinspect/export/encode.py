@@ -45,12 +45,12 @@ EXTENSIONS: dict[Format, str] = {"csv": "csv", "jsonl": "jsonl", "sql": "sql"}
 RAW_SURROGATES = "dbinspect-raw-surrogates"
 """The codec error handler writing a surrogate-escaped byte as that byte."""
 
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 _MANTISSA_SCALE = 1 << 53
-_CSV_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+CSV_NEEDS_QUOTES = re.compile(r'[",\r\n]')
 _UNICODE_BREAKS = re.compile("[\x85\u2028\u2029]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_json_string: Callable[[str], str] = json.encoder.encode_basestring
+SURROGATE = re.compile("[\ud800-\udfff]")
+json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _raw_surrogates(error: UnicodeError) -> tuple[bytes, int]:
@@ -99,7 +99,7 @@ def csv_field(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        if not value or _CSV_NEEDS_QUOTES.search(value):
+        if not value or CSV_NEEDS_QUOTES.search(value):
             return '"' + value.replace('"', '""') + '"'
         return value
     if isinstance(value, float):
@@ -122,7 +122,7 @@ def json_text(value: Value) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return _json_string(value)
+        return json_string(value)
     if isinstance(value, float):
         if math.isfinite(value):
             return repr(value)
@@ -155,7 +155,7 @@ def json_keys(columns: Sequence[str]) -> list[str]:
             n += 1
             name = f"{column}:{n}"
         seen.add(name)
-        keys.append(_json_string(name) + ": ")
+        keys.append(json_string(name) + ": ")
     return keys
 
 
@@ -199,7 +199,7 @@ def sql_literal(value: Value) -> str:
             return sql_real(value)
         return "NULL" if math.isnan(value) else ("1e999" if value > 0 else "-1e999")
     if isinstance(value, int):
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             return str(int(value))
         return "'" + integer_text(value) + "'"
     return "X'" + value.hex().upper() + "'"
@@ -232,7 +232,7 @@ def sql_real(value: float) -> str:
 
 
 def _sql_text(text: str) -> str:
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         return "CAST(X'" + file_bytes(text).hex().upper() + "' AS TEXT)"
     if "\x00" in text:
         return "||char(0)||".join(

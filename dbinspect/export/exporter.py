@@ -1,8 +1,9 @@
 """Streams a relation's rows, as browsed (filtered and sorted), into a CSV, JSON Lines or
-SQL file, page by page, in bounded memory.
+SQL file, a batch at a time, in bounded memory.
 
-Pages are read by key through the backend-neutral `RowPager` with whole cell values, so
-a 5,000,000-row table costs one page of memory. A file is written beside its target under
+A backend that can (`RowStreamer`: SQLite) reads the rows in one pass; any other is paged
+by key through the backend-neutral `RowPager`, with whole cell values. Either way a
+5,000,000-row table costs one batch of memory. A file is written beside its target under
 a temporary name (created exclusively, mode 0600, so no planted file or symlink is written
 through) and renamed over the target only when complete: a failed or cancelled export
 leaves no file, and never half of one. The export keeps mode 0600: rows are often private.
@@ -14,12 +15,13 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from dbinspect.browse.protocol import Relation, RowPager
+from dbinspect.browse.protocol import Relation, RowBatch, RowPager, RowStreamer
 from dbinspect.errors import DbInspectError
+from dbinspect.export.batch import csv_records, json_lines, sql_inserts
 from dbinspect.export.encode import (
     EXTENSIONS,
     Format,
@@ -27,17 +29,16 @@ from dbinspect.export.encode import (
     file_bytes,
     json_bytes,
     json_keys,
-    json_line,
-    sql_insert,
     sql_insert_prefix,
 )
 from dbinspect.models import RowQuery, Value
 
 CHUNK_ROWS = 1000
-"""Rows read per page: large enough that paging costs little, small enough to stay light."""
+"""Rows read per batch or page: enough that each read costs little beside its rows, few
+enough that a batch stays in the processor's cache while it is encoded."""
 
 Progress = Callable[[int], None]
-"""Told the number of rows written so far, after each page."""
+"""Told the number of rows written so far, after each batch."""
 
 
 class ByteSink(Protocol):
@@ -70,12 +71,10 @@ class RowEncoder:
     def rows(self, rows: Sequence[Sequence[Value]]) -> bytes:
         """The records of `rows`."""
         if self.fmt == "csv":
-            return file_bytes("".join([csv_record(row) for row in rows]))
+            return file_bytes(csv_records(rows))
         if self.fmt == "jsonl":
-            keys = self._keys
-            return json_bytes("".join([json_line(keys, row) for row in rows]))
-        prefix = self._prefix
-        return file_bytes("".join([sql_insert(prefix, row) for row in rows]))
+            return json_bytes(json_lines(self._keys, rows))
+        return file_bytes(sql_inserts(self._prefix, rows))
 
     def tail(self) -> bytes:
         """What comes after the last row: SQL's `COMMIT;`."""
@@ -94,15 +93,43 @@ async def write_rows(
 ) -> int:
     """Write every row `query` selects from `relation` to `out`; return how many.
 
-    Rows come in browsing order, `chunk_rows` at a time, each page read after the last
-    one's key. The next page is read (on the backend's thread) while this one is written.
+    Rows come in browsing order, `chunk_rows` at a time: in one pass where the backend
+    can (`RowStreamer`), else page by page, each page read after the last one's key.
+    Either way the next rows are read (on the backend's thread) while these are written.
     Cancelling stops the export and the read in flight.
     """
-    page = await pager.fetch_page(relation, query, limit=chunk_rows, cell_limit=None)
-    encoder = RowEncoder(fmt, relation, page.columns)
-    out.write(encoder.head())
+    encoder: RowEncoder | None = None
     written = 0
-    while page.rows:
+    async with contextlib.aclosing(_batches(pager, relation, query, chunk_rows)) as batches:
+        async for batch in batches:
+            if encoder is None:
+                encoder = RowEncoder(fmt, relation, batch.columns)
+                out.write(encoder.head())
+            if not batch.rows:
+                continue
+            out.write(encoder.rows(batch.rows))
+            written += len(batch.rows)
+            if on_progress is not None:
+                on_progress(written)
+    if encoder is not None:
+        out.write(encoder.tail())
+    return written
+
+
+def _batches(
+    pager: RowPager, relation: Relation, query: RowQuery, chunk_rows: int
+) -> AsyncGenerator[RowBatch, None]:
+    if isinstance(pager, RowStreamer):
+        return pager.stream_rows(relation, query, batch_rows=chunk_rows)
+    return _pages(pager, relation, query, chunk_rows)
+
+
+async def _pages(
+    pager: RowPager, relation: Relation, query: RowQuery, chunk_rows: int
+) -> AsyncGenerator[RowBatch, None]:
+    """Pages by key, the first always (so the columns are known), the next read ahead."""
+    page = await pager.fetch_page(relation, query, limit=chunk_rows, cell_limit=None)
+    while True:
         following = None
         if len(page.rows) == chunk_rows:
             following = asyncio.ensure_future(
@@ -111,19 +138,14 @@ async def write_rows(
                 )
             )
         try:
-            out.write(encoder.rows(page.rows))
+            yield RowBatch(page.columns, page.rows)
         except BaseException:
             if following is not None:
                 following.cancel()
             raise
-        written += len(page.rows)
-        if on_progress is not None:
-            on_progress(written)
         if following is None:
-            break
+            return
         page = await following
-    out.write(encoder.tail())
-    return written
 
 
 async def export_to_file(
