@@ -7,6 +7,7 @@ class adds what the Connection, Metadata and Schema panes and `info`/`schema` re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
@@ -97,7 +98,7 @@ class PostgresBackend(PostgresRows):
         # The full read deparses every index, view and function: half of it goes to a
         # second connection for the time of the read, so that the server works on both
         # halves at once. Without one (the server is out of connections), one does all.
-        second = await self._second_connection() if details else None
+        second = asyncio.ensure_future(self._second_connection()) if details else None
         try:
             return await self._reading(read_catalog(self.conn, details=details, second=second))
         except QueryError as error:
@@ -111,7 +112,7 @@ class PostgresBackend(PostgresRows):
             return await self._reading(read_catalog(self.conn, details=details))
         finally:
             if second is not None:
-                await second.close()
+                await _close_when_open(second)
 
     async def _second_connection(self) -> driver.AsyncConnection | None:
         try:
@@ -161,6 +162,15 @@ class PostgresBackend(PostgresRows):
     async def aclose(self) -> None:
         """Close the connection (a lost one closes quietly)."""
         await self.conn.close()
+
+
+async def _close_when_open(opening: asyncio.Future[driver.AsyncConnection | None]) -> None:
+    """Close the connection `opening` gives, or stop opening it."""
+    if not opening.done():
+        opening.cancel()
+    done = await asyncio.gather(opening, return_exceptions=True)
+    if isinstance(done[0], driver.AsyncConnection):
+        await done[0].close()
 
 
 def _add_to_parents(schema: Schema, name: str, sizes: dict[str, int]) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from dbinspect import pg_driver
@@ -113,24 +113,32 @@ async def read_catalog(
     conn: pg_driver.AsyncConnection,
     *,
     details: bool = True,
-    second: pg_driver.AsyncConnection | None = None,
+    second: Awaitable[pg_driver.AsyncConnection | None] | None = None,
 ) -> Schema:
     """The whole schema in one snapshot of the catalog: one round trip per connection.
 
     Args:
         conn: The inspection connection.
         details: False for an outline: no columns, constraints or definitions.
-        second: Another inspection connection to the same database, to read half of the
-            catalog at the same time; it sees the same snapshot (`pg_export_snapshot`).
+        second: Another inspection connection to the same database, as it is being
+            opened (None if it could not be), to read half of the catalog at the same
+            time; it sees the same snapshot (`pg_export_snapshot`). Its owner closes it.
     """
-    first = [name for name in QUERIES if second is None or name not in SECOND_HALF]
     failed = True
     try:
         if second is None:
-            rows = await _run(conn, f"{_BEGIN};\n{_script(first, details=details)}")
-            schema = build_schema(**dict(zip(first, rows, strict=True)))
+            rows = await _run(conn, f"{_BEGIN};\n{_script(list(QUERIES), details=details)}")
+            schema = build_schema(**dict(zip(QUERIES, rows, strict=True)))
         else:
-            schema = await _read_in_halves(conn, second, first, details)
+            # The snapshot is exported while the other connection is still being opened.
+            exported, other = await asyncio.gather(
+                _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()"), second
+            )
+            if other is None:
+                rows = await _run(conn, _script(list(QUERIES), details=details))
+                schema = build_schema(**dict(zip(QUERIES, rows, strict=True)))
+            else:
+                schema = await _read_in_halves(conn, other, str(exported[0][0][0]), details)
         failed = False
     finally:
         await _finish(conn, failed)
@@ -140,16 +148,15 @@ async def read_catalog(
 async def _read_in_halves(
     conn: pg_driver.AsyncConnection,
     second: pg_driver.AsyncConnection,
-    first: list[str],
+    snapshot: str,
     details: bool,
 ) -> Schema:
     """Read SECOND_HALF on `second`, in the snapshot of `conn`'s open transaction.
 
     The first half's objects are built while the server still deparses the indexes.
     """
-    exported = await _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()")
-    snapshot = str(exported[0][0][0])
     assert _SNAPSHOT_ID.fullmatch(snapshot), snapshot
+    first = [name for name in QUERIES if name not in SECOND_HALF]
     imported = (
         f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
         f"{_script(SECOND_HALF, details=details)};\nCOMMIT"

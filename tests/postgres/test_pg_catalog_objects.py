@@ -384,12 +384,16 @@ async def test_a_failed_half_leaves_both_connections_usable(url: str) -> None:
     other = await pg_driver.connect_async(parse_url(SERVER_URL))
     try:
         with pytest.raises(pg_driver.Error, match="different database"):
-            await read_catalog(conn, second=other)
+            await read_catalog(conn, second=asyncio.sleep(0, other))
         for used in (conn, other):
             assert used.info.transaction_status == pg_driver.TransactionStatus.IDLE
             assert await (await used.execute("SELECT 1")).fetchone() == (1,)
         schema = await read_catalog(conn)  # and the connection reads the catalog again
         assert schema.get("sales.orders") is not None
+        # No second connection to be had (the server is out of them): one reads it all.
+        alone = await read_catalog(conn, second=asyncio.sleep(0, None))
+        assert [o.name for o in alone.objects] == [o.name for o in schema.objects]
+        assert conn.info.transaction_status == pg_driver.TransactionStatus.IDLE
     finally:
         await conn.close()
         await other.close()
