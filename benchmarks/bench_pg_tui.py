@@ -98,7 +98,8 @@ class Screen(Terminal):
             started = subprocess.run(
                 ["tmux", "new-session", "-d", "-s", self.name, "-x", str(WIDTH),
                  "-y", str(HEIGHT), "-c", str(cwd or Path.cwd()), shell],
-                check=attempt == 2, env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+                capture_output=attempt < 2, check=attempt == 2,
+                env={**os.environ, "TERM": "xterm-256color", **(env or {})},
             )  # fmt: skip
             if started.returncode == 0:
                 break
@@ -162,6 +163,8 @@ def snapshot(revision: str) -> Path:
     ).stdout.strip()  # fmt: skip
     folder = repo / "benchmarks" / ".cache" / f"dbinspect-{sha}"
     if not (folder / "dbinspect").exists():
+        for older in folder.parent.glob("dbinspect-*"):  # one commit's copy is kept at a time
+            shutil.rmtree(older, ignore_errors=True)
         partial = folder.with_suffix(".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
