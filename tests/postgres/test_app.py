@@ -18,7 +18,7 @@ import pytest
 from pgkit import fresh_database, load_chinook, query, run_sql
 from rich.console import Console
 from textual.pilot import Pilot
-from tui.helpers import SIZE, settle, wait_until
+from tui.helpers import SIZE, main_screen, settle, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
@@ -65,6 +65,17 @@ def psql(url: str, sql: str) -> str:
         ["psql", "-X", "-At", "-d", url, "-c", sql], capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
+
+
+async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
+    """Wait for the full schema (columns included), not just the first outline of names."""
+    screen = main_screen(app)
+    await wait_until(
+        pilot,
+        lambda: screen.schema_ is not None and any(o.columns for o in screen.schema_.objects),
+        "the schema's columns read",
+    )
+    await settle(pilot)
 
 
 async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float = 15) -> str:
@@ -130,7 +141,7 @@ async def test_a_commit_by_another_session_shows_within_two_seconds(
         "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'first')",
     )
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
         assert app.screen.query_one(SchemaTree).select_object("note")
@@ -149,7 +160,7 @@ async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
     run_sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (42)")
     database = pg_url.rsplit("/", 1)[1]
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
         assert app.screen.query_one(SchemaTree).select_object("kept")
