@@ -132,6 +132,14 @@ class RowGrid(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.height - 1)
 
     @property
+    def view_width(self) -> int:
+        """How many cells of a line show: the width less the vertical scrollbar's.
+
+        `size` includes the scrollbar, which is drawn over the line's last cells.
+        """
+        return self.scrollable_content_region.width
+
+    @property
     def viewport(self) -> tuple[int, int]:
         """Positions `[first, last)` of the rows on screen."""
         first = int(self.scroll_y)
@@ -197,8 +205,8 @@ class RowGrid(ScrollView, can_focus=True):
             right = left + self.widths[self.cursor_col] + GAP
             if left < self.scroll_x:
                 x = left
-            elif right > self.scroll_x + self.size.width:
-                x = min(left, right - self.size.width)
+            elif right > self.scroll_x + self.view_width:
+                x = min(left, right - self.view_width)
         if x is not None or y is not None:
             self.scroll_to(x=x, y=y, animate=False, immediate=True)
 
@@ -235,7 +243,7 @@ class RowGrid(ScrollView, can_focus=True):
     # Rendering ----------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.view_width
         base = self.rich_style
         scroll_x = int(self.scroll_x)
         shown = self._shown_columns(scroll_x, width)
