@@ -180,3 +180,23 @@ async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
         await shows(pilot, app, "42")
         run_sql(pg_url, "INSERT INTO kept VALUES (43)")
         await shows(pilot, app, "43", limit=5)  # the watch reconnected too
+
+
+async def test_the_migrations_pane_names_an_index_a_failed_concurrent_build_left_invalid(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(pg_url, "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (1)")
+    failed = subprocess.run(
+        ["psql", "-X", "-q", "-d", pg_url, "-c", "CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode != 0  # the duplicate fails the build, which leaves the index
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_noop.sql").write_text("SELECT 1;\n")
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("5")
+        text = await shows(pilot, app, "t_x", "INVALID")
+        assert "DROP INDEX CONCURRENTLY public.t_x" in text.replace("\n", " ").replace("  ", " ")

@@ -120,6 +120,7 @@ class MigrationsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="migrations-banner", classes="-hidden")
+        yield Static(Text(""), id="migrations-invalid", classes="-hidden")
         yield MigrationsTable(id="migrations-table", cursor_type="row", zebra_stripes=True)
         yield RunProgress(id="migrations-run")
         with VerticalScroll(id="migrations-sql"):
@@ -195,6 +196,8 @@ class MigrationsPane(Vertical):
         if previous in versions:
             table.move_cursor(row=versions.index(previous))
         self._selection_changed()
+        if self.session.url.backend == "postgres":
+            self._read_invalid_indexes()
         if error is not None:
             self.query_one("#migrations-sql-text", Static).update(
                 Text("Migrations cannot be read: ", style="red") + safe_text(error)
@@ -206,6 +209,19 @@ class MigrationsPane(Vertical):
             )
             return
         self._show_sql()
+
+    @work(exclusive=True, group="invalid-indexes")
+    async def _read_invalid_indexes(self) -> None:
+        """Name the indexes a failed `CREATE INDEX CONCURRENTLY` left INVALID, in red."""
+        from dbinspect.migrate import aio  # the engine loads after the first frame
+
+        try:
+            invalid = await aio.invalid_indexes(self.session.url)
+        except DbInspectError:
+            invalid = []  # the table's own reading says what is wrong with the database
+        line = self.query_one("#migrations-invalid", Static)
+        line.set_class(not invalid, "-hidden")
+        line.update(escape_text(Text("\n".join(index.warning() for index in invalid), "bold")))
 
     @on(DataTable.RowHighlighted, "#migrations-table")
     def _row_highlighted(self) -> None:
