@@ -3,7 +3,9 @@
 Each of the 500 reversible migrations creates a table, an index and inserts 2 rows (the
 set of `bench_migrate.py`, in PostgreSQL's types). Both tools start from a new, empty
 database on the same server and apply each migration in its own transaction with its
-tracking row; dbinspect also takes sqlx's advisory lock for the run.
+tracking row; dbinspect also takes sqlx's advisory lock for the run. Most of that time
+is the server's catalog work, the same for every tool; a second set of 500 `SELECT 1`
+migrations times the tools' own work.
 
     python benchmarks/bench_pg_migrate.py [--runs 5] [--server postgresql://...]
 """
@@ -47,9 +49,14 @@ for path in sorted(folder.glob("*.up.sql")):
 """
 
 
-def write_migrations(base: Path, count: int = COUNT) -> tuple[Path, Path]:
-    """Write the set as sqlx files and as dbmate files."""
-    sqlx, dbmate = base / "mig_sqlx", base / "mig_dbmate"
+def write_migrations(base: Path, count: int = COUNT, *, trivial: bool = False) -> tuple[Path, Path]:
+    """Write the set as sqlx files and as dbmate files.
+
+    `trivial`: each migration is `SELECT 1`, so that what is timed is the tools' own work
+    (start-up, round trips, commits) rather than the server's catalog work.
+    """
+    name = "trivial" if trivial else "tables"
+    sqlx, dbmate = base / f"{name}_sqlx", base / f"{name}_dbmate"
     sqlx.mkdir()
     dbmate.mkdir()
     for i in range(1, count + 1):
@@ -60,6 +67,8 @@ def write_migrations(base: Path, count: int = COUNT) -> tuple[Path, Path]:
             f"INSERT INTO m{i}(name) VALUES ('x'),('y');\n"
         )
         down = f"DROP TABLE m{i};\n"
+        if trivial:
+            up, down = "SELECT 1;\n", "SELECT 1;\n"
         version = 20260101000000 + i
         (sqlx / f"{version}_create_m{i}.up.sql").write_text(up)
         (sqlx / f"{version}_create_m{i}.down.sql").write_text(down)
@@ -115,18 +124,20 @@ def main() -> None:
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        sqlx, dbmate_dir = write_migrations(base)
         ours = [sys.executable, "-m", "dbinspect", "migrate", "run"]
-        tools: dict[str, list[str]] = {
-            "dbinspect": [*ours, "--database-url", "{url}", "--source", str(sqlx)],
-            "psycopg-loop": [sys.executable, "-c", PSYCOPG_LOOP, "{url}", str(sqlx)],
-        }
         dbmate = dbmate_command()
-        if dbmate:
-            tools["dbmate"] = [
-                *dbmate, "--no-dump-schema", "--url", "{url}?sslmode=disable",
-                "--migrations-dir", str(dbmate_dir), "up",
-            ]  # fmt: skip
+        tools: dict[str, list[str]] = {}
+        for trivial in (False, True):
+            sqlx, dbmate_dir = write_migrations(base, trivial=trivial)
+            suffix = "-trivial" if trivial else ""
+            tools[f"dbinspect{suffix}"] = [*ours, "--database-url", "{url}", "--source", str(sqlx)]
+            if dbmate:
+                tools[f"dbmate{suffix}"] = [
+                    *dbmate, "--no-dump-schema", "--url", "{url}?sslmode=disable",
+                    "--migrations-dir", str(dbmate_dir), "up",
+                ]  # fmt: skip
+            if not trivial:
+                tools["psycopg-loop"] = [sys.executable, "-c", PSYCOPG_LOOP, "{url}", str(sqlx)]
         # Round-robin, so a slow spell of the server falls on every tool alike.
         samples: dict[str, list[float]] = {name: [] for name in tools}
         for _ in range(runs):
@@ -147,6 +158,11 @@ def main() -> None:
         print(f"migrate run {COUNT} on PostgreSQL: {figures['dbinspect']:.2f} s")
         print("dbmate: not installed (npm install -g dbmate@2.36.0 to measure it here)")
     print(f"dbinspect runs: min {spread['dbinspect'][0]:.2f}, max {spread['dbinspect'][1]:.2f} s")
+    trivial = f"{COUNT} one-statement migrations (the tools' own work): "
+    trivial += f"dbinspect {figures['dbinspect-trivial']:.2f} s"
+    if "dbmate-trivial" in figures:
+        trivial += f", dbmate {figures['dbmate-trivial']:.2f} s"
+    print(trivial)
     print(
         "plain psycopg loop, same SQL and tracking rows, no lock, no checks: "
         f"{figures['psycopg-loop']:.2f} s"

@@ -5,6 +5,11 @@ sqlx's key for the whole run (so dbinspect and an app embedding `sqlx::migrate!`
 migrate at once), each file with its tracking row in one transaction, and
 `-- no-transaction` files sent whole, as one simple query, as sqlx sends them (so
 `CREATE INDEX CONCURRENTLY` works when it is the file's only statement).
+
+Where it differs, it is in speed alone: a transactional file's statements go to the
+server one by one in a single pipeline (one round trip, and the failing statement can
+still be named), and only the run's last commit waits for the disk (see
+`PgStore._defer_wal_flushes`).
 """
 
 from __future__ import annotations
