@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.containers import VerticalScroll
 from textual.widgets import Input, TabbedContent
@@ -129,3 +130,60 @@ async def test_wide_columns_are_whole_and_the_detail_scrolls_sideways(
         await settle(pilot)
         header = next(line for line in detail(app).splitlines() if "Not null" in line)
         assert "Default" in header
+
+
+OTHER_PANES = [
+    ("1", "connection"), ("2", "metadata"), ("4", "data"), ("5", "migrations"), ("6", "help"),
+]  # fmt: skip
+
+
+def burst(app: DbInspectApp, keys: str) -> None:
+    """Queue `keys` at once, as a terminal delivers a fast typist's keys."""
+    for char in keys:
+        app.post_message(events.Key("slash" if char == "/" else char, char))
+
+
+@pytest.mark.parametrize(("key", "pane"), OTHER_PANES)
+async def test_3_slash_and_a_name_typed_at_once_from_another_pane_filter_the_schema(
+    workdir: Path, open_app: OpenApp, key: str, pane: str
+) -> None:
+    async with open_app(copy_chinook(workdir)) as app, app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        assert active_pane(app) == pane
+        # `/` and the letters are keys of some panes too (the Data pane's filter,
+        # the Migrations pane's `u`): none of them may act on the pane left behind.
+        burst(app, "3/cust")
+        await settle(pilot)
+        assert active_pane(app) == "schema"
+        box = app.screen.query_one("#schema-filter", Input)
+        assert box.value == "cust"
+        assert app.focused is box
+        assert len(app.screen_stack) == 1  # no dialog opened on the way
+
+
+async def test_3_slash_and_a_name_in_one_pilot_press_from_the_data_pane(
+    workdir: Path, open_app: OpenApp
+) -> None:
+    async with open_app(copy_chinook(workdir)) as app, app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert active_pane(app) == "data"
+        await pilot.press("3", "/", "c", "u", "s", "t")
+        assert active_pane(app) == "schema"
+        assert app.screen.query_one("#schema-filter", Input).value == "cust"
+        await pilot.press("enter")
+        await settle(pilot)
+        selected = app.screen.query_one(SchemaTree).selected_object
+        assert selected is not None and selected.name == "Customer"
+
+
+async def test_digits_typed_into_the_filter_box_stay_text(workdir: Path, open_app: OpenApp) -> None:
+    async with open_app(copy_chinook(workdir)) as app, app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        burst(app, "/a1b4")
+        await settle(pilot)
+        assert active_pane(app) == "schema"
+        assert app.screen.query_one("#schema-filter", Input).value == "a1b4"

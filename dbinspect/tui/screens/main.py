@@ -61,8 +61,10 @@ class MainScreen(Screen[None]):
     """The panes on one database; the workers here do every bit of database work."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority: acted on as the app reads the key, so the keys typed after it go to
+        # the new pane. (A focused text box still takes digits: it consumes them first.)
         *(
-            Binding(str(n), f"show_pane('{pane_id}')", title, show=False)
+            Binding(str(n), f"show_pane('{pane_id}')", title, show=False, priority=True)
             for n, (pane_id, title) in enumerate(PANES, 1)
         ),
         Binding("R", "refresh", "Refresh"),
@@ -149,6 +151,11 @@ class MainScreen(Screen[None]):
         self._focus_pane(pane_id)
 
     def _focus_pane(self, pane_id: str) -> None:
+        """Focus the pane's main widget now, before the next key is read.
+
+        `Widget.focus` waits in the message queue, behind keys already typed: a fast `3/cust`
+        would send `/` and `cust` to the pane left behind (whose own keys they may be).
+        """
         targets = {
             "schema": "#schema-tree",
             "migrations": "#migrations-table",
@@ -164,7 +171,7 @@ class MainScreen(Screen[None]):
             else next((w for w in widget.query("*") if w.focusable), None)
         )
         if focusable is not None:
-            focusable.focus()
+            self.set_focus(focusable)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
