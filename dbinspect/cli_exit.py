@@ -18,9 +18,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from dbinspect.cli_output import OutputError, say
+
+if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
 
 __all__ = [
     "caused_by_interrupt",
@@ -60,15 +63,32 @@ def cleanup_on_interrupt() -> Iterator[None]:
     """Within this block Ctrl+C raises KeyboardInterrupt, so open databases are cleaned up.
 
     `asyncio.run` turns that into cancelling its task only under Python's default handler.
+    A KeyboardInterrupt raised inside a `__del__` or a weakref callback (the import
+    system runs one after an import) cannot propagate: Python would print "Exception
+    ignored" and carry on as if Ctrl+C had not been pressed. Such an interrupt is kept
+    instead, and raised when the block ends.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    lost: list[KeyboardInterrupt] = []
+    hook = sys.unraisablehook
+
+    def keep_interrupt(unraisable: UnraisableHookArgs) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            lost.append(unraisable.exc_value)
+        else:
+            hook(unraisable)
+
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.unraisablehook = keep_interrupt
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
+    if lost:
+        raise KeyboardInterrupt
 
 
 def quiet_other_threads() -> None:

@@ -134,3 +134,29 @@ def test_ctrl_c_in_the_first_100_ms_is_one_line_and_status_130(
             conn = sqlite3.connect(workdir / "fresh.db")
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             conn.close()
+
+
+LOST_IN_A_FINALIZER = """
+import signal
+from dbinspect.cli_exit import cleanup_on_interrupt
+
+class PressesCtrlC:
+    def __del__(self):  # Ctrl+C arriving while a finalizer runs
+        signal.raise_signal(signal.SIGINT)
+
+try:
+    with cleanup_on_interrupt():
+        PressesCtrlC()
+        print("block done")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_inside_a_finalizer_still_interrupts_and_prints_nothing() -> None:
+    # Python cannot raise out of a finalizer: it prints "Exception ignored" and goes on.
+    result = subprocess.run(
+        [sys.executable, "-c", LOST_IN_A_FINALIZER],
+        capture_output=True, text=True, env=clean_env(), timeout=30, check=False,
+    )  # fmt: skip
+    assert (result.stdout, result.stderr) == ("block done\ninterrupted\n", "")
