@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -18,6 +18,9 @@ from dbinspect.tui.messages import MigrationPlan
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.sql_view import sql_block
 from dbinspect.url import DatabaseUrl
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 ActionKind = Literal["next", "all", "revert", "target"]
 
@@ -117,8 +120,8 @@ async def run_confirmed(
     )
 
 
-def confirmation_body(plan: MigrationPlan) -> RenderableType:
-    """Every step of the plan with its SQL and warnings."""
+def confirmation_body(plan: MigrationPlan, *, app: App[Any] | None = None) -> RenderableType:
+    """Every step of the plan with its SQL (highlighted for `app`'s theme) and warnings."""
     verb = "apply" if plan.direction == "up" else "revert"
     parts: list[RenderableType] = [
         Text(f"This will {verb} {len(plan.steps)} migration(s):", style="bold")
@@ -128,7 +131,7 @@ def confirmation_body(plan: MigrationPlan) -> RenderableType:
         parts.extend(Text("  ") + safe_text(path) for path in plan.extensions)
     for step, sql in zip(plan.steps, plan.sql, strict=True):
         label = f"{step.version} {plan.direction}: "
-        parts.append(sql_block(label + step.description, sql))
+        parts.append(sql_block(label + step.description, sql, app=app))
         # A warning names its file: escaped like the file name in the heading above it.
         parts.extend(safe_text(f"warning: {w}", style="yellow") for w in step.warnings)
     return Group(*parts)

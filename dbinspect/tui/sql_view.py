@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
-from textual._context import active_app
 
 from dbinspect.tui.sanitize import escape_controls
 
 if TYPE_CHECKING:
     from rich.syntax import Syntax, SyntaxTheme
+    from textual.app import App
 
 __all__ = ["SqlText", "sql_block", "sql_theme"]
 
@@ -46,29 +46,23 @@ def sql_theme(*, dark: bool) -> SyntaxTheme:
     return _themes[dark]
 
 
-def _app_is_dark() -> bool:
-    try:
-        return active_app.get().current_theme.dark
-    except LookupError:  # rendered outside the app (a test printing a renderable)
-        return True
-
-
 class SqlText:
     """SQL highlighted for the theme of the app that draws it.
 
-    The theme is looked up at each render, so switching themes recolours every SQL block
-    already on screen without its pane building it again.
+    The app's theme is looked up at each render, so switching themes recolours every SQL
+    block already on screen without its pane building it again. Without an app (printed
+    by a test or the command line) it is coloured for a dark background.
     """
 
-    def __init__(self, sql: str, *, dark: bool | None = None) -> None:
+    def __init__(self, sql: str, *, app: App[Any] | None = None) -> None:
         self.sql = escape_controls(sql, keep="\n\t").rstrip() or "-- empty"
-        self.dark = dark
+        self.app = app
 
     def syntax(self) -> Syntax:
-        """The highlighted code, for the given or the current theme."""
+        """The highlighted code, for the app's theme now."""
         from rich.syntax import Syntax  # Pygments loads when SQL is first shown.
 
-        dark = _app_is_dark() if self.dark is None else self.dark
+        dark = True if self.app is None else self.app.current_theme.dark
         return Syntax(
             self.sql, "sql", theme=sql_theme(dark=dark), word_wrap=True, background_color="default"
         )
@@ -80,12 +74,12 @@ class SqlText:
         return Measurement.get(console, options, self.syntax())
 
 
-def sql_block(title: str, sql: str | None) -> RenderableType:
-    """A heading and highlighted SQL (or a note that there is none).
+def sql_block(title: str, sql: str | None, *, app: App[Any] | None = None) -> RenderableType:
+    """A heading and SQL highlighted for `app`'s theme (or a note that there is none).
 
     The heading names a file, so it is escaped like every other file name on screen.
     """
     heading = Text(escape_controls(title), style="bold underline")
     if sql is None:
         return Group(heading, Text("none (irreversible)", style="dim"), Text(""))
-    return Group(heading, SqlText(sql), Text(""))
+    return Group(heading, SqlText(sql, app=app), Text(""))

@@ -241,10 +241,11 @@ class MigrationsPane(Vertical):
             body: RenderableType = Text("no file in the folder (missing)", style="red")
         else:
             body = Group(
-                sql_block(f"up: {migration.path.name}", migration.up_sql),
+                sql_block(f"up: {migration.path.name}", migration.up_sql, app=self.app),
                 sql_block(
                     f"down: {migration.down_path.name}" if migration.down_path else "down",
                     migration.down_sql,
+                    app=self.app,
                 ),
             )
         self.query_one("#migrations-sql-text", Static).update(Group(title, Text(""), body))
@@ -352,7 +353,8 @@ class MigrationsPane(Vertical):
                 return
             self._start_run(plan)
 
-        self.app.push_screen(ConfirmScreen(plan.title + "?", confirmation_body(plan)), answered)
+        body = confirmation_body(plan, app=self.app)
+        self.app.push_screen(ConfirmScreen(plan.title + "?", body), answered)
 
     # Running: its own worker group, so that nothing but the cancel key stops it
 

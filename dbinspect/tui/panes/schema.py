@@ -114,7 +114,7 @@ class SchemaPane(Horizontal):
         node = self.schema_tree.cursor_node
         data = node.data if node is not None else None
         if isinstance(data, SchemaObject):
-            detail = render_object(self._schema, data)
+            detail = render_object(self._schema, data, app=self.app)
         elif isinstance(data, Group | More):
             group = data if isinstance(data, Group) else data.group
             detail = render_group(group.title, len(group.objects))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -19,6 +21,9 @@ from dbinspect.models import (
 from dbinspect.tui.panes.common import heading, human_size
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.sql_view import SqlText
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 EXPRESSION_WIDTH = 30
 """Defaults, generated columns and index conditions wrap at this width, so a long
@@ -121,8 +126,13 @@ NOTHING_SELECTED = Text("No object matches the filter.", style="dim")
 SELECT_HINT = Text("Select an object", style="dim")
 
 
-def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
-    """Everything known about `obj`, as a Rich renderable with every name escaped."""
+def render_object(
+    schema: Schema, obj: SchemaObject, *, app: App[Any] | None = None
+) -> RenderableType:
+    """Everything known about `obj`, as a Rich renderable with every name escaped.
+
+    Its SQL is highlighted for `app`'s theme (see `SqlText`).
+    """
     parts: list[RenderableType] = []
     title = Text(f"{obj.kind} ", style="bold")
     title.append_text(safe_text(_qualified(obj.schema, obj.name), style="bold cyan"))
@@ -178,7 +188,7 @@ def render_object(schema: Schema, obj: SchemaObject) -> RenderableType:
 
     parts += [Text(""), heading("SQL")]
     if obj.sql:
-        parts.append(SqlText(obj.sql))
+        parts.append(SqlText(obj.sql, app=app))
     elif obj.schema is not None or obj.kind in ("schema", "extension"):
         parts.append(Text("no SQL of its own (see `dbinspect schema`)", style="dim"))
     else:
