@@ -75,6 +75,10 @@ SECOND_HALF = ("indexes", "triggers")
 the server's work, and the server runs the two halves on two cores at once."""
 
 _BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# Statements sent in one message run in one implicit transaction, which this sets up:
+# the whole read is then one command on the connection, so nothing another task sends on
+# it lands inside the read's transaction, and a failure leaves no transaction open.
+_IMPLICIT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 
 
@@ -97,52 +101,37 @@ async def _run(conn: pg_driver.AsyncConnection, script: str) -> list[list[Row]]:
     return results
 
 
-async def _finish(conn: pg_driver.AsyncConnection, failed: bool) -> None:
-    """End the read's transaction (a failed one too, so that the connection is usable)."""
-    status = conn.info.transaction_status
-    if status not in (pg_driver.TransactionStatus.INTRANS, pg_driver.TransactionStatus.INERROR):
-        return  # ended already, or the connection is gone
-    if not failed:
-        await conn.execute(b"COMMIT")
-        return
-    with contextlib.suppress(pg_driver.Error):  # the error that failed the read is the one told
-        await conn.execute(b"ROLLBACK")
-
-
 async def read_catalog(
     conn: pg_driver.AsyncConnection,
     *,
     details: bool = True,
     second: Awaitable[pg_driver.AsyncConnection | None] | None = None,
 ) -> Schema:
-    """The whole schema in one snapshot of the catalog: one round trip per connection.
+    """The whole schema in one snapshot of the catalog: one message per connection.
 
     Args:
-        conn: The inspection connection.
+        conn: The inspection connection; the read is one command on it.
         details: False for an outline: no columns, constraints or definitions.
-        second: Another inspection connection to the same database, as it is being
+        second: A connection of the read's own to the same database, as it is being
             opened (None if it could not be), to read half of the catalog at the same
-            time; it sees the same snapshot (`pg_export_snapshot`). Its owner closes it.
+            time in the same snapshot (`pg_export_snapshot`). Its opener closes it.
     """
-    failed = True
+    other = await second if second is not None else None
+    if other is not None:
+        try:
+            exported = await _run(other, f"{_BEGIN}; SELECT pg_export_snapshot()")
+        except pg_driver.Error as error:
+            if pg_driver.server_lost(error):
+                raise
+            other = None  # no snapshot to share (a pooler, an old standby): one reads all
+    if other is None:
+        rows = await _run(conn, f"{_IMPLICIT};\n{_script(list(QUERIES), details=details)}")
+        return build_schema(**dict(zip(QUERIES, rows, strict=True)))
     try:
-        if second is None:
-            rows = await _run(conn, f"{_BEGIN};\n{_script(list(QUERIES), details=details)}")
-            schema = build_schema(**dict(zip(QUERIES, rows, strict=True)))
-        else:
-            # The snapshot is exported while the other connection is still being opened.
-            exported, other = await asyncio.gather(
-                _run(conn, f"{_BEGIN}; SELECT pg_export_snapshot()"), second
-            )
-            if other is None:
-                rows = await _run(conn, _script(list(QUERIES), details=details))
-                schema = build_schema(**dict(zip(QUERIES, rows, strict=True)))
-            else:
-                schema = await _read_in_halves(conn, other, str(exported[0][0][0]), details)
-        failed = False
+        return await _read_in_halves(conn, other, str(exported[0][0][0]), details)
     finally:
-        await _finish(conn, failed)
-    return schema
+        with contextlib.suppress(pg_driver.Error):  # the read's outcome is what counts
+            await other.execute(b"ROLLBACK")
 
 
 async def _read_in_halves(
@@ -151,27 +140,27 @@ async def _read_in_halves(
     snapshot: str,
     details: bool,
 ) -> Schema:
-    """Read SECOND_HALF on `second`, in the snapshot of `conn`'s open transaction.
+    """Read SECOND_HALF on `second`, whose open transaction exported `snapshot`, and the
+    rest on `conn` in the same snapshot.
 
     The first half's objects are built while the server still deparses the indexes.
     """
     assert _SNAPSHOT_ID.fullmatch(snapshot), snapshot
     first = [name for name in QUERIES if name not in SECOND_HALF]
-    imported = (
-        f"{_BEGIN}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
-        f"{_script(SECOND_HALF, details=details)};\nCOMMIT"
-    )
-    later = asyncio.ensure_future(_run(second, imported))
+    later = asyncio.ensure_future(_run(second, _script(SECOND_HALF, details=details)))
     try:
-        rows = await _run(conn, _script(first, details=details))
+        rows = await _run(
+            conn,
+            f"{_IMPLICIT}; SET TRANSACTION SNAPSHOT '{snapshot}';\n"
+            f"{_script(first, details=details)}",
+        )
         begun = _FirstHalf(**dict(zip(first, rows, strict=True)))
         return begun.finish(**dict(zip(SECOND_HALF, await later, strict=True)))
     except BaseException:
         # The other half may still be running: its connection is closed or reused only
-        # once it is done, and its transaction ended.
+        # once it is done.
         later.cancel()
         await asyncio.gather(later, return_exceptions=True)
-        await _finish(second, True)
         raise
 
 
