@@ -38,6 +38,11 @@ LAZY_COMMANDS = {
         "migrate",
         "Create, apply, revert and inspect sqlx-compatible migrations.",
     ),
+    "check": (
+        "dbinspect.cli_ops",
+        "check",
+        "Check integrity, migration state and drift; exit 1 when anything is wrong.",
+    ),
 }
 
 

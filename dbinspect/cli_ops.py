@@ -1,0 +1,89 @@
+"""Provides the day-two commands `check`, `repair` and `reset` (README: Command reference).
+
+Each command resolves its settings, runs its operation from `dbinspect.ops` on a worker
+thread (so Ctrl+C stops it cleanly, see `run_interruptibly`) and prints the outcome.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from dbinspect.cli import database_options, require_url, settings_from
+from dbinspect.cli_migrate import run_interruptibly, source_option
+from dbinspect.cli_output import say, write_document
+from dbinspect.logs import configure_logging
+from dbinspect.ops.check_sqlite import IntegrityProgress
+
+
+class _ProgressLine:
+    """One line on stderr, rewritten in place, while a long step runs on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.shown_at = 0.0
+        self.shown = False
+
+    def __call__(self, progress: IntegrityProgress) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown_at < 0.25 or progress.elapsed_s < 0.5:
+            return
+        self.shown_at, self.shown = now, True
+        steps = progress.steps / 1e6
+        sys.stderr.write(
+            f"\r{self.label}: {progress.elapsed_s:5.1f} s, {steps:,.0f}M steps "
+            "(Ctrl+C to stop)\x1b[K"
+        )
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@click.command()
+@database_options
+@source_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(
+    database: str | None,
+    database_url: str | None,
+    log_file: str | None,
+    source: str | None,
+    as_json: bool,
+) -> None:
+    """Check integrity, migration state and drift; exit 1 when anything is wrong.
+
+    Never changes the database: the migrations are replayed into a scratch database
+    (SQLite: in memory; PostgreSQL: a temporary database, dropped afterwards).
+
+    Example:
+        dbinspect check app.db --source migrations
+        dbinspect check --json postgres://app@localhost/app
+    """
+    from dbinspect.ops.check import report_to_json, report_to_lines, run_check
+
+    configure_logging(log_file)
+    settings = settings_from(database, database_url, source)
+    url = require_url(settings)
+    progress = _ProgressLine("checking integrity")
+    try:
+        report = run_interruptibly(
+            lambda cancel: run_check(url, settings, on_progress=progress, cancellation=cancel)
+        )
+    finally:
+        progress.clear()
+    if as_json:
+        from dbinspect.ops import json_layout
+        from dbinspect.textsafe import escape_json
+
+        write_document(escape_json(json_layout.dumps(report_to_json(report))) + "\n")
+    else:
+        for line in report_to_lines(report):
+            say(line)
+    if report.problems:
+        sys.exit(1)  # the report is printed; the status tells CI
