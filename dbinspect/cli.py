@@ -333,6 +333,7 @@ def export(
     url = require_url(settings)
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
     chosen: Format = next((f for f in FORMATS if f == (fmt or suffix)), "csv")
+
     async def write(backend: Backend) -> int:
         # `schema.name` (or public's bare name) on PostgreSQL pages in its schema.
         found = (await backend.schema()).get(table)
@@ -353,6 +354,41 @@ class _StdoutSink:
     def write(self, data: bytes, /) -> int:
         write_document(data.decode("utf-8", "surrogateescape"))
         return len(data)
+
+
+@cli.command()
+@database_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sqlite", "sql", "json", "custom"]),
+    help="sqlite (SQLite's default), sql (PostgreSQL's: pg_dump), json, custom (pg_dump -Fc).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+def backup(
+    database: str | None,
+    database_url: str | None,
+    log_file: str | None,
+    fmt: Any,
+    output: Path | None,
+) -> None:
+    """Copy a database to a file that appears only once complete and verified (mode 0600).
+
+    The default file is <db>-<UTC timestamp>.<ext> next to the database.
+
+    Example:
+        dbinspect backup app.db
+        dbinspect backup app.db --format sql -o app.sql
+    """
+    from dbinspect.cli_exit import cleanup_on_interrupt
+    from dbinspect.cli_progress import TerminalProgress
+    from dbinspect.ops.backup import run_backup
+
+    configure_logging(log_file)
+    url = require_url(settings_from(database, database_url))
+    with TerminalProgress("Backing up") as progress, cleanup_on_interrupt():
+        done = run_backup(url, fmt, output, progress)
+    say(f"Backed up {url.masked} to {done.path} ({done.size:,} bytes; {done.detail})", err=True)
 
 
 @cli.command()

@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from dbinspect.browse.protocol import Relation, RowBatch, RowPager, RowStreamer
 from dbinspect.errors import DbInspectError
@@ -178,6 +178,45 @@ async def export_to_file(
         _remove(temp)
         raise
     return count
+
+
+@contextlib.contextmanager
+def replacing_file(target: Path) -> Iterator[tuple[BinaryIO, Path]]:
+    """A new file beside `target` (mode 0600, created exclusively), open for writing, that
+    replaces `target` when the block ends without an error and is removed otherwise.
+
+    For writers that are not row exports (backups), with the same guarantees: never half
+    a file, never a write through a planted link. A writer that needs a path (SQLite's
+    backup API) closes the file and writes the temporary path. The data reaches the disk
+    before the rename, so a crash leaves the old file or the whole new one.
+
+    Raises:
+        ExportError: The file or its temporary neighbour could not be written.
+    """
+    fd, temp = _create_beside(target)
+    out = os.fdopen(fd, "wb")
+    try:
+        yield out, temp
+        if out.closed:
+            with open(temp, "rb+") as written:
+                os.fsync(written.fileno())
+        else:
+            out.flush()
+            os.fsync(out.fileno())
+            out.close()
+        os.replace(temp, target)  # replaces a symlink at `target` itself, never its target
+    except OSError as error:
+        _discard(out, temp)
+        raise ExportError(f"cannot write {target}: {error.strerror or error}") from None
+    except BaseException:
+        _discard(out, temp)
+        raise
+
+
+def _discard(out: BinaryIO, temp: Path) -> None:
+    with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+        out.close()
+    _remove(temp)
 
 
 def _create_beside(target: Path) -> tuple[int, Path]:
