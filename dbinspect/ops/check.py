@@ -37,6 +37,8 @@ class CheckReport(NamedTuple):
     skipped: tuple[SkippedStatement, ...] = ()
     invalid_indexes: tuple[InvalidIndex, ...] = ()
     amcheck: tuple[str, ...] = ()
+    amcheck_checked: int | None = None
+    """How many btree indexes amcheck verified; None when it did not run."""
     notes: tuple[str, ...] = ()
     """What was not checked, and why (not problems)."""
 
@@ -106,7 +108,10 @@ def _postgres_checks(url: DatabaseUrl, report: CheckReport) -> CheckReport:
             "(check never installs it; CREATE EXTENSION amcheck to enable)",
         )
     return report._replace(
-        invalid_indexes=tuple(invalid_indexes(url)), amcheck=amcheck.problems, notes=notes
+        invalid_indexes=tuple(invalid_indexes(url)),
+        amcheck=amcheck.problems,
+        amcheck_checked=amcheck.checked if amcheck.installed else None,
+        notes=notes,
     )
 
 
@@ -185,6 +190,7 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
             for i in report.invalid_indexes
         ],
         "amcheck": list(report.amcheck),
+        "amcheck_checked": report.amcheck_checked,
         "notes": list(report.notes),
     }
 
@@ -199,9 +205,13 @@ def report_to_lines(report: CheckReport) -> list[str]:
         lines.append("foreign keys: ok" if not fks else f"foreign keys: {len(fks)} violation(s)")
         lines += [f"  {v.describe()}" for v in fks]
     if report.backend == "postgres":
-        lines.append(
-            "indexes: ok" if not (report.invalid_indexes or report.amcheck) else "indexes: PROBLEMS"
+        verified = (
+            f" (amcheck verified {report.amcheck_checked} btree indexes)"
+            if report.amcheck_checked is not None
+            else ""
         )
+        bad = report.invalid_indexes or report.amcheck
+        lines.append(f"indexes: {'PROBLEMS' if bad else 'ok'}{verified}")
         lines += [f"  {i.warning()}" for i in report.invalid_indexes]
         lines += [f"  amcheck: {p}" for p in report.amcheck]
     if report.migrations:
