@@ -20,7 +20,7 @@ from dbinspect.export.exporter import replacing_file
 from dbinspect.url import DatabaseUrl
 
 BackupFormat = Literal["sqlite", "sql", "json", "custom"]
-SQLITE_FORMATS: tuple[BackupFormat, ...] = ("sqlite",)
+SQLITE_FORMATS: tuple[BackupFormat, ...] = ("sqlite", "sql", "json")
 POSTGRES_FORMATS: tuple[BackupFormat, ...] = ()
 EXTENSIONS: dict[BackupFormat, str] = {
     "sqlite": "sqlite",
@@ -199,4 +199,8 @@ def run_backup(
     if not postgres and url.path is not None and not url.path.is_file():
         raise OperationError(f"no database file at {url.path}")
     target = output if output is not None else default_target(url, chosen)
-    return backup_sqlite_file(url, target, on_progress)
+    if chosen == "sqlite":
+        return backup_sqlite_file(url, target, on_progress)
+    from dbinspect.ops.backup_files import dump_to_file
+
+    return dump_to_file(url, chosen, target, on_progress)

@@ -127,6 +127,7 @@ def test_backup_under_a_writer_is_one_moment_of_the_database(
     # Every write adds a row and counts it in the same transaction: a copy of one moment
     # holds as many rows beyond the first 6000 as the counter says.
     [(count, counted)] = rows(target, "SELECT count(*), (SELECT n FROM counter) FROM t")
+    assert isinstance(count, int) and isinstance(counted, int)
     assert counted > 0 and count == 6000 + counted
 
 
@@ -138,7 +139,7 @@ def test_a_disk_that_fills_leaves_no_partial_file(tmp_path: Path, make_db: MakeD
         " INSERT INTO t SELECT randomblob(1000) FROM r;",
     )
     before = sorted(tmp_path.iterdir())
-    for fmt in ("sqlite",):
+    for fmt in ("sqlite", "sql", "json"):
         result = subprocess.run(
             [sys.executable, "-m", "dbinspect", "backup", str(database), "--format", fmt],
             capture_output=True, text=True, env=clean_env(), cwd=tmp_path, timeout=30,
