@@ -38,6 +38,11 @@ LAZY_COMMANDS = {
         "migrate",
         "Create, apply, revert and inspect sqlx-compatible migrations.",
     ),
+    "repair": (
+        "dbinspect.cli_ops",
+        "repair",
+        "Rebuild a damaged SQLite database into a new file, saving every readable row.",
+    ),
     "check": (
         "dbinspect.cli_ops",
         "check",
