@@ -397,6 +397,40 @@ def backup(
 
 
 @cli.command()
+@click.argument("backup_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@database_options
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+def restore(
+    backup_file: Path,
+    database: str | None,
+    database_url: str | None,
+    log_file: str | None,
+    force: bool,
+) -> None:
+    """Replace a database with a backup (any format, read from its content).
+
+    The backup is checked in a scratch database first; the database as it was is kept
+    as a snapshot, whose place is printed.
+
+    Example:
+        dbinspect restore app-20250101T000000Z.sqlite app.db --force
+    """
+    from dbinspect.cli_exit import cleanup_on_interrupt
+    from dbinspect.cli_progress import TerminalProgress
+    from dbinspect.ops.restore import run_restore
+
+    configure_logging(log_file)
+    url = require_url(settings_from(database, database_url))
+
+    def tell(line: str) -> None:
+        say(line, err=True)
+
+    with TerminalProgress("Restoring") as progress, cleanup_on_interrupt():
+        done = run_restore(backup_file, url, force=force, on_progress=progress, tell=tell)
+    say(f"Restored {url.masked} from the {done.kind} backup {backup_file}", err=True)
+
+
+@cli.command()
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-open", is_flag=True, help="Build the database and print its info only.")
 def demo(path: Path | None, no_open: bool) -> None:
