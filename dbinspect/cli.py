@@ -38,6 +38,11 @@ LAZY_COMMANDS = {
         "migrate",
         "Create, apply, revert and inspect sqlx-compatible migrations.",
     ),
+    "reset": (
+        "dbinspect.cli_ops",
+        "reset",
+        "Back up, drop every object and apply the migrations again (needs --force).",
+    ),
     "repair": (
         "dbinspect.cli_ops",
         "repair",

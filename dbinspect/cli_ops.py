@@ -123,3 +123,30 @@ def repair(
 def _step(message: str) -> None:
     if sys.stderr.isatty():
         say(f"{message}...", err=True)
+
+
+@click.command()
+@database_options
+@source_option
+@click.option("--force", is_flag=True, help="Really drop every object (a backup is taken first).")
+def reset(
+    database: str | None,
+    database_url: str | None,
+    log_file: str | None,
+    source: str | None,
+    force: bool,
+) -> None:
+    """Back up, drop every object and apply the migrations again (refused without --force).
+
+    Example:
+        dbinspect reset app.db --source migrations --force
+    """
+    from dbinspect.ops.reset import reset_database
+
+    configure_logging(log_file)
+    settings = settings_from(database, database_url, source)
+    url = require_url(settings)
+    done = run_interruptibly(lambda _cancel: reset_database(url, settings, force=force))
+    say(f"backup: {done.backup}")
+    say(f"dropped {len(done.dropped)} object(s): {', '.join(done.dropped) or 'none'}")
+    say(f"applied {len(done.applied)} migration(s)")
