@@ -122,6 +122,6 @@ def _write_json(source: Connection, write: Callable[[bytes], None]) -> int:
                 write(json_bytes(("" if first else ",\n") + lines))
                 first = False
                 count += len(rows)
-        write(b"\n]}\n")
+        write(b"]}\n" if first else b"\n]}\n")
     write(b"]}\n")
     return count

@@ -143,6 +143,8 @@ def load_json(source: BinaryIO, loader: ScratchLoader, on_progress: Progress | N
             read += len(row_line)
             if row_line.startswith(b"]"):
                 break
+            if not row_line.strip():
+                continue
             try:
                 row = json.loads(row_line.rstrip().rstrip(b","))
             except ValueError:
