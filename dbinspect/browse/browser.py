@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import CachedRow, FetchPlan, RowWindow, page_rows
 from dbinspect.errors import DbInspectError
-from dbinspect.models import CellValue, RowPage, RowQuery, SchemaObject, Value
+from dbinspect.models import CellValue, RowPage, RowQuery, Schema, SchemaObject, Value
 
 CELL_LIMIT = 256
 """Characters (or bytes) of a cell fetched for the grid; the rest is only noted."""
@@ -76,11 +76,12 @@ class RowBrowser:
         self.window.clear()
         pager = await self.pager()
         if relation != self.relation or self.object is None:
-            self.object = (await pager.schema()).get(relation.name, relation.schema)
+            self.object = find_relation(await pager.schema(), relation)
         if self.object is None:
             raise DbInspectError(f"no such table or view: {relation}")
-        # A name found through `schema.name`, or `public`'s bare name, pages in its schema.
-        relation = Relation(self.object.schema, self.object.name)
+        if self.object.schema is not None:
+            # Found through `schema.name`, or `public`'s bare name: pages in its schema.
+            relation = Relation(self.object.schema, self.object.name)
         self.relation, self.query = relation, query
         self.window.fit(len(self.object.columns))
         page_size = self.window.page_rows
@@ -252,3 +253,17 @@ class RowBrowser:
     def cached(self, position: int) -> CachedRow | None:
         """The row at `position` if the window holds it."""
         return self.window.get(position)
+
+
+def find_relation(schema: Schema, relation: Relation) -> SchemaObject | None:
+    """The object `relation` names: in its schema where the database has schemas.
+
+    SQLite's objects carry no schema: there the name alone finds the object, and the
+    backend itself refuses a schema other than `main`.
+    """
+    found = schema.get(relation.name, relation.schema)
+    if found is None and relation.schema is not None:
+        bare = schema.get(relation.name)
+        if bare is not None and bare.schema is None:
+            return bare
+    return found

@@ -18,7 +18,7 @@ import pytest
 from header_pragmas import HEADER_PRAGMAS
 
 from dbinspect.backends import SqliteBackend, open_backend, quote_identifier
-from dbinspect.errors import QueryError, UnsupportedBackendError
+from dbinspect.errors import ConnectError, QueryError
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
@@ -138,9 +138,11 @@ async def test_in_memory_database() -> None:
         await opened.aclose()
 
 
-async def test_open_backend_refuses_postgres_for_now() -> None:
-    with pytest.raises(UnsupportedBackendError):
-        await open_backend(parse_url("postgres://u:pw@localhost/db"))
+async def test_open_backend_takes_postgres_urls_to_the_postgresql_backend() -> None:
+    # Nothing listens on port 1: the PostgreSQL backend's own one-line refusal, password hidden.
+    with pytest.raises(ConnectError, match="nothing is listening there") as refused:
+        await open_backend(parse_url("postgres://u:pw@127.0.0.1:1/db"))
+    assert "pw" not in refused.value.one_line()
 
 
 # --- Hardening -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
 from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.data.pane import DataPane
 from dbinspect.tui.panes.schema_detail import render_object
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from dbinspect.tui.session import Session
@@ -78,6 +79,28 @@ async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
     await settle(pilot)
 
 
+async def open_in_data(pilot: Pilot[None], app: DbInspectApp, name: str) -> None:
+    """Select `name` in the Schema tree and press `d`, as a user would, until it opens.
+
+    A schema read that lands between the selection and the key rebuilds the tree (the
+    cursor comes back after the next refresh): then the key is pressed again.
+    """
+    tree = app.screen.query_one(SchemaTree)
+    pane = app.screen.query_one(DataPane)
+    for _ in range(5):
+        await wait_until(pilot, lambda: tree.select_object(name), f"{name} in the tree")
+        await settle(pilot)
+        chosen = tree.selected_object
+        if chosen is None or chosen.name != name:
+            continue
+        await pilot.press("d")
+        await settle(pilot)
+        relation = pane.browser.relation
+        if relation is not None and relation.name == name:
+            return
+    raise AssertionError(f"{name} did not open in the Data pane")
+
+
 async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float = 15) -> str:
     await wait_until(pilot, lambda: all(t in screen_text(app) for t in texts), str(texts), limit)
     return screen_text(app)
@@ -99,7 +122,7 @@ async def test_every_pane_shows_chinook_as_the_catalog_reports_it(
         chinook_url, "SELECT last_name FROM customer ORDER BY customer_id LIMIT 1"
     )
     async with open_app(chinook_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await schema_read(pilot, app)
         await pilot.press("1")
         text = await shows(pilot, app, f"PostgreSQL {version}", database)
         assert "postgres" in text  # the user
@@ -111,7 +134,7 @@ async def test_every_pane_shows_chinook_as_the_catalog_reports_it(
         await settle(pilot)
         tree = app.screen.query_one(SchemaTree)
         assert "Schema public" in screen_text(app)
-        assert tree.select_object("customer")
+        await wait_until(pilot, lambda: tree.select_object("customer"), "customer in the tree")
         text = await shows(pilot, app, "table customer", "customer_id", "support_rep_id")
         schema = await app.session.backend.schema()
         customer = tree.selected_object
@@ -125,7 +148,7 @@ async def test_every_pane_shows_chinook_as_the_catalog_reports_it(
             "AND confrelid = 'public.customer'::regclass",
         )
         assert f"Referenced by ({fks})" in captured.get()  # invoice.customer_id
-        await pilot.press("d")
+        await open_in_data(pilot, app, "customer")
         text = await shows(pilot, app, first_customer)
         await pilot.press("end")
         await shows(pilot, app, last_customer)
@@ -144,8 +167,7 @@ async def test_a_commit_by_another_session_shows_within_two_seconds(
         await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
-        assert app.screen.query_one(SchemaTree).select_object("note")
-        await pilot.press("d")
+        await open_in_data(pilot, app, "note")
         await shows(pilot, app, "first")
         # As wide as the column's first value: the grid keeps its widths while following.
         run_sql(pg_url, "INSERT INTO note VALUES (2, 'later')")
@@ -163,8 +185,7 @@ async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
         await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
-        assert app.screen.query_one(SchemaTree).select_object("kept")
-        await pilot.press("d")
+        await open_in_data(pilot, app, "kept")
         await shows(pilot, app, "42")
         ended = query(
             pg_url.rsplit("/", 1)[0] + "/test",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pgkit import SERVER_URL, database_url, load_chinook, run_sql
 from syrupy.assertion import SnapshotAssertion
-from test_app import open_app, schema_read, screen_text
+from test_app import open_app, open_in_data, schema_read, screen_text
 from tui.helpers import SIZE, settle, wait_until
 
 from dbinspect.tui.data.grid import RowGrid
@@ -54,16 +54,11 @@ async def screenshot(url: str, workdir: Path, key: str) -> str:
     async with open_app(url, workdir) as app, app.run_test(size=SIZE) as pilot:
         await schema_read(pilot, app)
         tree = app.screen.query_one(SchemaTree)
-
-        def on_customer() -> bool:
-            chosen = tree.selected_object
-            return (chosen is not None and chosen.name == "customer") or (
-                tree.select_object("customer") and False
-            )
-
-        await wait_until(pilot, on_customer, "customer selected")
         if key == "4":
-            await pilot.press("d")
+            await open_in_data(pilot, app, "customer")
+        else:
+            await wait_until(pilot, lambda: tree.select_object("customer"), "customer selected")
+            await settle(pilot)
         await pilot.press(key)
         await settle(pilot)
         if key == "4":

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar
+from textual.worker import Worker
 
 from dbinspect.browse.browser import RowBrowser
 from dbinspect.browse.protocol import Relation, RowPager
@@ -118,6 +119,8 @@ class DataPane(Vertical):
         self.url: DatabaseUrl | None = None
         self.history: list[Place] = []
         self._generation = 0
+        self._follow_pending = False
+        """Another process wrote while a table was being opened or read again."""
         self._fetching: FetchPlan | None = None
         self._counting = False
         self._chips_shown: tuple[Filter, ...] = ()
@@ -235,13 +238,30 @@ class DataPane(Vertical):
         self._own_connections = True
         self.url = url
 
-    @work(exclusive=True, group="data-open")
-    async def follow_writes(self) -> None:
+    def follow_writes(self) -> None:
         """Another process wrote: read the rows in view again, keeping the place.
 
         The filter, sort, cursor row and column stay; new, changed and deleted rows
-        in view show, and the row count is estimated (or counted) again.
+        in view show, and the row count is estimated (or counted) again. A table being
+        opened reads the new rows anyway: its opening is not cancelled for this (on a
+        busy server, writes elsewhere arrive every second).
         """
+        opening = any(w.group == "data-open" and not w.is_finished for w in self.workers)
+        if opening:
+            self._follow_pending = True  # read again once this one is done
+            return
+        if self.browser.relation is not None:
+            self._reread_after_writes()
+
+    @on(Worker.StateChanged)
+    def _opened(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "data-open" and event.worker.is_finished:
+            if self._follow_pending:
+                self._follow_pending = False
+                self.follow_writes()
+
+    @work(exclusive=True, group="data-open")
+    async def _reread_after_writes(self) -> None:
         if self.browser.relation is None:
             return
         self._generation += 1
