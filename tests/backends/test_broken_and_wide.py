@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import dbinspect.backends.sqlite_rows as sqlite_rows
@@ -163,7 +163,9 @@ def _build_named(folder: Path, view: str, first: str, second: str) -> Path:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(view=NAMES, first=NAMES, second=NAMES)
 def test_views_with_hostile_names_page_and_fail_plainly(view: str, first: str, second: str) -> None:
-    if second == first:
+    # SQLite folds ASCII letters when it compares names: "T" is the table `t`.
+    assume(view.lower() not in ("t", "t broken"))
+    if second.lower() == first.lower():
         second += "2"
     with tempfile.TemporaryDirectory() as folder:
         path = _build_named(Path(folder), view, first, second)
