@@ -21,7 +21,7 @@ from dbinspect.url import DatabaseUrl
 
 BackupFormat = Literal["sqlite", "sql", "json", "custom"]
 SQLITE_FORMATS: tuple[BackupFormat, ...] = ("sqlite", "sql", "json")
-POSTGRES_FORMATS: tuple[BackupFormat, ...] = ()
+POSTGRES_FORMATS: tuple[BackupFormat, ...] = ("sql", "custom", "json")
 EXTENSIONS: dict[BackupFormat, str] = {
     "sqlite": "sqlite",
     "sql": "sql",
@@ -199,6 +199,10 @@ def run_backup(
     if not postgres and url.path is not None and not url.path.is_file():
         raise OperationError(f"no database file at {url.path}")
     target = output if output is not None else default_target(url, chosen)
+    if postgres:
+        from dbinspect.ops.backup_postgres import backup_postgres
+
+        return backup_postgres(url, chosen, target, on_progress)
     if chosen == "sqlite":
         return backup_sqlite_file(url, target, on_progress)
     from dbinspect.ops.backup_files import dump_to_file

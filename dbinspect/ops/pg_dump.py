@@ -1,4 +1,4 @@
-"""Provides `schema --format sql` on PostgreSQL: `pg_dump --schema-only`, run as it is.
+"""Provides pg_dump, run as it is: `schema --format sql` (`--schema-only`) and `backup`.
 
 PostgreSQL's DDL (ownership, defaults, partitions, functions, grants) is pg_dump's to
 write; dbinspect does not keep a second generator. pg_dump refuses a server newer than
@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from dbinspect import pg_driver
 from dbinspect.errors import ConfigError, OperationError
@@ -40,6 +41,18 @@ def dump_schema(url: DatabaseUrl) -> str:
         ConnectError: The server cannot be reached.
         OperationError: pg_dump failed.
     """
+    program, dump_version = checked_pg_dump(url)
+    done = _run(program, dump_version, url, ["--schema-only"])
+    return done.decode("utf-8", "surrogateescape")
+
+
+def checked_pg_dump(url: DatabaseUrl) -> tuple[str, tuple[int, ...]]:
+    """The pg_dump on PATH and its version, once known to be able to dump `url`'s server.
+
+    Raises:
+        ConfigError: pg_dump is not installed, or is older than the server.
+        ConnectError: The server cannot be reached.
+    """
     program = find_pg_dump()
     dump_version = pg_dump_version(program)
     with pg_driver.connect(url, read_only=True) as conn:
@@ -49,10 +62,21 @@ def dump_schema(url: DatabaseUrl) -> str:
     if dump_version[: len(major)] < major:
         raise ConfigError(
             f"pg_dump {_shown(dump_version)} ({program}) is older than the server "
-            f"(PostgreSQL {_shown(server)}) and cannot dump its schema",
+            f"(PostgreSQL {_shown(server)}) and cannot dump it",
             f"install pg_dump {_shown(major)} or newer, or {_FALLBACK}",
         )
-    return _run(program, dump_version, url)
+    return program, dump_version
+
+
+def run_pg_dump(url: DatabaseUrl, options: list[str], out: BinaryIO) -> None:
+    """Run `pg_dump options` on `url` (checked by `checked_pg_dump`), its output to `out`.
+
+    Raises:
+        ConfigError: pg_dump is missing or older than the server.
+        OperationError: pg_dump failed.
+    """
+    program, dump_version = checked_pg_dump(url)
+    _run(program, dump_version, url, options, out)
 
 
 def find_pg_dump() -> str:
@@ -64,8 +88,8 @@ def find_pg_dump() -> str:
     found = shutil.which("pg_dump")
     if found is None:
         raise ConfigError(
-            "pg_dump is not installed (or not on PATH); `schema --format sql` on PostgreSQL "
-            "runs it",
+            "pg_dump is not installed (or not on PATH); `schema --format sql` and `backup` "
+            "on PostgreSQL run it",
             f"install the PostgreSQL client tools, or {_FALLBACK}",
         )
     return found
@@ -105,19 +129,28 @@ def supports_restrict_key(version: tuple[int, ...]) -> bool:
     return major >= 18 or minor >= _RESTRICT_KEY_SINCE.get(major, 1_000)
 
 
-def _run(program: str, version: tuple[int, ...], url: DatabaseUrl) -> str:
+def _run(
+    program: str,
+    version: tuple[int, ...],
+    url: DatabaseUrl,
+    options: list[str],
+    out: BinaryIO | None = None,
+) -> bytes:
+    """pg_dump's output (or b"" once written to `out`)."""
     conninfo, secrets = pg_driver.split_secrets(url)
     env = dict(os.environ)
     if "password" in secrets:
         env["PGPASSWORD"] = secrets["password"]
     arguments = [
         program,
-        "--schema-only",
+        *options,
         "--no-password",  # never a prompt: the password comes from the URL, env or .pgpass
         "--encoding=UTF8",
         f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT_MS}",
     ]
-    if supports_restrict_key(version):
+    if "--schema-only" in options and supports_restrict_key(version):
+        # A fixed key only where the output must be the same on every run: a backup holds
+        # data, which could then close psql's restriction; pg_dump picks a random key.
         arguments.append(f"--restrict-key={RESTRICT_KEY}")
     with tempfile.TemporaryDirectory(prefix="dbinspect-") as folder:
         if "sslpassword" in secrets:
@@ -130,13 +163,17 @@ def _run(program: str, version: tuple[int, ...], url: DatabaseUrl) -> str:
             conninfo += " service=dbinspect"
         try:
             done = subprocess.run(
-                [*arguments, f"--dbname={conninfo}"], capture_output=True, env=env, check=False
+                [*arguments, f"--dbname={conninfo}"],
+                stdout=subprocess.PIPE if out is None else out,
+                stderr=subprocess.PIPE,
+                env=env,
+                check=False,
             )
         except OSError as error:
             raise ConfigError(f"cannot run {program}: {error.strerror}", _FALLBACK) from None
     if done.returncode != 0:
         raise _failure(url, done.stderr.decode("utf-8", "replace"))
-    return done.stdout.decode("utf-8", "surrogateescape")
+    return done.stdout or b""
 
 
 def _failure(url: DatabaseUrl, stderr: str) -> OperationError:

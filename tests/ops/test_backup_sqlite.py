@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_symlink_planted_at_the_target_is_replaced_not_written_through(
 
 
 def test_a_folder_that_cannot_be_written_asks_for_o(
-    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: object
+    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: Callable[..., str]
 ) -> None:
     if os.geteuid() == 0:
         pytest.skip("root writes any folder")
@@ -71,17 +72,16 @@ def test_a_folder_that_cannot_be_written_asks_for_o(
         result = run_cli("backup", database)
     finally:
         folder.chmod(0o755)
-    assert result.returncode == 1 and "-o FILE" in result.stderr
+    one_line_error(result, "is not writable", "-o FILE")
 
 
 def test_a_missing_database_or_a_wrong_format_is_one_error_line(
-    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: object
+    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: Callable[..., str]
 ) -> None:
-    from conftest import assert_one_line_error
 
-    assert_one_line_error(run_cli("backup", tmp_path / "nope.db"), "no database file")
+    one_line_error(run_cli("backup", tmp_path / "nope.db"), "no database file")
     database = make_db(tmp_path, SCRIPT)
-    assert_one_line_error(run_cli("backup", database, "--format", "custom"), "--format custom")
+    one_line_error(run_cli("backup", database, "--format", "custom"), "--format custom")
     assert not (tmp_path / "nope.db").exists()
 
 

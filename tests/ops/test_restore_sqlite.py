@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
 from testkit import MakeDb, RunCli
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
@@ -51,12 +51,12 @@ def test_restore_replaces_the_database_and_keeps_a_snapshot(
 
 
 def test_restore_refuses_a_database_holding_data_without_force(
-    tmp_path: Path, make_db: MakeDb, run_cli: RunCli
+    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: Callable[..., str]
 ) -> None:
     backup = make_backup(tmp_path, make_db, run_cli, "sqlite")
     live = make_db(tmp_path, ORIGINAL, name="live.db")
     before = live.read_bytes()
-    assert_one_line_error(run_cli("restore", backup, live), "--force", "holds 1 schema object")
+    one_line_error(run_cli("restore", backup, live), "--force", "holds 1 schema object")
     assert live.read_bytes() == before
     assert not list(tmp_path.glob("live-before-restore-*"))
 
@@ -72,7 +72,7 @@ def test_restore_into_a_new_file_needs_no_force(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_damaged_backup_leaves_the_live_database_untouched(
-    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, fmt: str
+    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, fmt: str, one_line_error: Callable[..., str]
 ) -> None:
     backup = make_backup(tmp_path, make_db, run_cli, fmt)
     data = bytearray(backup.read_bytes())
@@ -84,31 +84,31 @@ def test_a_damaged_backup_leaves_the_live_database_untouched(
     live = make_db(tmp_path, ORIGINAL, name="live.db")
     before = live.read_bytes()
     result = run_cli("restore", backup, live, "--force")
-    assert_one_line_error(result, str(backup))
+    one_line_error(result, str(backup))
     assert live.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["new.db", backup.name, "live.db"])
 
 
 def test_a_hostile_dump_cannot_attach_another_file(
-    tmp_path: Path, make_db: MakeDb, run_cli: RunCli
+    tmp_path: Path, make_db: MakeDb, run_cli: RunCli, one_line_error: Callable[..., str]
 ) -> None:
     dump = tmp_path / "hostile.sql"
     outside = tmp_path / "outside.db"
     dump.write_text(f"ATTACH '{outside}' AS x;\nCREATE TABLE x.t(a);\n")
     result = run_cli("restore", dump, tmp_path / "fresh.db")
-    assert_one_line_error(result, "not authorized")
+    one_line_error(result, "not authorized")
     assert not outside.exists()
 
 
 def test_a_pg_custom_archive_or_empty_file_is_refused_on_sqlite(
-    tmp_path: Path, run_cli: RunCli
+    tmp_path: Path, run_cli: RunCli, one_line_error: Callable[..., str]
 ) -> None:
     archive = tmp_path / "x.dump"
     archive.write_bytes(b"PGDMP\x01\x0e\x00")
-    assert_one_line_error(run_cli("restore", archive, tmp_path / "a.db"), "PostgreSQL only")
+    one_line_error(run_cli("restore", archive, tmp_path / "a.db"), "PostgreSQL only")
     empty = tmp_path / "empty.sql"
     empty.write_bytes(b"")
-    assert_one_line_error(run_cli("restore", empty, tmp_path / "a.db"), "is empty")
+    one_line_error(run_cli("restore", empty, tmp_path / "a.db"), "is empty")
 
 
 def test_restore_into_a_wal_database_with_another_page_size(
