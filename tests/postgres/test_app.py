@@ -68,6 +68,13 @@ def psql(url: str, sql: str) -> str:
     return done.stdout.strip()
 
 
+def psql_status(url: str, sql: str) -> int:
+    """psql's exit status for `sql` (a statement it runs outside any transaction)."""
+    return subprocess.run(
+        ["psql", "-X", "-q", "-d", url, "-c", sql], capture_output=True
+    ).returncode
+
+
 async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
     """Wait for the full schema (columns included), not just the first outline of names."""
     screen = main_screen(app)
@@ -207,13 +214,8 @@ async def test_the_migrations_pane_names_an_index_a_failed_concurrent_build_left
     pg_url: str, tmp_path: Path
 ) -> None:
     run_sql(pg_url, "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (1)")
-    failed = subprocess.run(
-        ["psql", "-X", "-q", "-d", pg_url, "-c", "CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert failed.returncode != 0  # the duplicate fails the build, which leaves the index
+    failed = psql_status(pg_url, "CREATE UNIQUE INDEX CONCURRENTLY t_x ON t (x)")
+    assert failed != 0  # the duplicate fails the build, which leaves the index
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "0001_noop.sql").write_text("SELECT 1;\n")
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
