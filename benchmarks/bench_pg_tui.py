@@ -82,6 +82,7 @@ def hq_catalog(database: str) -> re.Pattern[str]:
 
 
 HQ_ROWS = re.compile(r"Query Results \(")
+HQ_ROWS_SHOWN = re.compile(r"Query Results \(([^)]*)\)")
 HQ_NOTICE = re.compile(r"executed successfully in [\d.]+ seconds")
 
 
@@ -448,13 +449,14 @@ def harlequin_query(timeout: float) -> None:
         shown = term.screen()
     finally:
         term.close()
-    header = next((s for s in shown.splitlines() if "Query Results" in s), "")
+    header = HQ_ROWS_SHOWN.search(shown)
     notice = HQ_NOTICE.search(shown)
     figure = f"{took:7.3f} s" if took is not None else f"  > {timeout:g} s"
     label = "harlequin: select * from events, rows shown"
     said = f" (it says: {notice.group()})" if notice else ""
     print(f"  {label:<44} {figure}  reference {REFERENCE_QUERY}{said}")
-    print(f"  {'harlequin: peak memory':<44} {peak:7.1f} MB  {header.strip(' ╭─╮')}")
+    rows = f"  (rows shown: {header.group(1)})" if header else ""
+    print(f"  {'harlequin: peak memory':<44} {peak:7.1f} MB{rows}")
 
 
 def main() -> int:
