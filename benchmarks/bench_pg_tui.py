@@ -8,7 +8,9 @@ reference from harlequin_env (harlequin 2.17 with harlequin-postgres 1.5.2).
 taking turns so that the machine's load weighs on both alike:
 - harlequin: its first frame, and the frame with its catalog listed (collapsed);
 - dbinspect: launch until a table's leaf shows in the Schema tree.
-  Target: <= 0.7 s, and at most half of harlequin's catalog frame in the same run.
+  Target: <= 0.7 s, and at most half of harlequin's first frame in the same run. That
+  frame, the catalog still loading, is the one the reference figure (1.35-1.54 s) times:
+  at a load average below 2 it took 1.2-1.6 s here, and the listed catalog 0.6-1.1 s more.
 
 5,000,000-row `events` (`bench_pg5m`):
 - dbinspect: from pressing `d` on `events` in the Schema tree until its first row shows,
@@ -248,12 +250,12 @@ def first_frames(url: str, runs: int, app_ready: str | None) -> None:
         if app_ready is None:
             ours.append(dbinspect_once())
     print(f"2,000 tables ({PG2K}), median of {runs} runs after a warm-up")
-    line("harlequin: first frame (catalog loading)", list(hq_first), "-")
-    line("harlequin: catalog listed (collapsed)", list(hq_listed), f"reference {REFERENCE_FRAME}")
+    line("harlequin: first frame (catalog loading)", list(hq_first), f"reference {REFERENCE_FRAME}")
+    line("harlequin: catalog listed (collapsed)", list(hq_listed), "-")
     if app_ready is not None:
         print(f"  {'dbinspect: Schema tree lists tables':<44} not available yet: {app_ready}")
         return
-    half = statistics.median(hq_listed) / 2
+    half = statistics.median(hq_first) / 2
     target = f"target <= {TARGET_TREE_S} s and <= {half:.3f} s (half of harlequin's)"
     line("dbinspect: Schema tree lists tables", list(ours), target, min(TARGET_TREE_S, half))
 
