@@ -32,6 +32,7 @@ Until dbinspect opens PostgreSQL URLs, its figures read "dbinspect: not availabl
 from __future__ import annotations
 
 import argparse
+import atexit
 import compileall
 import os
 import re
@@ -189,6 +190,7 @@ def snapshot(revision: str) -> Path:
 def harlequin_env() -> dict[str, str]:
     """Fresh config, cache and data folders: no saved buffers, history or catalog cache."""
     home = tempfile.mkdtemp(prefix="bench-harlequin-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     return {
         name: f"{home}/{name}" for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
     }
