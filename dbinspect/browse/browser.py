@@ -224,6 +224,28 @@ class RowBrowser:
             self.total = max(previous, self.window.end)
         return anchor, opened
 
+    async def rows_in_view_changed(self, first: int, last: int) -> bool:
+        """Whether the rows at positions `[first, last)` read differently now.
+
+        One page read from the first of them: for a backend whose change poll cannot
+        tell this relation's writes from the rest of the server's. Rows appended after
+        the last one count when the view reaches the end.
+        """
+        relation = self.relation
+        held = [row for p in range(first, last) if (row := self.window.get(p)) is not None]
+        if relation is None:
+            return False
+        if not held:
+            return True  # nothing in view to compare: an empty or unreadable table
+        pager = await self.pager()
+        page = await pager.fetch_page(
+            relation, self.query, at=held[0].key, limit=len(held) + 1, cell_limit=CELL_LIMIT
+        )
+        fresh = page_rows(page)
+        if [(r.key, r.values) for r in fresh[: len(held)]] != [(r.key, r.values) for r in held]:
+            return True
+        return last >= self.total and len(fresh) > len(held)
+
     def position_of_key(self, key: Sequence[Value]) -> int | None:
         """Where the window holds the row at `key`, if it does."""
         wanted = tuple(key)

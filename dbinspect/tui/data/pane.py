@@ -253,6 +253,27 @@ class DataPane(Vertical):
         if self.browser.relation is not None:
             self._reread_after_writes()
 
+    def check_rows(self) -> None:
+        """Rows may have changed somewhere on the server: read again only if those in view did.
+
+        A PostgreSQL server's change poll moves for every write on the server; rereading
+        the whole view (and restarting its count) each time would stop the user's every
+        jump on a busy one. A table being opened reads fresh rows anyway.
+        """
+        opening = any(w.group == "data-open" and not w.is_finished for w in self.workers)
+        if self.browser.relation is not None and not opening:
+            self._check_rows()
+
+    @work(exclusive=True, group="data-check")
+    async def _check_rows(self) -> None:
+        first, last = self.grid.viewport
+        try:
+            changed = await self.browser.rows_in_view_changed(first, last)
+        except DbInspectError:
+            return  # the next poll, or the user's next move, says what is wrong
+        if changed:
+            self.follow_writes()
+
     @on(Worker.StateChanged)
     def _opened(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "data-open" and event.worker.is_finished:

@@ -186,10 +186,7 @@ class MainScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         """Reopen the database and reread everything, the Data pane's table included."""
-        self.reload()
-        if self._data_table is not None:
-            pane = self.query_one("#data-pane", DataPane)
-            pane.show(self.session.url, self._data_table)
+        self.load_all(reopen=True, reopen_data=True)
 
     def reload(self) -> None:
         """Reopen the database and reread every pane."""
@@ -205,14 +202,20 @@ class MainScreen(Screen[None]):
     # Loading
 
     @work(exclusive=True, group="load")
-    async def load_all(self, reopen: bool) -> None:
-        """Read schema, facts and migration status, posting each as soon as it is read."""
+    async def load_all(self, reopen: bool, reopen_data: bool = False) -> None:
+        """Read schema, facts and migration status, posting each as soon as it is read.
+
+        `reopen_data`: open the Data pane's table again, once the connections are new
+        (on the old ones it would fail again after a lost connection).
+        """
         session = self.session
         try:
             if reopen:
                 # A size scan still running on the old connection is stopped, not awaited.
                 self.workers.cancel_group(self, "sizes")
                 await session.connections.reopen()
+                if reopen_data and self._data_table is not None:
+                    self.query_one("#data-pane", DataPane).show(session.url, self._data_table)
             else:
                 if self.schema_ is None:  # not already shown from the launch outline
                     # Names first: the tree fills long before every column has been read.
@@ -345,9 +348,12 @@ class MainScreen(Screen[None]):
 
     @on(DatabaseChanged)
     def _database_changed(self, event: DatabaseChanged) -> None:
-        if event.catalog:  # rows alone (maybe another database's) need no catalog read
+        pane = self.query_one("#data-pane", DataPane)
+        if event.catalog:
             self.reload()
-        self.query_one("#data-pane", DataPane).follow_writes()
+            pane.follow_writes()
+        else:  # rows, maybe in another database: only rows in view that changed are reread
+            pane.check_rows()
 
     @on(MigrationsFinished)
     @on(MigrationsFailed)
