@@ -164,3 +164,35 @@ async def test_the_case_rule_of_a_filter(backend: SqliteBackend, found: Filter, 
     async for _ in browser.count():
         pass
     assert browser.total == want
+
+
+async def test_rows_in_view_changed_sees_a_changed_row_in_view_and_rows_added_at_the_end(
+    backend: SqliteBackend, database: Path
+) -> None:
+    def write(sql: str) -> None:
+        conn = sqlite3.connect(database)
+        conn.execute(sql)
+        conn.commit()
+        conn.close()
+
+    browser = browser_on(backend)
+    await browser.open(Relation(None, "t"), RowQuery())
+    assert not await browser.rows_in_view_changed(0, 10)
+    write("UPDATE t SET name = 'changed' WHERE id = 500")  # far below the view
+    assert not await browser.rows_in_view_changed(0, 10)
+    write("UPDATE t SET name = 'changed' WHERE id = 3")
+    assert await browser.rows_in_view_changed(0, 10)
+
+    write("CREATE TABLE few(id INTEGER PRIMARY KEY, x)")
+    write("INSERT INTO few(x) VALUES (1), (2), (3)")
+    await backend.aclose()
+    reopened = await SqliteBackend.open(parse_url(str(database)))
+    try:
+        few = browser_on(reopened)
+        await few.open(Relation(None, "few"), RowQuery())
+        assert few.total == 3
+        assert not await few.rows_in_view_changed(0, 3)
+        write("INSERT INTO few(x) VALUES (4)")  # after the last row in view
+        assert await few.rows_in_view_changed(0, 3)
+    finally:
+        await reopened.aclose()
