@@ -6,6 +6,7 @@ import sqlite3 as system_sqlite
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testkit import RunCli
@@ -63,6 +64,18 @@ def garble_page_of(path: Path, name: str, kind: str) -> int:
     return victim
 
 
+def has_dbpage(module: Any) -> bool:
+    """Whether the SQLite behind a DB-API module was built with `sqlite_dbpage`."""
+    conn = module.connect(":memory:")
+    try:
+        conn.execute("SELECT 1 FROM sqlite_dbpage").fetchall()
+    except module.Error:
+        return False
+    finally:
+        conn.close()
+    return True
+
+
 def test_flipped_bytes_in_a_table_page_lose_only_that_pages_rows(
     original: Path, tmp_path: Path, run_cli: RunCli
 ) -> None:
@@ -78,7 +91,11 @@ def test_flipped_bytes_in_a_table_page_lose_only_that_pages_rows(
     lost = set(intact) - set(saved)
     assert 0 < len(lost) < 200  # one page's worth at most
     assert all(saved[k] == intact[k] for k in saved)  # every recovered row is intact
-    assert f"items: {len(saved):,} rows recovered, {len(lost):,} lost" in result.stdout
+    if has_dbpage(sqlite3):  # the lost rows are counted from the table's leaf pages
+        assert f"items: {len(saved):,} rows recovered, {len(lost):,} lost" in result.stdout
+    else:  # the standard library's SQLite may lack sqlite_dbpage: only ranges are given
+        assert f"items: {len(saved):,} rows recovered" in result.stdout
+        assert "has no sqlite_dbpage" in result.stdout
     ranges = [line.split() for line in result.stdout.splitlines() if "rowids" in line]
     covered = {i for r in ranges for i in range(int(r[1]), int(r[3].rstrip(":")) + 1)}
     assert lost <= covered

@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Label, ProgressBar
 from textual.worker import Worker
 
@@ -266,6 +267,8 @@ class DataPane(Vertical):
 
     @work(exclusive=True, group="data-check")
     async def _check_rows(self) -> None:
+        if not self._grid_mounted():
+            return
         first, last = self.grid.viewport
         try:
             changed = await self.browser.rows_in_view_changed(first, last)
@@ -273,6 +276,13 @@ class DataPane(Vertical):
             return  # the next poll, or the user's next move, says what is wrong
         if changed:
             self.follow_writes()
+
+    def _grid_mounted(self) -> bool:
+        """False once the app is closing: a write noticed then has nothing to show."""
+        try:
+            return self.grid.is_mounted
+        except NoMatches:
+            return False
 
     @on(Worker.StateChanged)
     def _opened(self, event: Worker.StateChanged) -> None:
@@ -283,7 +293,7 @@ class DataPane(Vertical):
 
     @work(exclusive=True, group="data-open")
     async def _reread_after_writes(self) -> None:
-        if self.browser.relation is None:
+        if self.browser.relation is None or not self._grid_mounted():
             return
         self._generation += 1
         generation = self._generation
