@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import AsyncGenerator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dbinspect.backends.postgres_rows_source import RowSource, block_counts
@@ -28,6 +29,7 @@ from dbinspect.backends.postgres_rows_sql import (
     seek_sql,
     to_page,
 )
+from dbinspect.browse.offsets import offset_window
 from dbinspect.errors import QueryError
 from dbinspect.models import RowPage, RowQuery, Value
 from dbinspect.pg_driver import sql
@@ -103,7 +105,9 @@ async def fetch_page(
     sort = source.column(query.sort_column) if query.sort_column else None
     shape = PageShape(source, sort, cell_limit)
     if source.by_offset:
-        start, count = await _offset_window(conn, source, query, after, before, at, offset, limit)
+        start, count = await offset_window(
+            after, before, at, offset, limit, partial(count_rows, conn, source, query)
+        )
         rows = [] if count <= 0 else await _select(
             conn, shape, query, [], [], forward=True, limit=count, offset=start
         )  # fmt: skip
@@ -128,30 +132,6 @@ async def fetch_page(
     if not forward:
         rows.reverse()
     return to_page(shape, rows)
-
-
-async def _offset_window(
-    conn: AsyncConnection,
-    source: RowSource,
-    query: RowQuery,
-    after: Sequence[Value] | None,
-    before: Sequence[Value] | None,
-    at: Sequence[Value] | None,
-    offset: int | None,
-    limit: int,
-) -> tuple[int, int]:
-    """The offset and row count that read a view's page (a view has no key to seek on)."""
-    if offset is not None:
-        return offset, limit
-    if after is not None:
-        return int(after[-1] or 0) + 1, limit
-    if at is not None:
-        return int(at[-1] or 0), limit
-    if before is not None:
-        end = int(before[-1] or 0) if before else await count_rows(conn, source, query)
-        start = max(0, end - limit)
-        return start, end - start
-    return 0, limit
 
 
 def block_of(ctid: Value) -> int:

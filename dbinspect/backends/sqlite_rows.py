@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_query import fetch_all
+from dbinspect.browse.offsets import offset_window
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
 from dbinspect.models import CellValue, Filter, RowPage, RowQuery, Value
@@ -331,7 +333,9 @@ async def fetch_page(
         The rows in browsing order with their positions and the sizes of cut cells.
     """
     if source.by_offset:
-        offset, limit = await _offset_window(conn, source, query, after, before, at, offset, limit)
+        offset, limit = await offset_window(
+            after, before, at, offset, limit, partial(count_rows, conn, source, query)
+        )
         after = before = at = None
     where, params = filter_sql(query)
     conditions = [where] if where else []
@@ -377,30 +381,6 @@ async def fetch_page(
             tuple(_parse_sizes(r[width + ncells :]) for r in rows) if cell_limit is not None else ()
         ),
     )
-
-
-async def _offset_window(
-    conn: AsyncConnection,
-    source: Source,
-    query: RowQuery,
-    after: Sequence[Value] | None,
-    before: Sequence[Value] | None,
-    at: Sequence[Value] | None,
-    offset: int | None,
-    limit: int,
-) -> tuple[int, int]:
-    """The offset and limit that read a view's page (views have no key to seek on)."""
-    if offset is not None:
-        return offset, limit
-    if after is not None:
-        return int(after[-1] or 0) + 1, limit
-    if at is not None:
-        return int(at[-1] or 0), limit
-    if before is not None:
-        end = int(before[-1] or 0) if before else await count_rows(conn, source, query)
-        start = max(0, end - limit)
-        return start, end - start
-    return 0, limit
 
 
 async def count_rows(conn: AsyncConnection, source: Source, query: RowQuery) -> int:
