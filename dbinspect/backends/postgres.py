@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
 from dbinspect import pg_driver as driver
-from dbinspect.backends.postgres_catalog import read_catalog
+from dbinspect.backends.postgres_catalog import read_catalog, read_relations
 from dbinspect.backends.postgres_catalog_sql import TABLE_SIZES
 from dbinspect.backends.postgres_facts import read_server_facts
 from dbinspect.backends.postgres_rows import PostgresRows
@@ -132,8 +132,10 @@ class PostgresBackend(PostgresRows):
         return self._outline
 
     async def quick_outline(self) -> Schema | None:
-        """None: the catalog read is the quick one (there are no file pages to read first)."""
-        return None
+        """Schemas, tables and views by name, for the first frame; the outline follows."""
+        if self._schema is not None or self._outline is not None:
+            return self._schema or self._outline
+        return await self._reading(read_relations(self.conn))
 
     async def table_sizes(self) -> dict[str, int] | None:
         """Bytes on disk of each table with its indexes and TOAST: `pg_total_relation_size`.

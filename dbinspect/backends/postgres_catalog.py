@@ -134,6 +134,25 @@ async def read_catalog(
             await other.execute(b"ROLLBACK")
 
 
+QUICK = ("schemas", "relations")
+"""What the first frame lists: schemas, and the tables and views in them."""
+
+
+async def read_relations(conn: pg_driver.AsyncConnection) -> Schema:
+    """Schemas, tables and views only, by name: the first frame's tree, at once.
+
+    Indexes, sequences, functions, triggers, types and extensions follow with the full
+    outline; on a large catalog these two queries take a fraction of its time.
+    """
+    rows = await _run(conn, f"{_IMPLICIT};\n{_script(QUICK, details=False)}")
+    found = dict(zip(QUICK, rows, strict=True))
+    empty: list[Row] = []
+    return build_schema(
+        found["schemas"], empty, found["relations"], empty, empty, empty, empty, empty, empty,
+        empty,
+    )  # fmt: skip
+
+
 async def _read_in_halves(
     conn: pg_driver.AsyncConnection,
     second: pg_driver.AsyncConnection,
