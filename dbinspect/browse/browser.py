@@ -236,7 +236,9 @@ class RowBrowser:
         if relation is None:
             return False
         if not held:
-            return True  # nothing in view to compare: an empty or unreadable table
+            # An empty (or unreadable) table is read again; rows still on their way to
+            # the view (a jump) will be fresh when they come.
+            return len(self.window) == 0
         pager = await self.pager()
         page = await pager.fetch_page(
             relation, self.query, at=held[0].key, limit=len(held) + 1, cell_limit=CELL_LIMIT
