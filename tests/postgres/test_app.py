@@ -228,3 +228,15 @@ async def test_the_migrations_pane_names_an_index_a_failed_concurrent_build_left
         await pilot.press("5")
         text = await shows(pilot, app, "t_x", "INVALID")
         assert "DROP INDEX CONCURRENTLY public.t_x" in text.replace("\n", " ").replace("  ", " ")
+
+
+async def test_a_hostile_schema_name_is_shown_escaped_in_the_tree(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(pg_url, 'CREATE SCHEMA "evil\x1b[31mred"; CREATE TABLE "evil\x1b[31mred".t (id int)')
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("3")
+        text = await shows(pilot, app, "Schema evil")
+        assert "\x1b" not in text
+        assert "Schema evil\\x1b[31mred" in text

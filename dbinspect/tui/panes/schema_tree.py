@@ -17,7 +17,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from dbinspect.models import DEFAULT_SCHEMA, Schema, SchemaObject
-from dbinspect.tui.sanitize import safe_text
+from dbinspect.tui.sanitize import escape_controls, safe_text
 
 __all__ = ["More", "SchemaTree"]
 
@@ -53,8 +53,8 @@ class Group:
     @property
     def title(self) -> str:
         """What the node and the detail call it."""
-        if self.key == "schema":
-            return f"Schema {self.schema}"
+        if self.key == "schema":  # a schema's name is the database's: escaped
+            return f"Schema {escape_controls(self.schema or '')}"
         return GROUP_TITLES[self.key]
 
 
