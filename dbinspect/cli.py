@@ -415,10 +415,12 @@ def restore(
     """Replace a database with a backup (any format, read from its content).
 
     The backup is checked in a scratch database first; the database as it was is kept
-    as a snapshot, whose place is printed.
+    as a snapshot, whose place is printed. On PostgreSQL the backup goes into a new
+    database that then takes the live one's name; the old one is kept, renamed.
 
     Example:
         dbinspect restore app-20250101T000000Z.sqlite app.db --force
+        dbinspect restore app.dump postgres://localhost/app --force
     """
     from dbinspect.cli_exit import cleanup_on_interrupt
     from dbinspect.cli_progress import TerminalProgress
@@ -430,8 +432,15 @@ def restore(
     def tell(line: str) -> None:
         say(line, err=True)
 
+    def step(line: str) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")  # over the progress line, if one is drawn
+            say(f"{line}...", err=True)
+
     with TerminalProgress("Restoring") as progress, cleanup_on_interrupt():
-        done = run_restore(backup_file, url, force=force, on_progress=progress, tell=tell)
+        done = run_restore(
+            backup_file, url, force=force, on_progress=progress, tell=tell, on_step=step
+        )
     say(f"Restored {url.masked} from the {done.kind} backup {backup_file}", err=True)
 
 

@@ -106,6 +106,21 @@ def split_secrets(url: DatabaseUrl) -> tuple[str, dict[str, str]]:
     return make_conninfo("", **parameters), secrets
 
 
+def database_name(url: DatabaseUrl) -> str | None:
+    """The database the URL names (its path or `dbname`), None when it names none.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        name = conninfo_to_dict(conninfo(url)).get("dbname")
+    except psycopg.ProgrammingError as error:
+        raise ConfigError(f"cannot read the URL {url.masked}: {mask_url(str(error))}") from None
+    return str(name) if name else None
+
+
 def _options(url: DatabaseUrl, *, read_only: bool) -> dict[str, Any]:
     options: dict[str, Any] = {"application_name": APPLICATION_NAME}
     if "connect_timeout" not in url.raw and "PGCONNECT_TIMEOUT" not in os.environ:
@@ -245,3 +260,39 @@ def settings_of(conn: psycopg.Connection[Any]) -> Mapping[str, str]:
         for name in ("server_version", "TimeZone", "client_encoding", "application_name")
         if (value := info.parameter_status(name)) is not None
     }
+
+
+NATIVE_TYPES = frozenset(
+    {"int2", "int4", "int8", "oid", "float4", "float8", "text", "varchar", "bpchar", "name",
+     "char", "bytea"}
+)  # fmt: skip
+"""Types whose Python values the console keeps: numbers, text and bytes."""
+
+
+def values_as_text(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Make `conn` return every other type as PostgreSQL prints it (as psql shows it).
+
+    Dates, numerics, JSON, arrays and the rest come as the server's text, exact and in
+    its formats, rather than as Python objects that would print differently.
+    """
+    from psycopg.types.string import TextLoader
+
+    for info in psycopg.postgres.types:
+        if info.name not in NATIVE_TYPES:
+            conn.adapters.register_loader(info.oid, TextLoader)
+        if info.array_oid:
+            conn.adapters.register_loader(info.array_oid, TextLoader)
+
+
+def error_position(error: BaseException) -> int | None:
+    """The 0-based character offset the server gave for an error, if it gave one."""
+    diag = getattr(error, "diag", None)
+    position = getattr(diag, "statement_position", None)
+    return int(position) - 1 if position and str(position).isdigit() else None
+
+
+def error_message(error: BaseException) -> str:
+    """The server's primary message (without the LINE/caret context psycopg appends)."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    return str(primary) if primary else str(error).split("\n", 1)[0]

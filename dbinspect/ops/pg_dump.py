@@ -7,11 +7,13 @@ itself, so the versions are compared first and a mismatch is one clear line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -129,6 +131,30 @@ def supports_restrict_key(version: tuple[int, ...]) -> bool:
     return major >= 18 or minor >= _RESTRICT_KEY_SINCE.get(major, 1_000)
 
 
+@contextlib.contextmanager
+def libpq_environment(url: DatabaseUrl) -> Iterator[tuple[str, dict[str, str]]]:
+    """The `--dbname` and the environment for one of libpq's tools (pg_dump, psql,
+    pg_restore) to reach `url`, its secrets kept off the command line.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    conninfo, secrets = pg_driver.split_secrets(url)
+    env = dict(os.environ)
+    if "password" in secrets:
+        env["PGPASSWORD"] = secrets["password"]
+    with tempfile.TemporaryDirectory(prefix="dbinspect-") as folder:
+        if "sslpassword" in secrets:
+            # libpq takes an SSL key's password from no environment variable: a service
+            # file readable by this user only carries it instead of the command line.
+            service = Path(folder) / "pg_service.conf"
+            service.touch(mode=0o600)
+            service.write_text(f"[dbinspect]\nsslpassword={secrets['sslpassword']}\n")
+            env["PGSERVICEFILE"] = str(service)
+            conninfo += " service=dbinspect"
+        yield conninfo, env
+
+
 def _run(
     program: str,
     version: tuple[int, ...],
@@ -137,10 +163,6 @@ def _run(
     out: BinaryIO | None = None,
 ) -> bytes:
     """pg_dump's output (or b"" once written to `out`)."""
-    conninfo, secrets = pg_driver.split_secrets(url)
-    env = dict(os.environ)
-    if "password" in secrets:
-        env["PGPASSWORD"] = secrets["password"]
     arguments = [
         program,
         *options,
@@ -152,15 +174,7 @@ def _run(
         # A fixed key only where the output must be the same on every run: a backup holds
         # data, which could then close psql's restriction; pg_dump picks a random key.
         arguments.append(f"--restrict-key={RESTRICT_KEY}")
-    with tempfile.TemporaryDirectory(prefix="dbinspect-") as folder:
-        if "sslpassword" in secrets:
-            # libpq takes an SSL key's password from no environment variable: a service
-            # file readable by this user only carries it instead of the command line.
-            service = Path(folder) / "pg_service.conf"
-            service.touch(mode=0o600)
-            service.write_text(f"[dbinspect]\nsslpassword={secrets['sslpassword']}\n")
-            env["PGSERVICEFILE"] = str(service)
-            conninfo += " service=dbinspect"
+    with libpq_environment(url) as (conninfo, env):
         try:
             done = subprocess.run(
                 [*arguments, f"--dbname={conninfo}"],

@@ -6,10 +6,16 @@ into a scratch database first (beside the target, on the same disk) and checked 
 is never touched. The current database is then snapshotted (a `sqlite` backup, beside
 it) and replaced through SQLite's backup API into the live file: one write transaction
 of the target, so a crash at any moment leaves the old database or the new one.
+
+PostgreSQL (`restore_postgres`): the backup goes into a new database, which then takes
+the live one's name; the live one is kept under a snapshot name. A backup of the other
+kind of database (a SQLite file or dump into PostgreSQL, a pg_dump archive into SQLite)
+is refused before anything is done.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +37,7 @@ BackupKind = Literal["sqlite", "custom", "json", "sql"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"
+PG_DUMP_HEAD = b"-- PostgreSQL database dump"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,24 @@ def detect_format(path: Path) -> BackupKind:
     return "json" if text.startswith(b"{") else "sql"
 
 
+def backup_backend(path: Path, kind: BackupKind) -> Literal["sqlite", "postgres"] | None:
+    """Which database the backup was taken from, where its head says (None: unknown)."""
+    if kind == "sqlite":
+        return "sqlite"
+    if kind == "custom":
+        return "postgres"
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if kind == "json":
+        found = re.search(rb'"backend":\s*"(sqlite|postgres)"', head)
+        return None if found is None else found.group(1).decode()  # type: ignore[return-value]
+    if PG_DUMP_HEAD in head[:256]:
+        return "postgres"
+    if re.match(rb"(?:\s|--[^\n]*\n)*PRAGMA\s+(?:foreign_keys|encoding)\b", head, re.I):
+        return "sqlite"  # the first line of every SQLite dump of ours and of sqlite3's
+    return None
+
+
 def run_restore(
     backup: Path,
     url: DatabaseUrl,
@@ -71,6 +96,7 @@ def run_restore(
     force: bool,
     on_progress: Progress | None = None,
     tell: Callable[[str], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> RestoreResult:
     """Replace the database `url` names with the backup's content.
 
@@ -80,17 +106,33 @@ def run_restore(
         force: Replace a database that holds tables, views or other objects.
         on_progress: Told the bytes loaded so far.
         tell: Told where the snapshot is, once it is written.
+        on_step: PostgreSQL: told each step as it starts (loading, swapping).
 
     Raises:
         OperationError: The backup does not fit this database, is damaged, or the
             database holds data and `force` was not given. The database is untouched.
     """
     kind = detect_format(backup)
+    source = backup_backend(backup, kind)
     if url.backend == "postgres":
-        raise OperationError("restore into PostgreSQL is not supported yet")
+        if source == "sqlite":
+            raise OperationError(
+                f"{backup} is a {kind} backup of a SQLite database: it restores into SQLite only"
+            )
+        from dbinspect.ops.restore_postgres import restore_postgres
+
+        snapshot = restore_postgres(
+            backup, kind, url, force=force, on_progress=on_progress, tell=tell, on_step=on_step
+        )
+        return RestoreResult(kind, snapshot)
     if kind == "custom":
         raise OperationError(
             f"{backup} is a pg_dump custom-format archive: it restores into PostgreSQL only"
+        )
+    if source == "postgres":
+        raise OperationError(
+            f"{backup} is a {kind} backup of a PostgreSQL database: it restores into "
+            "PostgreSQL only"
         )
     if url.path is None:
         raise OperationError("restore needs a database file, not an in-memory database")
@@ -108,14 +150,14 @@ def run_restore(
         problems = integrity_problems(scratch)
         if problems:
             raise OperationError(f"the backup {backup} is damaged: {problems[0]}")
-        snapshot = None
+        kept = None
         if objects:
-            snapshot = _snapshot_path(target)
-            backup_sqlite_file(url, snapshot)
+            kept = _snapshot_path(target)
+            backup_sqlite_file(url, kept)
             if tell is not None:
-                tell(f"Snapshot of the database as it was: {snapshot}")
+                tell(f"Snapshot of the database as it was: {kept}")
         _replace(scratch, target, on_progress)
-    return RestoreResult(kind, None if snapshot is None else str(snapshot))
+    return RestoreResult(kind, None if kept is None else str(kept))
 
 
 def _object_count(target: Path) -> int:

@@ -1,0 +1,430 @@
+"""Provides the loading of a PostgreSQL `json` backup into a new database, through the
+driver alone (no client tool).
+
+The backup holds the structure `schema --format json` writes and every row in
+PostgreSQL's text form (`backup_postgres`). The structure is rebuilt from the
+definitions the server itself wrote (`pg_get_functiondef`, `pg_get_constraintdef`,
+`pg_get_indexdef`, `pg_get_viewdef`, `pg_get_triggerdef`, `format_type`), run as they
+are, in pg_dump's order: schemas, extensions, types, functions, sequences, tables, rows
+(`COPY`, each text value read by its type's input function), constraints, indexes,
+foreign keys, views, triggers, comments. A statement that needs an object made later (a
+view on a view, a domain over a domain, a SQL function whose body reads a table) is
+tried again once the rest is in, until nothing more goes in.
+
+What the format does not hold is not restored: owners and grants (the restoring user
+owns everything), foreign-key options beyond the actions, and a sequence's position:
+a sequence owned by a column goes on after the column's largest value, any other one
+starts again at its start value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from dbinspect import pg_driver
+from dbinspect.errors import OperationError
+from dbinspect.ops.backup import Progress
+from dbinspect.ops.backup_files import JSON_FORMAT
+from dbinspect.url import DatabaseUrl
+
+sql = pg_driver.sql
+Composable = pg_driver.sql.Composable
+
+_DAMAGED = "the JSON backup is damaged or not laid out as dbinspect writes it"
+_TRIGGER_STATE = {
+    "disabled": "DISABLE",
+    "replica only": "ENABLE REPLICA",
+    "always": "ENABLE ALWAYS",
+}
+
+
+def _name(schema: str | None, name: str) -> Composable:
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
+
+
+class _Builder:
+    """Runs the statements on the new database; keeps those that must wait for others."""
+
+    def __init__(self, conn: pg_driver.Connection[tuple[Any, ...]]) -> None:
+        self.conn = conn
+        self.waiting: list[tuple[str, Composable | str]] = []
+
+    def run(self, label: str, statement: Composable | str, *, can_wait: bool = False) -> None:
+        try:
+            self.conn.execute(statement)  # type: ignore[arg-type]
+        except pg_driver.Error as error:
+            if not can_wait:
+                raise _failed(label, error) from None
+            self.waiting.append((label, statement))
+
+    def run_waiting(self) -> None:
+        """Run the statements that failed, again and again while some go in."""
+        while self.waiting:
+            pending, self.waiting = self.waiting, []
+            first: OperationError | None = None
+            for label, statement in pending:
+                try:
+                    self.conn.execute(statement)  # type: ignore[arg-type]
+                except pg_driver.Error as error:
+                    first = first or _failed(label, error)
+                    self.waiting.append((label, statement))
+            if first is not None and len(self.waiting) == len(pending):
+                raise first
+
+    def exists(self, query: str, *params: object) -> bool:
+        return bool(self.conn.execute(query.encode(), params).fetchone())
+
+
+def _failed(label: str, error: pg_driver.Error) -> OperationError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return OperationError(f"{label}: {reason}")
+
+
+def load_postgres_json(source: BinaryIO, url: DatabaseUrl, on_progress: Progress | None) -> None:
+    """Rebuild the backup read from `source` in the new, empty database `url`.
+
+    Raises:
+        OperationError: The backup is not a PostgreSQL JSON backup, is damaged or cut
+            short, or one of its statements fails.
+    """
+    lines = iter(source)
+    head = _parse(next(lines, b""), "]}")
+    if head.get("format") != JSON_FORMAT or head.get("backend") != "postgres":
+        raise OperationError("this JSON file is not a dbinspect backup of a PostgreSQL database")
+    structure: dict[str, list[dict[str, Any]]] = head["schema"]
+    for group in structure.values():
+        for entry in group:
+            if entry.get("error"):
+                raise OperationError(
+                    f"the backup lacks the definition of {entry.get('schema')}.{entry['name']} "
+                    f"({entry['error']})"
+                )
+    conn = pg_driver.connect(url)
+    try:
+        conn.execute("SET check_function_bodies = false")
+        conn.execute("SET client_min_messages = warning")
+        build = _Builder(conn)
+        _before_rows(build, structure)
+        _rows(conn, lines, on_progress)
+        _after_rows(build, structure)
+    except pg_driver.Error as error:
+        raise _failed("loading the rows", error) from None
+    finally:
+        conn.close()
+
+
+def _before_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
+    for schema in structure.get("schemas", []):
+        build.run(
+            f"schema {schema['name']}",
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema["name"])),
+        )
+    for extension in structure.get("extensions", []):
+        build.run(
+            f"extension {extension['name']}",
+            sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA {}").format(
+                sql.Identifier(extension["name"]), sql.Identifier(extension["schema"])
+            ),
+        )
+    for kind in structure.get("types", []):
+        build.run(f"type {kind['schema']}.{kind['name']}", _type(kind), can_wait=True)
+    for function in structure.get("functions", []):
+        if function.get("definition") is None:
+            raise OperationError(
+                f"{function.get('kind', 'function')} {function['schema']}.{function['name']}: "
+                "a JSON backup cannot rebuild it; back up with --format sql or custom"
+            )
+        build.run(
+            f"function {function['schema']}.{function['name']}",
+            function["definition"],
+            can_wait=True,
+        )
+    tables = structure.get("tables", [])
+    for sequence in structure.get("sequences", []):
+        if not sequence["identity"]:
+            build.run(f"sequence {sequence['name']}", _sequence(sequence))
+    build.run_waiting()  # types and functions that columns' types and defaults use
+    parents_first = sorted(tables, key=lambda t: "partition_of" in t)
+    for table in parents_first:
+        if table["kind"] == "foreign table":
+            raise OperationError(
+                f"foreign table {table['schema']}.{table['name']}: a JSON backup cannot "
+                "rebuild foreign tables; back up with --format sql or custom"
+            )
+        build.run(f"table {table['schema']}.{table['name']}", _table(table), can_wait=True)
+    build.run_waiting()  # partitions of partitions
+
+
+def _type(kind: dict[str, Any]) -> Composable:
+    name = _name(kind["schema"], kind["name"])
+    if kind["type"] == "enum":
+        return sql.SQL("CREATE TYPE {} AS ENUM ({})").format(
+            name, sql.SQL(", ").join(map(sql.Literal, kind["labels"]))
+        )
+    parts: list[Composable] = [
+        sql.SQL("CREATE DOMAIN {} AS {}").format(name, sql.SQL(kind["base_type"]))
+    ]
+    if kind.get("default") is not None:
+        parts.append(sql.SQL("DEFAULT {}").format(sql.SQL(kind["default"])))
+    if kind.get("not_null"):
+        parts.append(sql.SQL("NOT NULL"))
+    for check in kind.get("constraints", []):
+        parts.append(
+            sql.SQL("CONSTRAINT {} {}").format(
+                sql.Identifier(check["name"]), sql.SQL(check["definition"])
+            )
+        )
+    return sql.SQL(" ").join(parts)
+
+
+def _sequence(sequence: dict[str, Any]) -> Composable:
+    return sql.SQL(
+        "CREATE SEQUENCE {} AS {} INCREMENT {} MINVALUE {} MAXVALUE {} START {} CACHE {} {}"
+    ).format(
+        _name(sequence["schema"], sequence["name"]),
+        sql.SQL(sequence["data_type"]),
+        sql.Literal(sequence["increment"]),
+        sql.Literal(sequence["minimum"]),
+        sql.Literal(sequence["maximum"]),
+        sql.Literal(sequence["start"]),
+        sql.Literal(sequence["cache"]),
+        sql.SQL("CYCLE" if sequence["cycle"] else "NO CYCLE"),
+    )
+
+
+def _column(column: dict[str, Any]) -> Composable:
+    parts: list[Composable] = [sql.Identifier(column["name"]), sql.SQL(column["type"])]
+    if column.get("collation"):
+        parts.append(sql.SQL("COLLATE {}").format(sql.Identifier(column["collation"])))
+    if column.get("generated"):
+        parts.append(
+            sql.SQL("GENERATED ALWAYS AS ({}) STORED").format(sql.SQL(column["expression"]))
+        )
+    elif column.get("identity"):
+        how = "ALWAYS" if column["identity"] == "always" else "BY DEFAULT"
+        parts.append(sql.SQL(f"GENERATED {how} AS IDENTITY"))
+    elif column.get("default") is not None:
+        parts.append(sql.SQL("DEFAULT {}").format(sql.SQL(column["default"])))
+    if column.get("not_null"):
+        parts.append(sql.SQL("NOT NULL"))
+    return sql.SQL(" ").join(parts)
+
+
+def _table(table: dict[str, Any]) -> Composable:
+    name = _name(table["schema"], table["name"])
+    unlogged = sql.SQL("UNLOGGED " if table.get("unlogged") else "")
+    if "partition_of" in table:
+        parent_schema, _, parent = str(table["partition_of"]).partition(".")
+        return sql.SQL("CREATE {}TABLE {} PARTITION OF {} {}").format(
+            unlogged, name, _name(parent_schema, parent), sql.SQL(table["partition_bound"])
+        )
+    statement = sql.SQL("CREATE {}TABLE {} ({})").format(
+        unlogged, name, sql.SQL(", ").join(_column(c) for c in table["columns"])
+    )
+    if table.get("partition_key"):
+        statement = sql.SQL("{} PARTITION BY {}").format(statement, sql.SQL(table["partition_key"]))
+    return statement
+
+
+def _rows(
+    conn: pg_driver.Connection[tuple[Any, ...]], lines: Iterator[bytes], progress: Progress | None
+) -> None:
+    """COPY each table's rows (the lines after the head), a line at a time."""
+    read = 0
+    for line in lines:
+        read += len(line)
+        if line.strip() == b"]}":
+            return
+        about = _parse(line.lstrip(b","), "]}")
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            _name(about["schema"], about["name"]),
+            sql.SQL(", ").join(map(sql.Identifier, about["columns"])),
+        )
+        with conn.cursor() as cursor, cursor.copy(copy) as rows:
+            for row_line in lines:
+                read += len(row_line)
+                if row_line.startswith(b"]"):
+                    break
+                if not row_line.strip():
+                    continue
+                try:
+                    row = json.loads(row_line.rstrip().rstrip(b","))
+                except ValueError:
+                    raise OperationError(_DAMAGED) from None
+                if not isinstance(row, dict):
+                    raise OperationError(_DAMAGED)
+                rows.write_row(tuple(row.values()))
+                if progress is not None and read & 0xFFFF < len(row_line):
+                    progress(read, None)
+            else:
+                raise OperationError(
+                    "the JSON backup ends in the middle of a table: it is truncated"
+                )
+    raise OperationError("the JSON backup ends before its last table: it is truncated")
+
+
+def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
+    tables = sorted(structure.get("tables", []), key=lambda t: "partition_of" in t)
+    for table in tables:
+        for constraint in table.get("constraints", []):
+            if not _has_constraint(build, table, constraint["name"]):
+                build.run(
+                    f"constraint {constraint['name']} of {table['schema']}.{table['name']}",
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                        _name(table["schema"], table["name"]),
+                        sql.Identifier(constraint["name"]),
+                        sql.SQL(constraint["definition"]),
+                    ),
+                    can_wait=True,  # a partition's waits for its parent's
+                )
+    build.run_waiting()
+    for index in structure.get("indexes", []):
+        if index["origin"] == "c" and not build.exists(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            index["schema"],
+            index["name"],
+        ):
+            # An index on a materialized view waits for the view.
+            build.run(f"index {index['name']}", index["definition"], can_wait=True)
+    for table in tables:
+        for key in table.get("foreign_keys", []):
+            if not _has_constraint(build, table, key["name"]):
+                build.run(f"foreign key {key['name']}", _foreign_key(table, key), can_wait=True)
+    for view in structure.get("views", []) + structure.get("materialized_views", []):
+        build.run(f"view {view['schema']}.{view['name']}", view["sql"], can_wait=True)
+    build.run_waiting()
+    for trigger in structure.get("triggers", []):
+        build.run(f"trigger {trigger['name']}", trigger["definition"])
+        state = _TRIGGER_STATE.get(trigger.get("enabled", ""))
+        if state is not None:
+            build.run(
+                f"trigger {trigger['name']}",
+                sql.SQL("ALTER TABLE {} {} TRIGGER {}").format(
+                    _name(trigger["schema"], trigger["table"]),
+                    sql.SQL(state),
+                    sql.Identifier(trigger["name"]),
+                ),
+            )
+    _sequence_positions(build, structure)
+    _comments(build, structure)
+
+
+def _has_constraint(build: _Builder, table: dict[str, Any], name: str) -> bool:
+    return build.exists(
+        "SELECT 1 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND con.conname = %s",
+        table["schema"],
+        table["name"],
+        name,
+    )
+
+
+def _foreign_key(table: dict[str, Any], key: dict[str, Any]) -> Composable:
+    target = key["references"]
+    return sql.SQL(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) "
+        "ON UPDATE {} ON DELETE {}"
+    ).format(
+        _name(table["schema"], table["name"]),
+        sql.Identifier(key["name"]),
+        sql.SQL(", ").join(map(sql.Identifier, key["columns"])),
+        _name(target["schema"], target["table"]),
+        sql.SQL(", ").join(map(sql.Identifier, key["ref_columns"])),
+        sql.SQL(key["on_update"]),
+        sql.SQL(key["on_delete"]),
+    )
+
+
+def _sequence_positions(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
+    """A sequence a column owns goes on after the column's largest value."""
+    for sequence in structure.get("sequences", []):
+        owner = sequence.get("owned_by")
+        if owner is None:
+            continue
+        schema, table, column = _owner_parts(owner, structure)
+        name = _name(sequence["schema"], sequence["name"])
+        if not sequence["identity"]:
+            build.run(
+                f"sequence {sequence['name']}",
+                sql.SQL("ALTER SEQUENCE {} OWNED BY {}").format(
+                    name, sql.Identifier(schema, table, column)
+                ),
+            )
+        build.run(
+            f"sequence {sequence['name']}",
+            sql.SQL(
+                "SELECT CASE WHEN m IS NULL THEN setval(s, {0}, false) ELSE setval(s, m) END "
+                "FROM (SELECT max({1}) AS m FROM {2}) AS largest, "
+                "pg_get_serial_sequence({3}, {4}) AS s"
+            ).format(
+                sql.Literal(sequence["start"]),
+                sql.Identifier(column),
+                sql.Identifier(schema, table),
+                sql.Literal(sql.Identifier(schema, table).as_string(build.conn)),
+                sql.Literal(column),
+            ),
+        )
+
+
+def _owner_parts(owner: str, structure: dict[str, list[dict[str, Any]]]) -> tuple[str, str, str]:
+    """`schema.table.column` split where a table of the backup has those names."""
+    for table in structure.get("tables", []):
+        prefix = f"{table['schema']}.{table['name']}."
+        if owner.startswith(prefix):
+            return table["schema"], table["name"], owner[len(prefix) :]
+    raise OperationError(f"a sequence is owned by {owner}, which the backup does not hold")
+
+
+def _comments(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
+    def comment(what: str, target: Composable, text: str | None) -> None:
+        if text is not None:
+            build.run(
+                f"comment on {what}",
+                sql.SQL("COMMENT ON {} {} IS {}").format(sql.SQL(what), target, sql.Literal(text)),
+            )
+
+    for schema in structure.get("schemas", []):
+        if schema["name"] != "public":
+            comment("SCHEMA", sql.Identifier(schema["name"]), schema.get("comment"))
+    for kind in structure.get("types", []):
+        comment("TYPE", _name(kind["schema"], kind["name"]), kind.get("comment"))
+    for sequence in structure.get("sequences", []):
+        comment("SEQUENCE", _name(sequence["schema"], sequence["name"]), sequence.get("comment"))
+    for what, group in (("TABLE", "tables"), ("VIEW", "views"),
+                        ("MATERIALIZED VIEW", "materialized_views")):  # fmt: skip
+        for relation in structure.get(group, []):
+            comment(what, _name(relation["schema"], relation["name"]), relation.get("comment"))
+            for column in relation.get("columns", []):
+                place = sql.Identifier(relation["schema"], relation["name"], column["name"])
+                comment("COLUMN", place, column.get("comment"))
+    for index in structure.get("indexes", []):
+        comment("INDEX", _name(index["schema"], index["name"]), index.get("comment"))
+    for trigger in structure.get("triggers", []):
+        on_table = sql.SQL("{} ON {}").format(
+            sql.Identifier(trigger["name"]), _name(trigger["schema"], trigger["table"])
+        )
+        comment("TRIGGER", on_table, trigger.get("comment"))
+    for function in structure.get("functions", []):
+        signature = str(function["name"])
+        arguments = signature[len(function["function_name"]) :]  # "(integer, text)"
+        signed = sql.SQL("{}{}").format(
+            _name(function["schema"], function["function_name"]), sql.SQL(arguments)
+        )
+        what = {"procedure": "PROCEDURE", "aggregate": "AGGREGATE"}.get(
+            function.get("kind", ""), "FUNCTION"
+        )
+        comment(what, signed, function.get("comment"))
+
+
+def _parse(line: bytes, closing: str) -> dict[str, Any]:
+    try:
+        found = json.loads(line.decode("utf-8").rstrip() + closing)
+    except (UnicodeDecodeError, ValueError):
+        raise OperationError(_DAMAGED) from None
+    if not isinstance(found, dict):
+        raise OperationError(_DAMAGED)
+    return found
