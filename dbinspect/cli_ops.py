@@ -138,8 +138,12 @@ def reset(
 ) -> None:
     """Back up, drop every object and apply the migrations again (refused without --force).
 
+    On PostgreSQL "every object" is what the migrations create: their schemas, public's
+    objects when they create some there, their extensions, and the tracking table.
+
     Example:
         dbinspect reset app.db --source migrations --force
+        dbinspect reset postgres://localhost/app --source migrations --force
     """
     from dbinspect.ops.reset import reset_database
 

@@ -4,7 +4,9 @@ The backup is `backup`'s own (`ops.backup.run_backup`), taken before anything is
 a failed backup stops the reset with the database untouched.
 
 SQLite: every table, view, index and trigger of the file goes (the tracking table
-included), and `sqlite_sequence` is emptied.
+included), and `sqlite_sequence` is emptied. PostgreSQL (`reset_postgres`): what the
+migrations create (their schemas, `public`'s objects when they create some there, their
+extensions) and the tracking table.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ def reset_database(url: DatabaseUrl, settings: Settings, *, force: bool) -> Rese
         MigrationError: A migration failed (the backup holds the database as it was).
     """
     folder = settings.migrations.path
-    if url.backend != "sqlite" or url.path is None:
-        raise OperationError("reset works on SQLite files for now")
+    if url.backend == "sqlite" and url.path is None:
+        raise OperationError("reset needs a database file, not an in-memory database")
     if not force:
         raise OperationError(
             f"reset drops every object of {url.masked} and applies the migrations again",
@@ -50,8 +52,13 @@ def reset_database(url: DatabaseUrl, settings: Settings, *, force: bool) -> Rese
     from dbinspect.ops.backup import run_backup
 
     load_migrations(folder, settings.sqlx)  # a broken folder is refused before anything
-    backup = run_backup(url, None, None).path
-    dropped = _drop_sqlite_objects(url)
+    if url.backend == "postgres":
+        from dbinspect.ops.reset_postgres import reset_postgres
+
+        backup, dropped = reset_postgres(url, settings, folder)
+    else:
+        backup = run_backup(url, None, None).path
+        dropped = _drop_sqlite_objects(url)
     from dbinspect.migrate.runner import run_migrations
 
     applied = run_migrations(url, folder, settings.sqlx)
