@@ -117,3 +117,6 @@ class DbInspectApp(App[None]):
                     f"Migrations pane action ({key}); asks to confirm first",
                     lambda kind=kind: migrations.action_migrate(kind),
                 )
+        from dbinspect.tui.operations import operation_commands
+
+        yield from operation_commands(self.session, screen)
