@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioSet
 
 from dbinspect.migrate.runner import run_migrations
@@ -42,8 +43,16 @@ def tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def notifications(app: DbInspectApp) -> list[str]:
-    return [n.message for n in app._notifications]
+async def told(pilot: Pilot[None], app: DbInspectApp, start: str) -> str:
+    """The notification starting with `start`, once it has arrived (a message, posted)."""
+
+    def found() -> str | None:
+        return next((n.message for n in app._notifications if n.message.startswith(start)), None)
+
+    await wait_until(pilot, found, f"a notification {start!r}")
+    message = found()
+    assert message is not None
+    return message
 
 
 def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -75,11 +84,8 @@ def migrated_db(folder: Path) -> Path:
     return path
 
 
-async def open_from_palette(pilot: object, app: DbInspectApp, title: str) -> None:
+async def open_from_palette(pilot: Pilot[None], app: DbInspectApp, title: str) -> None:
     """Find `title` in the palette and run it."""
-    from textual.pilot import Pilot
-
-    assert isinstance(pilot, Pilot)
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*title.lower())
@@ -113,8 +119,8 @@ async def test_backup_from_the_palette_writes_a_sound_private_file(
         await pilot.press("enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, BackupScreen), "backup done")
         target = tmp_path / field.value
-        assert notifications(app)[-1].startswith(f"Backed up to {target} (")
-        assert "integrity_check ok" in notifications(app)[-1]
+        message = await told(pilot, app, f"Backed up to {target} (")
+        assert "integrity_check ok" in message
     assert mode(target) == 0o600
     assert rows(target, "PRAGMA integrity_check") == [("ok",)]
     assert rows(target, "SELECT name FROM items ORDER BY id") == [("apple",), ("pear",)]
@@ -160,11 +166,11 @@ async def test_a_backup_never_replaces_a_file(tmp_path: Path, open_app: OpenApp)
 
 async def test_cancelling_a_backup_leaves_no_file(tmp_path: Path, open_app: OpenApp) -> None:
     db = tmp_path / "big.db"
-    # About 60 MB of JSON: the backup runs for a while, reporting after every batch.
+    # About 130 MB of JSON: the backup runs for a while, reporting after every batch.
     execute(
         db,
         "CREATE TABLE big (id INTEGER PRIMARY KEY, payload TEXT)",
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600000) "
         "INSERT INTO big SELECT i, hex(randomblob(100)) FROM n",
     )
     before = files_beside(db)
@@ -181,7 +187,9 @@ async def test_cancelling_a_backup_leaves_no_file(tmp_path: Path, open_app: Open
         assert dialog.running
         await pilot.press("x")
         await wait_until(pilot, lambda: not isinstance(app.screen, BackupScreen), "cancelled")
-        assert notifications(app)[-1] == "Backup cancelled: no file was written."
+        assert (
+            await told(pilot, app, "Backup cancelled") == "Backup cancelled: no file was written."
+        )
         assert dialog.job is not None and dialog.job.total is None
     assert files_beside(db) == before
 
@@ -219,7 +227,7 @@ async def test_typing_the_name_resets_the_database(tmp_path: Path, open_app: Ope
         assert not dialog.query_one("#operation-run", Button).disabled
         await pilot.press("enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, ResetScreen), "reset done")
-        message = notifications(app)[-1]
+        message = await told(pilot, app, "Reset app.db: ")
         assert message.startswith("Reset app.db: dropped 3 object(s), applied 1 migration(s)")
         backup = Path(message.rpartition("backup: ")[2])
         await settle(pilot)
@@ -259,7 +267,7 @@ async def test_restore_replaces_the_data_and_the_grid_shows_it(
         assert "snapshot" in body
         await pilot.press("enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, RestoreScreen), "restored")
-        message = notifications(app)[-1]
+        message = await told(pilot, app, "Restored ")
         assert message.startswith(f"Restored app.db from the sql backup {backup}; ")
         snapshot = Path(message.rpartition("is kept in ")[2])
         await wait_until(

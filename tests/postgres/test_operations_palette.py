@@ -1,0 +1,94 @@
+"""The palette's backup on a PostgreSQL server: the json format, through the driver alone."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from pgkit import fresh_database, run_sql
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, RadioSet
+from tui.helpers import SIZE, palette_highlights, settle, wait_until
+
+from dbinspect.backends import open_backend
+from dbinspect.config import resolve_settings
+from dbinspect.connections import ConnectionOwner
+from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.screens.operation_dialogs import BackupScreen
+from dbinspect.tui.session import Session
+
+
+@asynccontextmanager
+async def open_app(url: str, cwd: Path) -> AsyncIterator[DbInspectApp]:
+    settings = resolve_settings(database=url, cwd=cwd)
+    assert settings.url is not None
+    backend = await open_backend(settings.url)
+    session = Session(settings, settings.url, ConnectionOwner(settings.url, panes=backend), cwd=cwd)
+    try:
+        yield DbInspectApp(session)
+    finally:
+        await session.connections.aclose()
+
+
+def read_backup(path: Path) -> tuple[int, dict[str, object]]:
+    return stat.S_IMODE(path.stat().st_mode), json.loads(path.read_text())
+
+
+async def test_a_json_backup_from_the_palette(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a server's backup goes by default
+    with fresh_database("dbi_ops") as url:
+        run_sql(
+            url,
+            'CREATE TABLE "odd [name]" (id int PRIMARY KEY, note text, at date);'
+            "INSERT INTO \"odd [name]\" VALUES (1, 'first', '2026-01-02'), (2, NULL, NULL);",
+        )
+        name = url.rpartition("/")[2]
+        async with open_app(url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await run_backup_dialog(pilot, app)
+            dialog = app.screen
+            assert isinstance(dialog, BackupScreen)
+            field = dialog.query_one("#backup-path", Input)
+            assert field.value.startswith(f"{name}-") and field.value.endswith(".json")
+            dialog.query_one("#operation-run", Button).press()
+            await wait_until(pilot, lambda: not isinstance(app.screen, BackupScreen), "done")
+            target = tmp_path / field.value
+            messages = lambda: [n.message for n in app._notifications if "Backed up" in n.message]  # noqa: E731
+            await wait_until(pilot, messages, "the outcome told")
+            message = messages()[-1]
+    assert message.startswith(f"Backed up to {target} (") and "2 rows" in message
+    mode, data = read_backup(target)
+    assert mode == 0o600
+    assert data["backend"] == "postgres"
+    tables = data["tables"]
+    assert isinstance(tables, list)
+    assert tables == [
+        {
+            "schema": "public",
+            "name": "odd [name]",
+            "columns": ["id", "note", "at"],
+            "rows": [
+                {"id": "1", "note": "first", "at": "2026-01-02"},
+                {"id": "2", "note": None, "at": None},
+            ],
+        }
+    ]
+
+
+async def run_backup_dialog(pilot: Pilot[None], app: DbInspectApp) -> None:
+    """Open the backup from the palette and pick the json format (sql, custom, json)."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*"back up the database")
+    await wait_until(pilot, lambda: palette_highlights(app, "Back up the database"), "found")
+    await pilot.press("enter")
+    await pilot.pause()
+    app.screen.query_one(RadioSet).focus()
+    await pilot.press("right", "right", "enter")
+    await pilot.pause()
