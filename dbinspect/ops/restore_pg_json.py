@@ -49,7 +49,7 @@ class _Builder:
 
     def __init__(self, conn: pg_driver.Connection[tuple[Any, ...]]) -> None:
         self.conn = conn
-        self.waiting: list[tuple[str, Composable | str]] = []
+        self.waiting: list[tuple[str, Composable | str, OperationError]] = []
 
     def run(self, label: str, statement: Composable | str, *, can_wait: bool = False) -> None:
         try:
@@ -57,21 +57,23 @@ class _Builder:
         except pg_driver.Error as error:
             if not can_wait:
                 raise _failed(label, error) from None
-            self.waiting.append((label, statement))
+            self.waiting.append((label, statement, _failed(label, error)))
 
-    def run_waiting(self) -> None:
-        """Run the statements that failed, again and again while some go in."""
+    def run_waiting(self, *, needed: str = "") -> None:
+        """Run the statements that failed again, while some go in. Those still waiting
+        then may wait on, unless their label starts with `needed` ("": every one)."""
         while self.waiting:
             pending, self.waiting = self.waiting, []
-            first: OperationError | None = None
-            for label, statement in pending:
+            for label, statement, _ in pending:
                 try:
                     self.conn.execute(statement)  # type: ignore[arg-type]
                 except pg_driver.Error as error:
-                    first = first or _failed(label, error)
-                    self.waiting.append((label, statement))
-            if first is not None and len(self.waiting) == len(pending):
-                raise first
+                    self.waiting.append((label, statement, _failed(label, error)))
+            if len(self.waiting) == len(pending):
+                break
+        for label, _, failure in self.waiting:
+            if label.startswith(needed):
+                raise failure
 
     def exists(self, query: str, *params: object) -> bool:
         return bool(self.conn.execute(query.encode(), params).fetchone())
@@ -145,7 +147,7 @@ def _before_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) ->
     for sequence in structure.get("sequences", []):
         if not sequence["identity"]:
             build.run(f"sequence {sequence['name']}", _sequence(sequence))
-    build.run_waiting()  # types and functions that columns' types and defaults use
+    build.run_waiting(needed="type ")  # functions may wait for tables (BEGIN ATOMIC)
     parents_first = sorted(tables, key=lambda t: "partition_of" in t)
     for table in parents_first:
         if table["kind"] == "foreign table":
@@ -154,7 +156,7 @@ def _before_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) ->
                 "rebuild foreign tables; back up with --format sql or custom"
             )
         build.run(f"table {table['schema']}.{table['name']}", _table(table), can_wait=True)
-    build.run_waiting()  # partitions of partitions
+    build.run_waiting(needed="table ")  # the rows go in next
 
 
 def _type(kind: dict[str, Any]) -> Composable:
@@ -279,7 +281,7 @@ def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> 
                     ),
                     can_wait=True,  # a partition's waits for its parent's
                 )
-    build.run_waiting()
+    build.run_waiting(needed="constraint ")
     for index in structure.get("indexes", []):
         if index["origin"] == "c" and not build.exists(
             "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
