@@ -338,3 +338,29 @@ async def test_hostile_postgres_names_are_quoted_as_quote_ident_does(pg_url: str
         assert len(found) == len(HOSTILE)
     view = complete('select * from "Sales ""EU""".us', names, "postgres")
     assert texts(view) == ['"user"']
+
+
+TRICKY = (
+    "select 'it''s from cu' , \"big spenders\".name /* from cu */ from cu;\n"
+    "select $q$ from $x$ cu $q$, E'\\' from cu', [big spenders] -- from cu\n"
+    "from customers c where c.e = 1e+ 3; update invoices set total = 1 where cu"
+)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_lexing_again_only_what_changed_gives_what_lexing_it_all_gives(dialect: str) -> None:
+    def fresh(before: str, after: str = "") -> list[Candidate]:
+        return complete(before, SchemaNames(SHOP.relations), dialect, text_after_cursor=after)
+
+    typed = SchemaNames(SHOP.relations)
+    for end in [*range(len(TRICKY) + 1), *range(len(TRICKY), 0, -3)]:  # typing, then erasing
+        before = TRICKY[:end]
+        assert complete(before, typed, dialect) == fresh(before), before
+    for cursor in range(0, len(TRICKY), 5):  # the cursor moving through the text
+        before, after = TRICKY[:cursor], TRICKY[cursor:]
+        found = complete(before, typed, dialect, text_after_cursor=after)
+        assert found == fresh(before, after), before
+    for cursor in range(len(TRICKY) - 1, 0, -11):  # a quote typed in the middle
+        before, after = TRICKY[:cursor] + "'", TRICKY[cursor:]
+        found = complete(before, typed, dialect, text_after_cursor=after)
+        assert found == fresh(before, after), before
