@@ -87,3 +87,20 @@ def test_reset(
             )
             for (name,) in snapshots:
                 run_sql(SERVER_URL, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_reset_without_pg_dump_backs_up_as_json(
+    tmp_path: Path, pg_url: str, run_cli: RunCli
+) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_init.sql").write_text("CREATE TABLE t (id int PRIMARY KEY);\n")
+    assert run_cli("migrate", "run", pg_url, "--source", folder).returncode == 0
+    run_sql(pg_url, "INSERT INTO t VALUES (1), (2)")
+    result = run_cli("reset", pg_url, "--source", folder, "--force",
+                     env={"PATH": str(tmp_path)}, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert query(pg_url, "SELECT count(*) FROM t") == [(0,)]
+    [backup] = [p for p in tmp_path.iterdir() if p.name.endswith(".json")]
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert '"rows": [' in backup.read_text() and '{"id": "2"}' in backup.read_text()
