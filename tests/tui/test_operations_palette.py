@@ -98,6 +98,10 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+def folders_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
+
 def files_beside(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.is_file())
 
@@ -276,6 +280,34 @@ async def test_restore_replaces_the_data_and_the_grid_shows_it(
         assert "changed since" not in "\n".join(screen_lines(pane))
     assert rows(db, "SELECT name FROM items ORDER BY id") == [("apple",), ("pear",)]
     assert rows(snapshot, "SELECT name FROM items") == [("changed since",)]
+
+
+async def test_cancelling_a_restore_leaves_the_database_as_it_was(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    db = tmp_path / "app.db"
+    execute(
+        db,
+        "CREATE TABLE big (id INTEGER PRIMARY KEY, payload TEXT)",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "INSERT INTO big SELECT i, hex(randomblob(100)) FROM n",
+    )
+    run_backup(parse_url(str(db)), "sql", tmp_path / "saved.sql")
+    execute(db, "DELETE FROM big WHERE id > 1", "UPDATE big SET payload = 'now'")
+    before = files_beside(db)
+    async with open_app(db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_from_palette(pilot, app, "Restore from a backup file")
+        dialog = app.screen
+        assert isinstance(dialog, RestoreScreen)
+        await pilot.press(*"saved.sql", "enter")
+        await wait_until(pilot, lambda: dialog.job is not None and dialog.job.done > 0, "started")
+        await pilot.press("x")
+        message = await told(pilot, app, "Restore cancelled")
+    assert message == "Restore cancelled: the database is unchanged."
+    assert rows(db, "SELECT id, payload FROM big") == [(1, "now")]
+    assert files_beside(db) == before  # no snapshot: the backup was still being loaded
+    assert folders_in(tmp_path) == []  # nor its scratch database
 
 
 async def test_check_shows_a_column_added_by_hand_as_drift(
