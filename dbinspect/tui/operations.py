@@ -143,7 +143,8 @@ def contents_line(schema: Schema | None) -> str | None:
         return None
     tables = sum(o.kind == "table" for o in objects)
     others = len(objects) - tables
-    parts = [f"{tables} table{'' if tables == 1 else 's'} with their rows"] if tables else []
+    rows = "its rows" if tables == 1 else "their rows"
+    parts = [f"{tables} table{'' if tables == 1 else 's'} with {rows}"] if tables else []
     if others:
         parts.append(f"{others} other object{'' if others == 1 else 's'}")
     return " and ".join(parts)

@@ -23,6 +23,7 @@ from dbinspect.tui.panes import SchemaPane
 from dbinspect.tui.screens.operation_dialogs import (
     BackupScreen,
     CheckScreen,
+    RepairScreen,
     ResetScreen,
     RestoreScreen,
     ResultScreen,
@@ -333,6 +334,33 @@ async def test_check_shows_a_column_added_by_hand_as_drift(
         "database has CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT)"
         in report
     )
+
+
+async def test_repair_writes_the_new_file_it_names(tmp_path: Path, open_app: OpenApp) -> None:
+    db = migrated_db(tmp_path)
+    async with open_app(db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_from_palette(pilot, app, "Repair into a new file")
+        dialog = app.screen
+        assert isinstance(dialog, RepairScreen)
+        dialog.query_one("#repair-path", Input).value = "fixed.db"
+        await pilot.pause()
+        body = plain(dialog.query_one("#operation-body")).replace("\n", " ")
+        assert "Backs up app.db beside it first (as app-<UTC timestamp>.sqlite)" in body
+        assert str(tmp_path / "fixed.db") in body
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ResultScreen), "the report")
+        message = await told(pilot, app, "Repaired into ")
+        report = plain(app.screen.query_one("#result-lines"))
+    assert message.startswith(f"Repaired into {tmp_path / 'fixed.db'} (passes integrity_check)")
+    backup = Path(message.rpartition("backup: ")[2])
+    assert "method: rebuild" in report
+    assert rows(tmp_path / "fixed.db", "SELECT name FROM items ORDER BY id") == [
+        ("apple",),
+        ("pear",),
+    ]
+    assert rows(backup, "SELECT count(*) FROM items") == [(2,)]
+    assert rows(db, "SELECT count(*) FROM items") == [(2,)]
 
 
 async def test_read_only_leaves_out_restore_and_reset(tmp_path: Path, open_app: OpenApp) -> None:

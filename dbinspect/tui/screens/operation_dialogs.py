@@ -235,6 +235,13 @@ class OperationScreen(ModalScreen[None]):
             return self.session.path_label or display(url.path, self.session.cwd)
         return url.masked
 
+    def backup_name(self) -> Text:
+        """` (as <db>-<UTC timestamp>.sqlite)`: the backup that repair and reset take first."""
+        path = self.session.url.path
+        if path is None:
+            return Text("")
+        return Text(" (as ") + safe_text(f"{path.stem}-<UTC timestamp>.sqlite") + Text(")")
+
     def path_from(self, text: str) -> Path:
         """A path typed in a field: relative ones are in the app's working folder."""
         return self.session.cwd / Path(text.strip()).expanduser()
@@ -391,9 +398,9 @@ class RestoreScreen(OperationScreen):
         else:
             lines.append("The database holds no tables: nothing in it is replaced.")
         lines += [
-            "A snapshot of the database as it is is taken first, beside it, and named "
-            "once written. The backup is loaded and checked in a scratch database before; "
-            "a damaged one leaves the database untouched.",
+            "A snapshot of the database as it stands is taken first, beside it, and named "
+            "once written. The backup is loaded and checked in a scratch database before "
+            "that: a damaged one leaves the database untouched.",
             f"{CANCEL_KEY} cancels: the database stays as it was.",
         ]
         return _lines(*lines)
@@ -509,7 +516,8 @@ class RepairScreen(OperationScreen):
         output = self.output
         return _lines(
             Text("Backs up ") + safe_text(self.db_label, style="bold")
-            + Text(" beside it first, then rebuilds it into the new file"),
+            + Text(" beside it first") + self.backup_name()
+            + Text(", then rebuilds it into the new file"),
             Text("  ") + safe_text(str(output) if output else "…", style="bold"),
             "never in place: the database itself is not changed. The report says what "
             "was recovered and what was not.",
@@ -573,9 +581,10 @@ class ResetScreen(OperationScreen):
     def describe(self) -> Text:
         return _lines(
             Text("Backs up ") + safe_text(self.db_label, style="bold")
-            + Text(" beside it (mode 0600), then drops every table, view, index and trigger"),
-            Text("(the migration tracking table too) and applies the migrations in ")
-            + safe_text(self.session.folder_label) + Text(" again."),
+            + Text(" beside it") + self.backup_name()
+            + Text(" (mode 0600), then drops every table, view, index and trigger"),
+            Text("(the migration tracking table too) and applies the migrations again, from ")
+            + safe_text(self.session.folder_label) + Text("."),
             Text("Every row in the database goes; the backup keeps them.", style="bold yellow"),
             "Once started it runs to its end: it cannot be cancelled.",
             Text("Type ") + safe_text(self.name_to_type, style="bold")
