@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import sys
 from collections.abc import Callable, Hashable
 from typing import Literal
 
@@ -25,6 +27,7 @@ Role = Literal["panes", "browse", "count", "watch", "export"]
 """What a connection is for: each role has its own, so none waits for another."""
 POLL_SECONDS = 1.0
 """How often the watch connection asks whether another process wrote."""
+_POSTGRES = "dbinspect.backends.postgres"
 
 
 class ConnectionOwner:
@@ -34,7 +37,9 @@ class ConnectionOwner:
         url: The database.
         extensions: Loaded into every reading connection.
         panes: An already open connection for the `panes` role (the launch opens it
-            early, so the first frame does not wait for a second open).
+            early, so the first frame does not wait for a second open). Without one,
+            the first `get("panes")` opens it (on PostgreSQL the launch reads the first
+            outline without it, and the app connects after the first frame).
     """
 
     def __init__(
@@ -50,13 +55,16 @@ class ConnectionOwner:
         """The `generation` each connection was opened in."""
         self._opening: dict[Role, asyncio.Lock] = {}
         self._subscribers: list[Callable[[bool], None]] = []
+        self._panes_open = asyncio.Event()
+        if panes is not None:
+            self._panes_open.set()
         self._closed = False
         self.generation = 0
         """Moves on every `reopen`: a reader holding an older backend should ask again."""
 
     @property
     def panes(self) -> Backend:
-        """The connection the panes read facts and schema on (open from the start)."""
+        """The connection the panes read facts and schema on, once open (see `get`)."""
         return self._open["panes"]
 
     async def get(self, role: Role) -> Backend:
@@ -80,6 +88,8 @@ class ConnectionOwner:
                 backend = await self._open_unless_closed()
                 self._open[role] = backend
                 self._opened_at[role] = self.generation
+                if role == "panes":
+                    self._panes_open.set()
         return backend
 
     def _current(self, role: Role) -> bool:
@@ -93,6 +103,9 @@ class ConnectionOwner:
         """
         if self._closed:
             raise DbInspectError("the database session is closed")
+        if self.url.backend == "postgres" and _POSTGRES not in sys.modules:
+            # The driver's import takes about 0.1 s: on a thread the app keeps drawing.
+            await asyncio.to_thread(importlib.import_module, _POSTGRES)
         backend = await open_backend(self.url, extensions=self.extensions)
         if self._closed:
             await backend.aclose()
@@ -112,6 +125,7 @@ class ConnectionOwner:
         fresh = await self._open_unless_closed()
         old = self._open.get("panes")
         self._open["panes"] = fresh
+        self._panes_open.set()
         self.generation += 1
         if old is not None:
             with contextlib.suppress(DbInspectError):
@@ -142,7 +156,10 @@ class ConnectionOwner:
 
         Polls the backend's change token on a connection of its own, so a slow query
         elsewhere never delays it. An unreadable moment (locked, mid-rewrite) is skipped.
+        It starts once the panes' connection is open: opening its own before that would
+        compete with the first frame.
         """
+        await self._panes_open.wait()
         last = await self._token()  # from now on: a write after this call is noticed
         while True:
             await asyncio.sleep(poll)

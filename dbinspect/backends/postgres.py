@@ -12,7 +12,12 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
 from dbinspect import pg_driver as driver
-from dbinspect.backends.postgres_catalog import read_catalog, read_relations
+from dbinspect.backends.postgres_catalog import (
+    Row,
+    read_catalog,
+    read_relation_rows,
+    relations_schema,
+)
 from dbinspect.backends.postgres_catalog_sql import TABLE_SIZES
 from dbinspect.backends.postgres_facts import read_server_facts
 from dbinspect.backends.postgres_rows import PostgresRows
@@ -135,7 +140,11 @@ class PostgresBackend(PostgresRows):
         """Schemas, tables and views by name, for the first frame; the outline follows."""
         if self._schema is not None or self._outline is not None:
             return self._schema or self._outline
-        return await self._reading(read_relations(self.conn))
+        return relations_schema(*await self.relation_rows())
+
+    async def relation_rows(self) -> tuple[list[Row], list[Row]]:
+        """The quick outline's catalog rows (see `postgres_catalog.read_relation_rows`)."""
+        return await self._reading(read_relation_rows(self.conn))
 
     async def table_sizes(self) -> dict[str, int] | None:
         """Bytes on disk of each table with its indexes and TOAST: `pg_total_relation_size`.

@@ -12,9 +12,8 @@ import contextlib
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dbinspect import pg_driver
 from dbinspect.backends import postgres_catalog_sql as q
 from dbinspect.models import (
     POSTGRES_OBJECT_KINDS,
@@ -27,6 +26,9 @@ from dbinspect.models import (
     Schema,
     SchemaObject,
 )
+
+if TYPE_CHECKING:
+    from dbinspect import pg_driver
 
 Row = tuple[Any, ...]
 
@@ -116,6 +118,8 @@ async def read_catalog(
             opened (None if it could not be), to read half of the catalog at the same
             time in the same snapshot (`pg_export_snapshot`). Its opener closes it.
     """
+    from dbinspect import pg_driver  # here: `relations_schema` is used without the driver
+
     other = await second if second is not None else None
     if other is not None:
         try:
@@ -138,19 +142,21 @@ QUICK = ("schemas", "relations")
 """What the first frame lists: schemas, and the tables and views in them."""
 
 
-async def read_relations(conn: pg_driver.AsyncConnection) -> Schema:
+async def read_relation_rows(conn: pg_driver.AsyncConnection) -> tuple[list[Row], list[Row]]:
     """Schemas, tables and views only, by name: the first frame's tree, at once.
 
     Indexes, sequences, functions, triggers, types and extensions follow with the full
-    outline; on a large catalog these two queries take a fraction of its time.
+    outline; on a large catalog these two queries take a fraction of its time. The rows
+    hold plain ints, strings, booleans and None (`relations_schema` builds the `Schema`).
     """
-    rows = await _run(conn, f"{_IMPLICIT};\n{_script(QUICK, details=False)}")
-    found = dict(zip(QUICK, rows, strict=True))
+    schemas, relations = await _run(conn, f"{_IMPLICIT};\n{_script(QUICK, details=False)}")
+    return schemas, relations
+
+
+def relations_schema(schemas: Sequence[Row], relations: Sequence[Row]) -> Schema:
+    """The first frame's `Schema` from `read_relation_rows`' rows (no driver needed)."""
     empty: list[Row] = []
-    return build_schema(
-        found["schemas"], empty, found["relations"], empty, empty, empty, empty, empty, empty,
-        empty,
-    )  # fmt: skip
+    return build_schema(schemas, empty, relations, empty, empty, empty, empty, empty, empty, empty)
 
 
 async def _read_in_halves(

@@ -7,6 +7,7 @@ import gc
 import importlib
 import logging
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend, open_backend
@@ -17,6 +18,9 @@ from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.models import Schema
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.url import DatabaseUrl
+
+if TYPE_CHECKING:
+    from dbinspect.backends.postgres_prefetch import OutlineChild
 
 log = logging.getLogger("dbinspect.tui")
 APP_MODULE = "dbinspect.tui.app"
@@ -34,11 +38,34 @@ def launch(
     Raises:
         DbInspectError: The database cannot be opened (raised before the app starts).
     """
+    child = outline_child(settings, migrate_on_launch, read_only)
     gc.enable()  # the CLI runs its one-shot commands without it; the app lives long
-    code = asyncio.run(run_app(settings, migrate_on_launch, read_only, create))
+    try:
+        code = asyncio.run(run_app(settings, migrate_on_launch, read_only, create, child))
+    finally:
+        if child is not None:
+            child.stop()
     if code:
         # The app stopped on an error (Textual showed it): the process must say so too.
         raise SystemExit(code)
+
+
+def outline_child(
+    settings: Settings, migrate_on_launch: bool, read_only: bool
+) -> OutlineChild | None:
+    """On PostgreSQL, a child process reading the first frame's outline (see
+    `postgres_prefetch`), forked before any thread starts; None elsewhere.
+
+    Not when migrations will be applied on launch: the outline must come after them.
+    """
+    url = settings.url
+    if url is None or url.backend != "postgres":
+        return None
+    if settings.migrations.explicit and migrate_on_launch and not read_only:
+        return None
+    from dbinspect.backends.postgres_prefetch import OutlineChild
+
+    return OutlineChild.start(url)
 
 
 def _import_app() -> ModuleType:
@@ -65,9 +92,18 @@ async def first_outline(backend: Backend) -> Schema:
 
 
 async def run_app(
-    settings: Settings, migrate_on_launch: bool, read_only: bool, create: bool
+    settings: Settings,
+    migrate_on_launch: bool,
+    read_only: bool,
+    create: bool,
+    child: OutlineChild | None = None,
 ) -> int:
-    """The body of `launch`, on the one event loop."""
+    """The body of `launch`, on the one event loop.
+
+    `child`: the outline being read in a child process (PostgreSQL). When it brings the
+    outline, the app opens its own connection after the first frame: the driver's import
+    then stays out of the way of Textual's.
+    """
     url = settings.url
     if url is None:
         raise ConfigError("no database given", "pass a path or set DATABASE_URL")
@@ -85,17 +121,29 @@ async def run_app(
         outcome = LaunchOutcome(skipped=f"the database is read-only: {read_only_reason}")
     elif create and url.path is not None and not url.path.exists():
         await asyncio.to_thread(create_empty_database, url.path)
-    # Import Textual on a thread while SQLite opens the file and lists its objects: on a
-    # large schema both take a few hundred milliseconds, and they need not wait for each other.
+    # Import Textual on a thread while SQLite opens the file and lists its objects (or
+    # while the child reads PostgreSQL's): on a large schema both take a few hundred
+    # milliseconds, and they need not wait for each other.
     importing = asyncio.ensure_future(asyncio.to_thread(_import_app))
+    outline: asyncio.Future[Schema] = asyncio.get_running_loop().create_future()
+    backend: Backend | None = None
     try:
-        # No probe: SQLite's first query parses the whole schema (over a second on 20,000
-        # tables); the names come from the file's pages first, and SQLite follows.
-        backend = await open_backend(url, probe=False, extensions=settings.extensions.inspection)
+        # A connection refused or a catalog that cannot be read is one line on stderr,
+        # before the app starts, as when the app opens the database itself.
+        quick = await child.schema() if child is not None else None
+        if quick is not None:
+            outline.set_result(quick)
+        else:
+            # No probe: SQLite's first query parses the whole schema (over a second on
+            # 20,000 tables); the names come from the file's pages first, and SQLite follows.
+            backend = await open_backend(
+                url, probe=False, extensions=settings.extensions.inspection
+            )
     except BaseException:
         await asyncio.gather(importing, return_exceptions=True)
         raise
-    outline = asyncio.ensure_future(first_outline(backend))
+    if backend is not None:
+        outline = asyncio.ensure_future(first_outline(backend))
     try:
         app_module = await importing
         session = app_module.Session(
@@ -114,4 +162,7 @@ async def run_app(
             outline.cancel()
         await asyncio.gather(outline, return_exceptions=True)
         # The app may have reopened the database: its owner closes whatever is open now.
-        await (session.connections.aclose() if "session" in locals() else backend.aclose())
+        if "session" in locals():
+            await session.connections.aclose()
+        elif backend is not None:
+            await backend.aclose()

@@ -38,6 +38,10 @@ class Session:
         """The connection the panes read facts and schema on."""
         return self.connections.panes
 
+    async def backend_opened(self) -> Backend:
+        """`backend`, opened first if the launch did not (see `ConnectionOwner.get`)."""
+        return await self.connections.get("panes")
+
     @property
     def read_only(self) -> bool:
         """Whether every write action is off."""

@@ -219,11 +219,12 @@ class MainScreen(Screen[None]):
             else:
                 if self.schema_ is None:  # not already shown from the launch outline
                     # Names first: the tree fills long before every column has been read.
-                    outline = session.outline or session.backend.outline()
+                    outline = session.outline or (await session.backend_opened()).outline()
                     session.outline = None
                     self.post_message(SchemaLoaded(await outline))
                 await self._first_frame.wait()
-            backend = session.backend
+            # On PostgreSQL the launch read the first outline without this connection.
+            backend = await session.backend_opened()
             self.post_message(SchemaLoaded(await backend.schema()))
             self.post_message(FactsLoaded(await backend.facts()))
         except DbInspectError as error:
@@ -252,7 +253,12 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="sizes")
     async def load_sizes(self) -> None:
         """Measure the largest tables for the Metadata chart."""
-        await self._measure_sizes(self.session.backend)
+        try:
+            backend = await self.session.backend_opened()
+        except DbInspectError as error:
+            self.post_message(LoadFailed("sizes", error))
+            return
+        await self._measure_sizes(backend)
 
     async def _measure_sizes(self, backend: Backend) -> None:
         try:

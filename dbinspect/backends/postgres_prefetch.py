@@ -1,0 +1,143 @@
+"""Reads the first frame's outline of a PostgreSQL database in a child process.
+
+Importing the driver (psycopg and libpq) costs about 0.1 s of CPU, and Python runs one
+thread at a time: on a thread the import only takes turns with Textual's, and the first
+frame waits for both. A child forked as the app launches imports the driver, connects
+and reads the schemas, tables and views on the machine's other core meanwhile; it sends
+the rows through a pipe and exits. The app opens its own connection after the first frame.
+
+The rows cross as `marshal` data (plain ints, strings, booleans and None): the child is
+this same program, and nothing else writes to the pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import marshal
+import os
+import signal
+import threading
+from typing import Any, NoReturn
+
+from dbinspect.backends.postgres_catalog import relations_schema
+from dbinspect.errors import ConnectError, DbInspectError, QueryError
+from dbinspect.models import Schema
+from dbinspect.url import DatabaseUrl
+
+_ERRORS: dict[str, type[DbInspectError]] = {"ConnectError": ConnectError, "QueryError": QueryError}
+"""The errors the child reports as they would be raised in the app: one clear line."""
+
+
+class OutlineChild:
+    """A forked child reading the schemas, tables and views of one database."""
+
+    def __init__(self, pid: int, reader: int) -> None:
+        self._pid = pid
+        self._reader = reader
+        self._lock = threading.Lock()
+        self._reaped = False
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self._pid
+
+    @classmethod
+    def start(cls, url: DatabaseUrl) -> OutlineChild | None:
+        """Fork the child; None where that is not safe (no `os.fork`, threads running).
+
+        Call it before anything starts a thread: a child forked beside other threads may
+        inherit a lock one of them held.
+        """
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return None
+        reader, writer = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reader)
+            os.close(writer)
+            return None
+        if pid == 0:
+            os.close(reader)
+            _child(url, writer)
+        os.close(writer)
+        return cls(pid, reader)
+
+    async def schema(self) -> Schema | None:
+        """The outline, or None when the child could not tell (the app reads it itself).
+
+        Raises:
+            ConnectError: The database cannot be opened (as `open_backend` says it).
+            QueryError: The catalog cannot be read.
+        """
+        data = await asyncio.to_thread(self._collect)
+        try:
+            payload: Any = marshal.loads(data) if data else None
+        except (EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(payload, tuple) or not payload:
+            return None
+        if payload[0] == "rows":
+            return relations_schema(payload[1], payload[2])
+        if payload[0] == "error" and payload[1] in _ERRORS:
+            raise _ERRORS[payload[1]](payload[2], payload[3])
+        return None
+
+    def _collect(self) -> bytes:
+        """Everything the child wrote, once it has exited (reaped here)."""
+        chunks: list[bytes] = []
+        try:
+            while chunk := os.read(self._reader, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(self._reader)
+            with self._lock:
+                os.waitpid(self._pid, 0)
+                self._reaped = True
+        return b"".join(chunks)
+
+    def stop(self) -> None:
+        """End the child if it is still reading (the app quit or failed first).
+
+        Its pipe then ends, and `_collect`, if it runs, reaps it.
+        """
+        with self._lock, contextlib.suppress(ProcessLookupError):
+            if not self._reaped:
+                os.kill(self._pid, signal.SIGKILL)
+
+
+def _child(url: DatabaseUrl, writer: int) -> NoReturn:
+    """The child's whole life: read, write the rows to `writer`, exit without cleanup.
+
+    `os._exit` skips the parent's exit handlers and leaves its buffered output alone,
+    which the child shares until it ends.
+    """
+    try:
+        # Ctrl+C ends the child at once: the app handles its own.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        data = marshal.dumps(asyncio.run(_read(url)))
+    except BaseException:  # whatever failed, the app reads the outline itself
+        data = b""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(writer, view) :]
+    finally:
+        os._exit(0)
+
+
+async def _read(url: DatabaseUrl) -> tuple[Any, ...]:
+    """("rows", schemas, relations), or ("error", kind, message, hint)."""
+    from dbinspect.backends.postgres import PostgresBackend
+
+    try:
+        backend = await PostgresBackend.open(url)
+        try:
+            schemas, relations = await backend.relation_rows()
+        finally:
+            await backend.aclose()
+    except (ConnectError, QueryError) as error:
+        return ("error", type(error).__name__, error.message, error.hint)
+    return ("rows", schemas, relations)
