@@ -131,6 +131,11 @@ def database_name(session: Session, screen: MainScreen | None = None) -> str:
     return unquote(urlsplit(url.raw).path.lstrip("/")) or "postgres"
 
 
+_CONTAINERS = ("schema", "extension")
+"""Kinds left out of what a database holds: a new PostgreSQL database already has
+`public` and `plpgsql`."""
+
+
 def contents_line(schema: Schema | None) -> str | None:
     """What the database holds, for the restore confirmation; None when empty.
 
@@ -138,7 +143,7 @@ def contents_line(schema: Schema | None) -> str | None:
     """
     if schema is None:
         return None
-    objects = [o for o in schema.objects if not o.internal and o.kind not in ("schema",)]
+    objects = [o for o in schema.objects if not o.internal and o.kind not in _CONTAINERS]
     if not objects:
         return None
     tables = sum(o.kind == "table" for o in objects)

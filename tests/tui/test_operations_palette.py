@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from hostile_text import HOSTILE, raw_controls
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioSet
 
@@ -361,6 +362,26 @@ async def test_repair_writes_the_new_file_it_names(tmp_path: Path, open_app: Ope
     ]
     assert rows(backup, "SELECT count(*) FROM items") == [(2,)]
     assert rows(db, "SELECT count(*) FROM items") == [(2,)]
+
+
+async def test_a_hostile_file_name_reaches_the_screen_escaped(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    db = tmp_path / f"{HOSTILE}.db"
+    execute(db, "CREATE TABLE t (x)", "INSERT INTO t VALUES (1)")
+    async with open_app(db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_from_palette(pilot, app, "Back up the database")
+        dialog = app.screen
+        assert isinstance(dialog, BackupScreen)
+        body = plain(dialog.query_one("#operation-body"))
+        await pilot.press("enter")
+        message = await told(pilot, app, "Backed up to ")
+    assert "Copies " in body and raw_controls(body) == []
+    assert raw_controls(message) == []
+    assert "x1b]52" in message  # shown, as an escape
+    backups = [name for name in files_beside(db) if name.endswith(".sqlite")]
+    assert len(backups) == 1 and backups[0].startswith(HOSTILE)
 
 
 async def test_read_only_leaves_out_restore_and_reset(tmp_path: Path, open_app: OpenApp) -> None:
