@@ -34,6 +34,11 @@ async def open_app(url: str, cwd: Path) -> AsyncIterator[DbInspectApp]:
         await session.connections.aclose()
 
 
+def told(app: DbInspectApp) -> list[str]:
+    """The backup's notifications so far."""
+    return [n.message for n in app._notifications if n.message.startswith("Backed up")]
+
+
 def read_backup(path: Path) -> tuple[int, dict[str, object]]:
     return stat.S_IMODE(path.stat().st_mode), json.loads(path.read_text())
 
@@ -59,9 +64,8 @@ async def test_a_json_backup_from_the_palette(
             dialog.query_one("#operation-run", Button).press()
             await wait_until(pilot, lambda: not isinstance(app.screen, BackupScreen), "done")
             target = tmp_path / field.value
-            messages = lambda: [n.message for n in app._notifications if "Backed up" in n.message]  # noqa: E731
-            await wait_until(pilot, messages, "the outcome told")
-            message = messages()[-1]
+            await wait_until(pilot, lambda: told(app), "the outcome told")
+            message = told(app)[-1]
     assert message.startswith(f"Backed up to {target} (") and "2 rows" in message
     mode, data = read_backup(target)
     assert mode == 0o600
