@@ -89,6 +89,20 @@ SQLITE_ATTACH = dbapi.SQLITE_ATTACH
 SQLITE_DETACH = dbapi.SQLITE_DETACH
 SQLITE_PRAGMA = dbapi.SQLITE_PRAGMA
 SQLITE_FUNCTION = dbapi.SQLITE_FUNCTION
+WRITE_ACTIONS = frozenset(
+    getattr(dbapi, name)
+    for name in (
+        "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE", "SQLITE_ALTER_TABLE",
+        "SQLITE_REINDEX", "SQLITE_ANALYZE", "SQLITE_CREATE_INDEX", "SQLITE_CREATE_TABLE",
+        "SQLITE_CREATE_TEMP_INDEX", "SQLITE_CREATE_TEMP_TABLE", "SQLITE_CREATE_TEMP_TRIGGER",
+        "SQLITE_CREATE_TEMP_VIEW", "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW",
+        "SQLITE_CREATE_VTABLE", "SQLITE_DROP_INDEX", "SQLITE_DROP_TABLE",
+        "SQLITE_DROP_TEMP_INDEX", "SQLITE_DROP_TEMP_TABLE", "SQLITE_DROP_TEMP_TRIGGER",
+        "SQLITE_DROP_TEMP_VIEW", "SQLITE_DROP_TRIGGER", "SQLITE_DROP_VIEW",
+        "SQLITE_DROP_VTABLE", "SQLITE_TRANSACTION", "SQLITE_SAVEPOINT",
+    )
+)  # fmt: skip
+"""Authorizer actions that change a database (or its transaction state)."""
 
 # Primary result codes (the low byte of an extended code), for classifying errors by
 # code rather than by words in a message, which quotes user names.

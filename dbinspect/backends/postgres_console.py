@@ -1,0 +1,269 @@
+"""The query console on PostgreSQL: each statement in its own transaction, read-only
+unless write mode asks otherwise.
+
+A query (a `SELECT`, `VALUES`, `TABLE` or `WITH ... SELECT`, as PostgreSQL's own parser
+reads it) is declared as a scrollable server-side cursor in a `READ ONLY` transaction,
+kept open while its rows are browsed: a page anywhere is a `MOVE ABSOLUTE` and a `FETCH`,
+End is one `MOVE ALL` (which counts the rows), and only the page asked for crosses the
+network. Anything else runs as it is, and its rows (SHOW, EXPLAIN, a RETURNING) are
+kept in memory up to `ROWS_KEPT`. In write mode a statement that is not a query runs in
+a `READ WRITE` transaction that the user then commits or rolls back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from dbinspect import pg_driver as driver
+from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row, StatementError
+from dbinspect.query.statements import Dialect
+from dbinspect.url import DatabaseUrl
+
+CURSOR = "dbinspect_result"
+EXPORT_CURSOR = "dbinspect_export"
+_QUERY_NODES = frozenset({"SelectStmt"})
+
+
+def is_query(sql: str) -> bool:
+    """Whether PostgreSQL's parser reads `sql` as one query that a cursor can hold."""
+    try:
+        from pglast import parse_sql
+        from pglast.enums import CmdType  # noqa: F401  (pglast's AST modules load here)
+
+        statements = parse_sql(sql)
+    except Exception:  # a statement pglast cannot parse: the server will say why
+        return False
+    if len(statements) != 1:
+        return False
+    node = statements[0].stmt
+    if type(node).__name__ not in _QUERY_NODES:
+        return False
+    with_clause = getattr(node, "withClause", None)
+    for cte in getattr(with_clause, "ctes", None) or ():
+        if type(getattr(cte, "ctequery", None)).__name__ not in _QUERY_NODES:
+            return False  # a data-modifying CTE: not a read, and no cursor takes it
+    return True
+
+
+class PostgresResultCursor:
+    """A query's rows through a scrollable server-side cursor (see the module)."""
+
+    rewinds: Literal["rerun", "scroll"] = "scroll"
+
+    def __init__(self, console: PostgresConsole, sql: str, columns: tuple[str, ...]) -> None:
+        self._console = console
+        self._sql = sql
+        self.columns = columns
+        self._position = 0
+        self._count: int | None = None
+        self._open = True
+
+    async def rows(self, offset: int, limit: int) -> list[Row]:
+        async with self._console.lock:
+            if not self._open:
+                return []
+            if offset != self._position:
+                await self._console.send(f'MOVE ABSOLUTE {int(offset)} FROM "{CURSOR}"', self._sql)
+            cur = await self._console.send(f'FETCH FORWARD {int(limit)} FROM "{CURSOR}"', self._sql)
+            rows = [tuple(r) for r in await cur.fetchall()]
+            self._position = offset + len(rows)
+            if len(rows) < limit and self._count is None:
+                self._count = self._position
+            return rows
+
+    async def count(self) -> int:
+        if self._count is not None:
+            return self._count
+        async with self._console.lock:
+            await self._console.send(f'MOVE ABSOLUTE 0 FROM "{CURSOR}"', self._sql)
+            cur = await self._console.send(f'MOVE FORWARD ALL FROM "{CURSOR}"', self._sql)
+            moved = (cur.statusmessage or "MOVE 0").split()[-1]
+            self._count = int(moved) if moved.isdigit() else 0
+            self._position = self._count
+            return self._count
+
+    async def stream(self, batch_rows: int) -> AsyncIterator[list[Row]]:
+        async with self._console.lock:
+            await self._console.send(
+                f'DECLARE "{EXPORT_CURSOR}" NO SCROLL CURSOR FOR {self._sql}', self._sql
+            )
+        try:
+            while True:
+                async with self._console.lock:
+                    cur = await self._console.send(
+                        f'FETCH FORWARD {int(batch_rows)} FROM "{EXPORT_CURSOR}"', self._sql
+                    )
+                    rows = [tuple(r) for r in await cur.fetchall()]
+                if not rows:
+                    return
+                yield rows
+        finally:
+            with contextlib.suppress(StatementError):
+                async with self._console.lock:
+                    await asyncio.shield(self._console.send(f'CLOSE "{EXPORT_CURSOR}"', self._sql))
+
+    async def close(self) -> None:
+        self._open = False
+
+
+class PostgresConsole:
+    """One connection of the console to a PostgreSQL database."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, url: DatabaseUrl, conn: Any, read_only: bool) -> None:
+        self.url = url
+        self.conn: Any = conn
+        self.can_write = not read_only
+        self.lock = asyncio.Lock()
+        self._pending = False
+        self._current: PostgresResultCursor | None = None
+
+    @classmethod
+    async def open(cls, url: DatabaseUrl, *, read_only: bool) -> PostgresConsole:
+        """Connect (no statement timeout: the user's queries may take long; `esc` stops one).
+
+        Raises:
+            ConnectError: The server refuses or cannot be reached.
+        """
+        conn = await driver.connect_async(url, read_only=False, autocommit=True)
+        driver.values_as_text(conn)
+        console = cls(url, conn, read_only)
+        # Outside the console's own transactions nothing may write either.
+        await console.send("SET default_transaction_read_only = on", "")
+        return console
+
+    async def send(self, statement: str, sql: str, prefix: int = 0) -> Any:
+        """Run `statement` (which holds the user's `sql` after `prefix` characters)."""
+        try:
+            return await self.conn.execute(statement)
+        except driver.Error as error:
+            raise self._error(error, sql, prefix) from None
+
+    def _error(self, error: BaseException, sql: str, prefix: int) -> StatementError:
+        if isinstance(error, driver.QueryCanceled):
+            return StatementError("cancelled", sql)
+        if isinstance(error, driver.pg_errors.ReadOnlySqlTransaction):
+            return StatementError(
+                "read-only: this statement writes; switch write mode on to run it", sql
+            )
+        if driver.server_lost(error):
+            return StatementError(driver.lost_message(self.url), sql)
+        position = driver.error_position(error)
+        if position is not None:
+            position = position - prefix if position >= prefix else None
+        return StatementError(driver.error_message(error), sql, position)
+
+    async def _end_transaction(self) -> None:
+        current, self._current = self._current, None
+        if current is not None:
+            await current.close()
+        status = self.conn.info.transaction_status
+        if status != driver.TransactionStatus.IDLE:
+            with contextlib.suppress(driver.Error):
+                await asyncio.shield(self.conn.execute("ROLLBACK"))
+        self._pending = False
+
+    async def run(self, sql: str, *, write: bool = False) -> Outcome:
+        async with self.lock:
+            await self._end_transaction()
+            if is_query(sql):
+                return await self._declare(sql)
+            if write and not self.can_write:
+                raise StatementError("read-only: the database was opened read-only", sql)
+            await self.send("BEGIN READ WRITE" if write else "BEGIN READ ONLY", sql)
+            try:
+                cur = await self.send(sql, sql)
+                outcome = Outcome(changed=cur.rowcount if cur.rowcount >= 0 else None)
+                if cur.description is not None:
+                    columns = tuple(d.name for d in cur.description)
+                    rows = [tuple(r) for r in await cur.fetchmany(ROWS_KEPT)]
+                    outcome.cursor = KeptRows(columns, rows)
+                    if len(rows) == ROWS_KEPT:
+                        outcome.notes.append(f"only the first {ROWS_KEPT} rows are shown")
+            except BaseException:
+                await self._end_transaction()
+                raise
+            if write:
+                self._pending = True
+                outcome.pending = True
+            else:
+                await self._end_transaction()
+            return outcome
+
+    async def _declare(self, sql: str) -> Outcome:
+        await self.send("BEGIN READ ONLY", sql)
+        prefix = f'DECLARE "{CURSOR}" SCROLL CURSOR FOR '
+        try:
+            await self.send(prefix + sql, sql, len(prefix))
+            cur = await self.send(f'FETCH FORWARD 0 FROM "{CURSOR}"', sql)
+        except BaseException:
+            await self._end_transaction()
+            raise
+        columns = tuple(d.name for d in cur.description or ())
+        self._current = PostgresResultCursor(self, sql, columns)
+        return Outcome(cursor=self._current)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._pending
+
+    async def commit(self) -> None:
+        async with self.lock:
+            if self._pending:
+                await self.send("COMMIT", "COMMIT")
+                self._pending = False
+
+    async def rollback(self) -> None:
+        async with self.lock:
+            await self._end_transaction()
+
+    async def explain(self, sql: str) -> PlanNode:
+        async with self.lock:
+            await self._end_transaction()
+            prefix = "EXPLAIN (FORMAT JSON) "
+            await self.send("BEGIN READ ONLY", sql)
+            try:
+                cur = await self.send(prefix + sql, sql, len(prefix))
+                row = await cur.fetchone()
+            finally:
+                await self._end_transaction()
+        plan = row[0] if row else "[]"
+        document = json.loads(plan) if isinstance(plan, str) else plan
+        return PlanNode("QUERY PLAN", tuple(_plan_node(p["Plan"]) for p in document))
+
+    async def interrupt(self) -> None:
+        with contextlib.suppress(driver.Error):
+            await self.conn.cancel_safe()
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(driver.Error, StatementError):
+            await self._end_transaction()
+        with contextlib.suppress(driver.Error):
+            await asyncio.shield(self.conn.close())
+
+
+def _plan_node(node: dict[str, Any]) -> PlanNode:
+    """One node of `EXPLAIN (FORMAT JSON)` as psql's text plan names it."""
+    label = str(node.get("Node Type", "?"))
+    if "Relation Name" in node:
+        label += f" on {node['Relation Name']}"
+        if node.get("Alias") and node["Alias"] != node["Relation Name"]:
+            label += f" {node['Alias']}"
+    if "Index Name" in node:
+        label += f" using {node['Index Name']}"
+    cost = (
+        f"(cost={node.get('Startup Cost')}..{node.get('Total Cost')} rows={node.get('Plan Rows')})"
+    )
+    details = [
+        f"{key}: {node[key]}"
+        for key in ("Filter", "Index Cond", "Hash Cond", "Join Filter", "Sort Key")
+        if key in node
+    ]
+    children = tuple(_plan_node(child) for child in node.get("Plans", ()))
+    text = f"{label}  {cost}" + "".join(f"\n  {d}" for d in details)
+    return PlanNode(text, children)

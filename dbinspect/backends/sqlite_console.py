@@ -1,0 +1,374 @@
+"""The query console on a SQLite file: read-only by its authorizer, writes on request.
+
+Two connections. Reads run on one opened as every inspection connection is (read-only,
+`query_only`, hardened), whose authorizer also refuses every write action with a message
+that says how to switch write mode on. A statement run in write mode is first prepared
+there: the authorizer decides at prepare time, before anything runs, so a read goes on
+running there and only a write moves to the second connection, opened read-write on
+first use, inside a transaction that the user then commits or rolls back. Both refuse
+ATTACH, `writable_schema` and `load_extension()` always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Literal
+
+from dbinspect import sqlite_driver as driver
+from dbinspect.backends.sqlite import HARDENING_PRAGMAS, HardenedConnection
+from dbinspect.backends.sqlite_files import check_database_file, plan_read_only_open
+from dbinspect.backends.sqlite_query import fetch_all
+from dbinspect.errors import ConnectError
+from dbinspect.extensions import Extension
+from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row, StatementError
+from dbinspect.query.statements import Dialect
+from dbinspect.url import DatabaseUrl
+
+READ_PRAGMAS = frozenset(
+    {
+        "table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+        "function_list", "module_list", "pragma_list", "collation_list", "database_list",
+        "compile_options",
+    }
+)  # fmt: skip
+"""Pragmas that take an argument yet only read; any other pragma given a value writes."""
+SKIP_BATCH = 2_000
+
+
+class ConsoleConnection(HardenedConnection):
+    """A hardened connection whose authorizer refuses writes unless `writes_allowed`."""
+
+    writes_allowed = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused_write = False
+        """Set when the authorizer refused a write (reset before each statement)."""
+        self.guarding = False
+        """Off while the console sets its own pragmas, on from the first user statement."""
+
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, *rest: str | None) -> int:
+        verdict = super()._authorize(action, arg1, arg2, *rest)
+        if verdict != driver.SQLITE_OK or self.writes_allowed or not self.guarding:
+            return verdict
+        if action in driver.WRITE_ACTIONS or (
+            action == driver.SQLITE_PRAGMA
+            and arg2 is not None
+            and (arg1 or "").lower() not in READ_PRAGMAS
+        ):
+            self.refused_write = True
+            return driver.SQLITE_DENY
+        return driver.SQLITE_OK
+
+
+class WritingConnection(ConsoleConnection):
+    writes_allowed = True
+
+
+_NEAR = re.compile(r'near "((?:[^"]|"")*)"')
+_NAMED = re.compile(r"no such (?:table|column|function|collation sequence): (?:\w+\.)?(.+)$")
+
+
+def error_position(message: str, sql: str) -> int | None:
+    """Where in `sql` the token a SQLite error names is (it gives no offset itself)."""
+    found = _NEAR.search(message) or _NAMED.search(message)
+    if found is None:
+        return None
+    token = found.group(1).replace('""', '"')
+    index = sql.find(token)
+    if index < 0:
+        index = sql.lower().find(token.lower())
+    return index if index >= 0 else None
+
+
+class SqliteResultCursor:
+    """A statement's rows on the read connection, forward a page at a time.
+
+    A page at another place runs the statement again from there: `SELECT * FROM (...)
+    LIMIT -1 OFFSET n` where the statement is a query, else it is stepped through from
+    the start (a PRAGMA's or an EXPLAIN's few rows).
+    """
+
+    rewinds: Literal["rerun", "scroll"] = "rerun"
+
+    def __init__(self, console: SqliteConsole, sql: str, cursor: Any, wrappable: bool) -> None:
+        self._console = console
+        self._sql = sql
+        self._cursor: Any = cursor
+        self._position = 0
+        self._wrappable = wrappable
+        self._count: int | None = None
+        self.columns: tuple[str, ...] = tuple(str(d[0]) for d in cursor.description)
+
+    def _wrapped(self, select: str) -> str:
+        # The newline ends a `--` comment that closes the statement.
+        return select.format(f"(\n{self._sql}\n)")
+
+    async def rows(self, offset: int, limit: int) -> list[Row]:
+        async with self._console.lock:
+            if self._cursor is None or offset != self._position:
+                await self._seek(offset)
+            rows: list[Row] = await self._console.guarded(self._cursor.fetchmany(limit), self._sql)
+            self._position += len(rows)
+            if len(rows) < limit and self._count is None:
+                self._count = self._position
+            return rows
+
+    async def _seek(self, offset: int) -> None:
+        conn = self._console.reader
+        await self._close_cursor()
+        if self._wrappable:
+            sql = self._wrapped("SELECT * FROM {} LIMIT -1 OFFSET ?")
+            self._cursor = await self._console.guarded(conn.execute(sql, (offset,)), self._sql)
+            self._position = offset
+            return
+        self._cursor = await self._console.guarded(conn.execute(self._sql), self._sql)
+        self._position = 0
+        while self._position < offset:
+            skipped = await self._console.guarded(
+                self._cursor.fetchmany(min(SKIP_BATCH, offset - self._position)), self._sql
+            )
+            if not skipped:
+                break
+            self._position += len(skipped)
+
+    async def count(self) -> int:
+        if self._count is not None:
+            return self._count
+        if self._wrappable:
+            rows = await self._console.guarded(
+                fetch_all(self._console.reader, self._wrapped("SELECT count(*) FROM {}")),
+                self._sql,
+            )
+            self._count = int(rows[0][0])
+            return self._count
+        counted = 0
+        async for batch in self.stream(SKIP_BATCH):
+            counted += len(batch)
+        self._count = counted
+        return counted
+
+    async def stream(self, batch_rows: int) -> AsyncIterator[list[Row]]:
+        cursor = await self._console.guarded(self._console.reader.execute(self._sql), self._sql)
+        try:
+            while True:
+                rows = await self._console.guarded(cursor.fetchmany(batch_rows), self._sql)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            with contextlib.suppress(driver.Error, ValueError):
+                await asyncio.shield(cursor.close())
+
+    async def _close_cursor(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            with contextlib.suppress(driver.Error, ValueError):
+                await asyncio.shield(cursor.close())
+
+    async def close(self) -> None:
+        await self._close_cursor()
+
+
+class SqliteConsole:
+    """The console's connections to one SQLite file (see the module's docstring)."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, url: DatabaseUrl, reader: Any, path: Path | None, read_only: bool) -> None:
+        self.url = url
+        self.reader: Any = reader
+        self.path = path
+        self.can_write = not read_only and path is not None
+        self.lock = asyncio.Lock()
+        """Held while a result's cursor moves (one statement steps at a time)."""
+        self._writer: Any = None
+        self._snapshot: Path | None = None
+        self._current: SqliteResultCursor | None = None
+
+    @classmethod
+    async def open(
+        cls, url: DatabaseUrl, *, read_only: bool, extensions: tuple[Extension, ...] = ()
+    ) -> SqliteConsole:
+        """Open the read connection (the write one opens on the first write).
+
+        Raises:
+            ConnectError: The file cannot be opened or an extension fails to load.
+        """
+        path: Path | None = None
+        target, uri = ":memory:", False
+        snapshot: Path | None = None
+        if url.path is not None:
+            path = check_database_file(url.path)
+            plan = await asyncio.to_thread(plan_read_only_open, path)
+            target, uri, snapshot = plan.uri, True, plan.snapshot_dir
+            if plan.strategy != "ro":
+                read_only = True  # a read-only file or folder: no write connection either
+        try:
+            conn = await driver.connect_async(
+                target, uri=uri, timeout=5.0, isolation_level=None, factory=ConsoleConnection
+            )
+            await driver.load_extensions_async(conn, extensions)
+            for pragma in HARDENING_PRAGMAS:
+                await fetch_all(conn, pragma)
+            conn._conn.guarding = True  # type: ignore[attr-defined]
+        except driver.Error as error:
+            raise ConnectError(f"{url.path or ':memory:'}: cannot open: {error}") from None
+        console = cls(url, conn, path, read_only)
+        console._snapshot = snapshot
+        return console
+
+    async def guarded(self, work: Any, sql: str) -> Any:
+        """Await `work`; a driver error becomes a `StatementError` with its position."""
+        try:
+            return await work
+        except driver.Error as error:
+            raise self._error(error, sql) from None
+
+    def _error(self, error: driver.Error, sql: str) -> StatementError:
+        message = str(error)
+        refused = any(
+            getattr(c, "refused_write", False) for c in (self.reader._conn, self._raw_writer())
+        )
+        if driver.primary_code(error) == driver.SQLITE_INTERRUPT or message == "interrupted":
+            return StatementError("cancelled", sql)
+        if "not authorized" in message and refused:
+            return StatementError(
+                "read-only: this statement writes; switch write mode on to run it", sql
+            )
+        if "not authorized" in message:
+            return StatementError(
+                "refused: the console never runs ATTACH, writable_schema or load_extension",
+                sql,
+            )
+        return StatementError(message, sql, error_position(message, sql))
+
+    def _raw_writer(self) -> Any:
+        return None if self._writer is None else self._writer._conn
+
+    async def _writer_connection(self) -> Any:
+        if self._writer is None:
+            assert self.path is not None
+            uri = self.path.resolve().as_uri() + "?mode=rw"
+            try:
+                self._writer = await driver.connect_async(
+                    uri, uri=True, timeout=5.0, isolation_level=None, factory=WritingConnection
+                )
+                await fetch_all(self._writer, "PRAGMA foreign_keys = ON")
+                await fetch_all(self._writer, "PRAGMA trusted_schema = OFF")
+            except driver.Error as error:
+                raise StatementError(f"cannot open the file for writing: {error}", "") from None
+        return self._writer
+
+    async def _end_current(self) -> None:
+        current, self._current = self._current, None
+        if current is not None:
+            await current.close()
+
+    async def run(self, sql: str, *, write: bool = False) -> Outcome:
+        await self._end_current()
+        self.reader._conn.refused_write = False
+        try:
+            cursor = await self.reader.execute(sql)
+        except driver.Error as error:
+            if write and self.reader._conn.refused_write:
+                if not self.can_write:
+                    raise StatementError(
+                        "read-only: the database was opened read-only", sql
+                    ) from None
+                return await self._run_write(sql)
+            raise self._error(error, sql) from None
+        if cursor.description is None:
+            with contextlib.suppress(driver.Error):
+                await cursor.close()
+            return Outcome()
+        wrappable = await self._wrappable(sql)
+        self._current = SqliteResultCursor(self, sql, cursor, wrappable)
+        outcome = Outcome(cursor=self._current)
+        return outcome
+
+    async def _wrappable(self, sql: str) -> bool:
+        """Whether `SELECT * FROM (sql)` is valid: a query rather than a PRAGMA or EXPLAIN."""
+        if not re.match(r"\s*(SELECT|WITH|VALUES)\b", sql, re.IGNORECASE):
+            return False
+        try:
+            await fetch_all(self.reader, f"SELECT * FROM (\n{sql}\n) LIMIT 0")
+        except driver.Error:
+            return False
+        return True
+
+    async def _run_write(self, sql: str) -> Outcome:
+        writer = await self._writer_connection()
+        if not writer.in_transaction:
+            await self.guarded(fetch_all(writer, "BEGIN IMMEDIATE"), sql)
+        before = writer.total_changes
+        try:
+            cursor = await writer.execute(sql)
+            kept: list[Row] = []
+            columns: tuple[str, ...] = ()
+            dropped = 0
+            if cursor.description is not None:
+                columns = tuple(str(d[0]) for d in cursor.description)
+                while batch := await cursor.fetchmany(1000):
+                    room = max(0, ROWS_KEPT - len(kept))
+                    kept.extend(batch[:room])
+                    dropped += len(batch) - len(batch[:room])
+            await cursor.close()
+        except driver.Error as error:
+            await self.rollback()
+            raise self._error(error, sql) from None
+        outcome = Outcome(changed=writer.total_changes - before, pending=writer.in_transaction)
+        if columns:
+            outcome.cursor = KeptRows(columns, kept)
+        if dropped:
+            outcome.notes.append(f"{dropped} more returned rows are not shown")
+        return outcome
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._writer is not None and bool(self._writer.in_transaction)
+
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await self.guarded(fetch_all(self._writer, "COMMIT"), "COMMIT")
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(driver.Error):
+                await asyncio.shield(fetch_all(self._writer, "ROLLBACK"))
+
+    async def explain(self, sql: str) -> PlanNode:
+        rows = await self.guarded(fetch_all(self.reader, f"EXPLAIN QUERY PLAN {sql}"), sql)
+        nodes: dict[int, tuple[str, list[int]]] = {0: ("QUERY PLAN", [])}
+        for node_id, parent, _unused, detail in rows:
+            nodes[int(node_id)] = (str(detail), [])
+            nodes.setdefault(int(parent), ("", []))[1].append(int(node_id))
+
+        def build(node_id: int) -> PlanNode:
+            label, children = nodes[node_id]
+            return PlanNode(label, tuple(build(c) for c in children))
+
+        return build(0)
+
+    async def interrupt(self) -> None:
+        await self.reader.interrupt()
+        if self._writer is not None:
+            await self._writer.interrupt()
+
+    async def aclose(self) -> None:
+        await self.rollback()
+        with contextlib.suppress(driver.Error, ValueError):
+            await self._end_current()
+        for conn in (self.reader, self._writer):
+            if conn is not None:
+                with contextlib.suppress(driver.Error, ValueError):
+                    await asyncio.shield(conn.close())
+        if self._snapshot is not None:
+            import shutil
+
+            shutil.rmtree(self._snapshot, ignore_errors=True)
