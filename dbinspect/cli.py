@@ -53,6 +53,11 @@ LAZY_COMMANDS = {
         "check",
         "Check integrity, migration state and drift; exit 1 when anything is wrong.",
     ),
+    "query": (
+        "dbinspect.cli_query",
+        "query",
+        "Run SQL and stream each result's rows to stdout (read-only unless --write).",
+    ),
 }
 
 
