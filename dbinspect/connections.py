@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Literal
 
 from dbinspect.backends import Backend, open_backend
@@ -59,6 +59,9 @@ class ConnectionOwner:
         if panes is not None:
             self._panes_open.set()
         self._closed = False
+        self._not_held = asyncio.Event()
+        """Clear while `closed_meanwhile` holds every connection off."""
+        self._not_held.set()
         self.generation = 0
         """Moves on every `reopen`: a reader holding an older backend should ask again."""
 
@@ -101,6 +104,7 @@ class ConnectionOwner:
         An open takes a while: a quit can close the owner during it, and a connection
         stored after that would never be closed (its thread would keep the process up).
         """
+        await self._not_held.wait()
         if self._closed:
             raise DbInspectError("the database session is closed")
         if self.url.backend == "postgres" and _POSTGRES not in sys.modules:
@@ -130,6 +134,25 @@ class ConnectionOwner:
         if old is not None:
             with contextlib.suppress(DbInspectError):
                 await old.aclose()
+
+    @contextlib.asynccontextmanager
+    async def closed_meanwhile(self) -> AsyncIterator[None]:
+        """Close every connection, and open none, until the block ends.
+
+        For an operation that replaces the database under the app: a PostgreSQL restore
+        renames it, which the server allows only with no session on it, and on SQLite
+        no read of ours can then hold its write back. A reader asking for a connection
+        meanwhile waits; afterwards `reopen` opens the panes' connection again.
+        """
+        self._not_held.clear()
+        try:
+            backends, self._open = list(self._open.values()), {}
+            for backend in backends:
+                with contextlib.suppress(DbInspectError):
+                    await backend.aclose()
+            yield
+        finally:
+            self._not_held.set()
 
     async def release(self, role: Role) -> None:
         """Close the connection for `role` (it reopens on next use)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 from collections.abc import AsyncIterator
@@ -9,17 +10,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from pgkit import fresh_database, run_sql
+from pgkit import fresh_database, query, run_sql
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioSet
-from tui.helpers import SIZE, palette_highlights, settle, wait_until
+from tui.helpers import SIZE, main_screen, palette_highlights, plain, settle, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
+from dbinspect.ops.backup import run_backup
 from dbinspect.tui.app import DbInspectApp
-from dbinspect.tui.screens.operation_dialogs import BackupScreen
+from dbinspect.tui.screens.operation_dialogs import BackupScreen, RestoreScreen
 from dbinspect.tui.session import Session
+from dbinspect.url import parse_url
 
 
 @asynccontextmanager
@@ -83,6 +86,53 @@ async def test_a_json_backup_from_the_palette(
             ],
         }
     ]
+
+
+async def test_restore_from_the_palette_swaps_the_database_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with fresh_database("dbi_ops") as url:
+        run_sql(
+            url, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'kept');"
+        )
+        # (The json backup reads the structure with asyncio.run: a thread of its own here.)
+        done = await asyncio.to_thread(run_backup, parse_url(url), "json", tmp_path / "saved.json")
+        backup = done.path
+        run_sql(url, "UPDATE t SET v = 'changed since'; CREATE TABLE later (x int);")
+        async with open_app(url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"restore from a backup file")
+            await wait_until(pilot, lambda: palette_highlights(app, "Restore from"), "found")
+            await pilot.press("enter")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, RestoreScreen)
+            await pilot.press(*"saved.json")
+            await pilot.pause()
+            body = plain(dialog.query_one("#operation-body")).replace("\n", " ")
+            assert "The database holds data: 2 tables with their rows" in body
+            await pilot.press("enter")
+            await wait_until(
+                pilot, lambda: [n for n in app._notifications if "Restored" in n.message], "done"
+            )
+            message = [n.message for n in app._notifications if "Restored" in n.message][-1]
+            snapshot = message.rpartition("kept as the database ")[2]
+            screen = main_screen(app)
+            await wait_until(
+                pilot,
+                lambda: screen.schema_ is not None and screen.schema_.get("later") is None,
+                "the panes read the restored database",
+            )
+        try:
+            assert message.startswith(f"Restored {url} from the json backup {backup}; ")
+            assert query(url, "SELECT id, v FROM t") == [(1, "kept")]
+            assert query(url, "SELECT to_regclass('later') IS NULL") == [(True,)]
+            assert snapshot.startswith(url.rpartition("/")[2][:20]) and backup.exists()
+        finally:
+            run_sql(url.rpartition("/")[0] + "/postgres", f'DROP DATABASE IF EXISTS "{snapshot}"')
 
 
 async def run_backup_dialog(pilot: Pilot[None], app: DbInspectApp) -> None:

@@ -137,6 +137,7 @@ class RestoreScreen(OperationScreen):
 
     HEADING = "Restore from a backup file"
     RUN_LABEL = "Restore"
+    REPLACES_DATABASE = True
 
     def __init__(self, session: Session, main: MainScreen) -> None:
         super().__init__(session)
@@ -207,17 +208,19 @@ class RestoreScreen(OperationScreen):
         assert backup is not None
         # The confirmation, naming what the database holds, stands for --force.
         return run_restore(backup, self.session.url, force=True, on_progress=job.progress,
-                           tell=tell)  # fmt: skip
+                           tell=tell, on_step=job.on_step)  # fmt: skip
 
     def progress_text(self, job: Job) -> str:
-        return f"Restoring: {super().progress_text(job)}"
+        step = f"{job.step}: " if job.step else ""
+        return f"Restoring: {step}{super().progress_text(job)}"
 
     def finished(self, result: RestoreResult) -> None:
-        kept = (
-            f"; the database as it was is kept in {result.snapshot}"
-            if result.snapshot
-            else "; it held nothing, so no snapshot was needed"
-        )
+        if not result.snapshot:
+            kept = "; it held nothing, so no snapshot was needed"
+        elif self.session.url.backend == "postgres":
+            kept = f"; the database as it was is kept as the database {result.snapshot}"
+        else:
+            kept = f"; the database as it was is kept in {result.snapshot}"
         self.app.notify(
             f"Restored {self.db_label} from the {result.kind} backup {self.chosen}{kept}",
             markup=False,

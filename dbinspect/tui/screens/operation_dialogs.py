@@ -160,6 +160,7 @@ class ResetScreen(OperationScreen):
     HEADING = "Reset the database"
     RUN_LABEL = "Reset"
     CANCELLABLE = False
+    REPLACES_DATABASE = True
 
     def __init__(self, session: Session, main: MainScreen) -> None:
         super().__init__(session)

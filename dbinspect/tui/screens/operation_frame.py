@@ -8,6 +8,7 @@ ends with a notification naming the files written.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,6 +50,10 @@ class OperationScreen(ModalScreen[None]):
     RUN_LABEL: ClassVar[str] = "Run"
     CANCELLABLE: ClassVar[bool] = True
     """Whether the cancel key stops a run (reset's runs to its end once started)."""
+    REPLACES_DATABASE: ClassVar[bool] = False
+    """Whether it rewrites the database (restore, reset): the app's own connections are
+    then closed while it runs (see `ConnectionOwner.closed_meanwhile`), and every pane
+    is read again once it has ended (`after`)."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -168,8 +173,14 @@ class OperationScreen(ModalScreen[None]):
         self.refresh_bindings()
 
     async def _run(self, job: Job) -> None:
+        held = (
+            self.session.connections.closed_meanwhile()
+            if self.REPLACES_DATABASE
+            else contextlib.nullcontext()
+        )
         try:
-            result = await run_job(job, self.work)
+            async with held:
+                result = await run_job(job, self.work)
         except CancelledInWorker:
             self._ended()
             self.app.notify(self.cancelled(), severity="warning", markup=False, timeout=8)
