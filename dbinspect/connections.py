@@ -15,9 +15,10 @@ import contextlib
 import importlib
 import sys
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Literal
+from typing import Literal, Protocol
 
 from dbinspect.backends import Backend, open_backend
+from dbinspect.browse.protocol import RowPager
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.models import ChangeToken
@@ -28,6 +29,24 @@ Role = Literal["panes", "browse", "count", "watch", "export"]
 POLL_SECONDS = 1.0
 """How often the watch connection asks whether another process wrote."""
 _POSTGRES = "dbinspect.backends.postgres"
+
+
+class PagerSource(Protocol):
+    """Where the Data pane reads its rows: a connection per role, each one interruptible.
+
+    `ConnectionOwner` is one; a query console's result is another (every role reads
+    the one result).
+    """
+
+    url: DatabaseUrl
+
+    async def get(self, role: Role) -> RowPager: ...
+
+    async def interrupt(self, role: Role) -> None: ...
+
+    async def release(self, role: Role) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 class ConnectionOwner:

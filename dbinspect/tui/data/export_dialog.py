@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, ProgressBar, RadioButton, RadioSet
 from textual.worker import Worker
 
 from dbinspect.browse.protocol import Relation
-from dbinspect.connections import ConnectionOwner
+from dbinspect.connections import PagerSource
 from dbinspect.errors import DbInspectError
 from dbinspect.export.encode import EXTENSIONS, FORMATS, Format
 from dbinspect.export.exporter import default_target, export_to_file
@@ -55,7 +55,7 @@ class ExportScreen(ModalScreen[None]):
 
     def __init__(
         self,
-        connections: ConnectionOwner,
+        connections: PagerSource,
         relation: Relation,
         query: RowQuery,
         total: int,

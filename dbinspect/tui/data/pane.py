@@ -19,7 +19,7 @@ from textual.worker import Worker
 from dbinspect.browse.browser import RowBrowser
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import FetchPlan, RowWindow
-from dbinspect.connections import ConnectionOwner
+from dbinspect.connections import ConnectionOwner, PagerSource
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
@@ -71,6 +71,8 @@ def _sample(page: RowPage) -> tuple[tuple[Value, ...], ...]:
 class DataPane(Vertical):
     """Browse any table or view of any size: header with counts, a grid, a filter box."""
 
+    EMPTY_HINT: ClassVar[str] = NO_TABLE_HINT
+
     BINDINGS: ClassVar[list[BindingType]] = [
         # Footer order: what fits first on an 80-column terminal; the rest is in `?`.
         Binding("slash", "filter", "Filter"),
@@ -107,11 +109,11 @@ class DataPane(Vertical):
         self,
         *,
         id: str | None = None,
-        connections: ConnectionOwner | None = None,
+        connections: PagerSource | None = None,
         extensions: tuple[Extension, ...] = (),
     ) -> None:
         super().__init__(id=id)
-        self.connections = connections
+        self.connections: PagerSource | None = connections
         """The app's connection owner; without one the pane opens its own per database."""
         self._own_connections = False
         self.extensions = extensions
@@ -167,7 +169,7 @@ class DataPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="data-header"):
-            yield Label(Text(NO_TABLE_HINT), id="data-title")
+            yield Label(Text(self.EMPTY_HINT), id="data-title")
             yield Label("", id="data-count")
             yield ProgressBar(total=100, show_eta=False, id="data-progress")
             yield Label("", id="data-query")
@@ -495,7 +497,7 @@ class DataPane(Vertical):
     def _update_header(self) -> None:
         if not self.is_attached:  # a worker ending as the app closes
             return
-        title = safe_text(self.table) if self.table else Text(NO_TABLE_HINT)
+        title = safe_text(self.title_text()) if self.table else Text(self.EMPTY_HINT)
         self.query_one("#data-title", Label).update(title)
         count = f"{self.total:,} rows" if self.exact else f"~{self.total:,} rows"
         if self._counting:
@@ -506,6 +508,10 @@ class DataPane(Vertical):
         grid = self.grid
         position = Text(f"row {grid.cursor_row + 1:,}") if self.total else Text("")
         self.query_one("#data-position", Label).update(position)
+
+    def title_text(self) -> str:
+        """The header's title: the relation's name."""
+        return self.table or ""
 
     def _query_text(self) -> Text:
         text = Text()

@@ -1,9 +1,9 @@
-"""Provides `MainScreen`: the six panes and the workers that fill them."""
+"""Provides `MainScreen`: the seven panes and the workers that fill them."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Group
 from rich.text import Text
@@ -44,6 +44,9 @@ from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import Session
 
+if TYPE_CHECKING:
+    from dbinspect.tui.query import QueryPane
+
 PANES = (
     ("connection", "Connection"),
     ("metadata", "Metadata"),
@@ -51,6 +54,7 @@ PANES = (
     ("data", "Data"),
     ("migrations", "Migrations"),
     ("help", "Help"),
+    ("query", "Query"),
 )
 SIZE_TABLES_LIMIT = 1000
 """Row estimates cost a query per table; beyond this many tables the chart samples."""
@@ -103,6 +107,8 @@ class MainScreen(Screen[None]):
                 yield MigrationsPane(self.session, id="migrations-pane")
             with TabPane("Help", id="help"):
                 yield HelpPane(id="help-pane")
+            # Empty until first shown: the editor (and its grammar) loads after the first frame.
+            yield TabPane("Query", id="query")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -147,8 +153,25 @@ class MainScreen(Screen[None]):
 
     def action_show_pane(self, pane_id: str) -> None:
         """Switch to a pane and focus its main widget."""
+        if pane_id == "query" and not self.query("#query-pane"):
+            self._mount_query_pane()
         self.query_one(TabbedContent).active = pane_id
         self._focus_pane(pane_id)
+
+    def _mount_query_pane(self) -> None:
+        from dbinspect.tui.query import QueryPane
+
+        pane = QueryPane(self.session, id="query-pane")
+        self.query_one("#query", TabPane).mount(pane)
+        if self.schema_ is not None:
+            pane.call_after_refresh(pane.show_schema, self.schema_)
+
+    def query_pane(self) -> QueryPane | None:
+        """The Query pane, once it has been shown."""
+        from dbinspect.tui.query import QueryPane
+
+        found = self.query("#query-pane")
+        return found.first(QueryPane) if found else None
 
     def _focus_pane(self, pane_id: str) -> None:
         """Focus the pane's main widget now, before the next key is read.
@@ -163,8 +186,13 @@ class MainScreen(Screen[None]):
             "connection": "#connection-pane",
             "metadata": "#metadata-pane",
             "help": "#help-pane",
+            "query": "#query-editor",
         }
-        widget = self.query_one(targets[pane_id])
+        found = self.query(targets[pane_id])
+        if not found:  # the Query pane is being mounted: focus once it is
+            self.call_after_refresh(self._focus_pane, pane_id)
+            return
+        widget = found.first()
         focusable = (
             widget
             if widget.focusable
@@ -297,6 +325,9 @@ class MainScreen(Screen[None]):
     def _show_schema(self, schema: Schema) -> None:
         self.schema_ = schema
         self.query_one(SchemaPane).show(schema)
+        query_pane = self.query_pane()
+        if query_pane is not None:
+            query_pane.show_schema(schema)
         # Reading the details competes for the interpreter: let the tree paint first.
         self.call_after_refresh(self._first_frame.set)
 

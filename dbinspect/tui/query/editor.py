@@ -1,0 +1,178 @@
+"""`SqlEditor`: Textual's TextArea with SQL highlighting, completion and history recall."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import OptionList, TextArea
+from textual.widgets.option_list import Option
+
+from dbinspect.query.completion import Candidate, SchemaNames, complete
+from dbinspect.query.history import HistoryCursor
+from dbinspect.query.statements import Dialect
+from dbinspect.tui.sanitize import safe_text
+
+LIGHT_THEME = "github_light"
+DARK_THEME = "vscode_dark"
+
+
+def syntax_available() -> bool:
+    """Whether tree-sitter's SQL grammar is installed (highlighting needs it)."""
+    try:
+        import tree_sitter_sql  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class CompletionList(OptionList):
+    """The candidates under the editor. The editor keeps the focus and steers it: Up and
+    Down move, Tab or Enter take one, Escape or any other key closes it."""
+
+    can_focus = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+
+class SqlEditor(TextArea):
+    """The buffer being edited. Up on the first line and Down on the last recall history."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", show=False),
+        Binding("ctrl+space", "complete", "Complete", show=False),
+    ]
+
+    class CompletionsFound(Message):
+        """Candidates to offer (more than one)."""
+
+        def __init__(self, candidates: list[Candidate]) -> None:
+            super().__init__()
+            self.candidates = candidates
+
+    class CompletionKey(Message):
+        """A key for the open completion list: `up`, `down`, `take` or `close`."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, dialect: Dialect, *, id: str | None = None) -> None:
+        super().__init__(
+            "",
+            language="sql" if syntax_available() else None,
+            soft_wrap=False,
+            tab_behavior="focus",
+            show_line_numbers=True,
+            id=id,
+        )
+        self.dialect: Dialect = dialect
+        self.names: SchemaNames | None = None
+        """The schema's names for completion (set once the schema is loaded)."""
+        self.history_cursor: HistoryCursor | None = None
+        """Set by the pane: where Up and Down are in the history."""
+        self.completing = False
+        """Set by the pane while its completion list is open."""
+
+    def on_mount(self) -> None:
+        self._follow_theme()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._follow_theme())
+
+    def _follow_theme(self) -> None:
+        self.theme = DARK_THEME if self.app.current_theme.dark else LIGHT_THEME
+
+    # Completion ---------------------------------------------------------------------------
+
+    def cursor_offset(self) -> int:
+        """The cursor's place as a character offset into the text."""
+        return self.index_of(self.cursor_location)
+
+    def index_of(self, location: tuple[int, int]) -> int:
+        """A (row, column) as a character offset into the text."""
+        row, column = location
+        lines = self.text.split("\n")
+        return sum(len(line) + 1 for line in lines[:row]) + column
+
+    def location_of(self, offset: int) -> tuple[int, int]:
+        """The (row, column) of a character offset into the text."""
+        before = self.text[:offset]
+        row = before.count("\n")
+        return row, offset - (before.rfind("\n") + 1)
+
+    def candidates(self) -> list[Candidate]:
+        """What completes the word before the cursor."""
+        if self.names is None:
+            return []
+        offset = self.cursor_offset()
+        text = self.text
+        return complete(text[:offset], self.names, self.dialect, text_after_cursor=text[offset:])
+
+    def action_complete(self) -> None:
+        """Complete the word before the cursor: at once when one candidate fits."""
+        row, column = self.cursor_location
+        line = self.document.get_line(row)
+        if column == 0 or line[:column].endswith((" ", "\t")):
+            self.screen.focus_next()  # Tab in front of nothing moves on, as elsewhere
+            return
+        found = self.candidates()
+        if len(found) == 1:
+            self.take(found[0])
+        elif found:
+            self.post_message(self.CompletionsFound(found))
+
+    def take(self, candidate: Candidate) -> None:
+        """Replace the word being typed with `candidate`."""
+        end = self.cursor_offset()
+        start = end - candidate.replace_length
+        self.replace(candidate.text, self.location_of(start), self.location_of(end))
+
+    # History ------------------------------------------------------------------------------
+
+    def _recall(self, sql: str | None) -> None:
+        if sql is not None:
+            self.load_text(sql)
+            self.move_cursor((self.document.line_count - 1, len(self.document.get_line(-1))))
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.completing:
+            steer = {"up": "up", "down": "down", "tab": "take", "enter": "take"}
+            action = steer.get(event.key, "close")
+            self.post_message(self.CompletionKey(action))
+            if action != "close" or event.key == "escape":
+                event.prevent_default()
+                event.stop()
+                return
+        cursor = self.history_cursor
+        row, _ = self.cursor_location
+        if cursor is not None and not self.selection.start != self.selection.end:
+            if event.key == "up" and row == 0:
+                if cursor.on_draft:
+                    cursor.draft = self.text
+                recalled = cursor.older()
+                if recalled is not None:
+                    event.prevent_default()
+                    event.stop()
+                    self._recall(recalled)
+                    return
+            elif event.key == "down" and row == self.document.line_count - 1:
+                recalled = cursor.newer()
+                if recalled is not None:
+                    event.prevent_default()
+                    event.stop()
+                    self._recall(recalled)
+                    return
+        await super()._on_key(event)
+
+
+def completion_options(candidates: list[Candidate]) -> list[Option]:
+    """The candidates as options, each with its kind beside it."""
+    options = []
+    for index, candidate in enumerate(candidates):
+        label = safe_text(candidate.text)
+        label.append(f"  {candidate.kind}", style="dim")
+        options.append(Option(label, id=str(index)))
+    return options
