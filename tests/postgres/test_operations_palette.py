@@ -18,16 +18,17 @@ from tui.helpers import SIZE, main_screen, palette_highlights, plain, settle, wa
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
+from dbinspect.migrate.runner import run_migrations
 from dbinspect.ops.backup import run_backup
 from dbinspect.tui.app import DbInspectApp
-from dbinspect.tui.screens.operation_dialogs import BackupScreen, RestoreScreen
+from dbinspect.tui.screens.operation_dialogs import BackupScreen, ResetScreen, RestoreScreen
 from dbinspect.tui.session import Session
 from dbinspect.url import parse_url
 
 
 @asynccontextmanager
-async def open_app(url: str, cwd: Path) -> AsyncIterator[DbInspectApp]:
-    settings = resolve_settings(database=url, cwd=cwd)
+async def open_app(url: str, cwd: Path, source: str | None = None) -> AsyncIterator[DbInspectApp]:
+    settings = resolve_settings(database=url, source=source, cwd=cwd)
     assert settings.url is not None
     backend = await open_backend(settings.url)
     session = Session(settings, settings.url, ConnectionOwner(settings.url, panes=backend), cwd=cwd)
@@ -133,6 +134,42 @@ async def test_restore_from_the_palette_swaps_the_database_in(
             assert snapshot.startswith(url.rpartition("/")[2][:20]) and backup.exists()
         finally:
             run_sql(url.rpartition("/")[0] + "/postgres", f'DROP DATABASE IF EXISTS "{snapshot}"')
+
+
+async def test_reset_from_the_palette_after_the_name_is_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_items.sql").write_text("CREATE TABLE items (id int PRIMARY KEY, v text);\n")
+    with fresh_database("dbi_ops") as url:
+        await asyncio.to_thread(run_migrations, parse_url(url), folder)
+        run_sql(url, "INSERT INTO items VALUES (1, 'gone after the reset')")
+        name = url.rpartition("/")[2]
+        async with open_app(url, tmp_path, source="migrations") as app:
+            async with app.run_test(size=SIZE) as pilot:
+                await settle(pilot)
+                await pilot.press("ctrl+p")
+                await pilot.pause()
+                await pilot.press(*"reset the database")
+                await wait_until(pilot, lambda: palette_highlights(app, "Reset the"), "found")
+                await pilot.press("enter")
+                await pilot.pause()
+                dialog = app.screen
+                assert isinstance(dialog, ResetScreen)
+                await pilot.press(*name[:-1], "enter")  # one character short: nothing runs
+                await pilot.pause()
+                assert app.screen is dialog and not dialog.running
+                await pilot.press(name[-1], "enter")
+                await wait_until(
+                    pilot, lambda: [n for n in app._notifications if "Reset " in n.message], "done"
+                )
+                message = [n.message for n in app._notifications if "Reset " in n.message][-1]
+        assert message.startswith(f"Reset {url}: dropped ")
+        assert "applied 1 migration(s); backup: " in message
+        assert query(url, "SELECT count(*) FROM items") == [(0,)]
+        assert Path(message.rpartition("backup: ")[2]).parent == tmp_path
 
 
 async def run_backup_dialog(pilot: Pilot[None], app: DbInspectApp) -> None:
