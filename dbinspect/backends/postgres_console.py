@@ -26,6 +26,8 @@ from dbinspect.url import DatabaseUrl
 CURSOR = "dbinspect_result"
 EXPORT_CURSOR = "dbinspect_export"
 _QUERY_NODES = frozenset({"SelectStmt"})
+HEAD_ROWS = 200
+"""Rows fetched as a query runs: the first screenful, and the time to it."""
 
 
 def is_query(sql: str) -> bool:
@@ -54,15 +56,22 @@ class PostgresResultCursor:
 
     rewinds: Literal["rerun", "scroll"] = "scroll"
 
-    def __init__(self, console: PostgresConsole, sql: str, columns: tuple[str, ...]) -> None:
+    def __init__(
+        self, console: PostgresConsole, sql: str, columns: tuple[str, ...], head: list[Row]
+    ) -> None:
         self._console = console
         self._sql = sql
         self.columns = columns
-        self._position = 0
-        self._count: int | None = None
+        self._head = head
+        """The first rows, fetched while the statement ran (so running includes the wait
+        for them, and `esc` cancels it there)."""
+        self._position = len(head)
+        self._count: int | None = len(head) if len(head) < HEAD_ROWS else None
         self._open = True
 
     async def rows(self, offset: int, limit: int) -> list[Row]:
+        if offset + limit <= len(self._head) or self._count == len(self._head):
+            return self._head[offset : offset + limit]
         async with self._console.lock:
             if not self._open:
                 return []
@@ -200,12 +209,13 @@ class PostgresConsole:
         prefix = f'DECLARE "{CURSOR}" SCROLL CURSOR FOR '
         try:
             await self.send(prefix + sql, sql, len(prefix))
-            cur = await self.send(f'FETCH FORWARD 0 FROM "{CURSOR}"', sql)
+            cur = await self.send(f'FETCH FORWARD {HEAD_ROWS} FROM "{CURSOR}"', sql)
+            head = [tuple(r) for r in await cur.fetchall()]
         except BaseException:
             await self._end_transaction()
             raise
         columns = tuple(d.name for d in cur.description or ())
-        self._current = PostgresResultCursor(self, sql, columns)
+        self._current = PostgresResultCursor(self, sql, columns, head)
         return Outcome(cursor=self._current)
 
     @property

@@ -30,6 +30,13 @@ def data_commands() -> type[Provider]:
     return DataCommands
 
 
+def query_commands() -> type[Provider]:
+    """The Query pane's palette commands, imported when the palette first opens."""
+    from dbinspect.tui.query.commands import QueryCommands
+
+    return QueryCommands
+
+
 class DbInspectApp(App[None]):
     """The terminal app on one database."""
 
@@ -41,7 +48,7 @@ class DbInspectApp(App[None]):
         HERE / "screens" / "dialogs.tcss",
         *sorted((HERE / "panes").glob("*.tcss")),
     ]
-    COMMANDS = App.COMMANDS | {data_commands}
+    COMMANDS = App.COMMANDS | {data_commands, query_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "toggle_keys", "Keys", key_display="?"),

@@ -28,8 +28,10 @@ class DataCommands(Provider):
     """Palette commands acting on the Data pane of the current screen, when it has one."""
 
     def _pane(self) -> DataPane | None:
-        panes = self.screen.query(DataPane)
-        return panes.first() if panes else None
+        """The pane holding the focus (the Query pane's results are one), else the first."""
+        panes = list(self.screen.query(DataPane))
+        focused = next((pane for pane in panes if pane.has_focus_within), None)
+        return focused or (panes[0] if panes else None)
 
     def _runner(self, pane: DataPane, action: str) -> Callable[[], object]:
         def run() -> object:
