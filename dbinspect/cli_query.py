@@ -81,6 +81,10 @@ def _tell(line: str) -> None:
     say(line, err=True)
 
 
+def _warn(line: str) -> None:
+    say(f"warning: {line}", err=True)
+
+
 async def _run(
     url: DatabaseUrl, sql: str, fmt: OutputFormat, write: bool, extensions: tuple[Extension, ...]
 ) -> None:
@@ -91,7 +95,12 @@ async def _run(
 
     session = await open_console(url, read_only=not write, extensions=extensions)
     try:
-        await run_buffer(session, sql, fmt, _StdoutSink(), write=write, tell=_tell)
+        # What each write committed is news to a person at a terminal; a script reads
+        # the exit status, and on failure the error line says what ran and was committed.
+        on_commit = _tell if sys.stderr.isatty() else None
+        await run_buffer(
+            session, sql, fmt, _StdoutSink(), write=write, tell=_warn, on_commit=on_commit
+        )
     except asyncio.CancelledError:
         # Ctrl+C: the statement running on the database stops too (the cancelled await
         # alone would leave SQLite running it on the driver's thread).

@@ -38,6 +38,7 @@ READ_PRAGMAS = frozenset(
 )  # fmt: skip
 """Pragmas that take an argument yet only read; any other pragma given a value writes."""
 SKIP_BATCH = 2_000
+ONE_AT_A_TIME = "run one statement at a time"
 
 
 class ConsoleConnection(HardenedConnection):
@@ -80,10 +81,12 @@ def error_position(message: str, sql: str) -> int | None:
     if found is None:
         return None
     token = found.group(1).replace('""', '"')
-    index = sql.find(token)
-    if index < 0:
-        index = sql.lower().find(token.lower())
-    return index if index >= 0 else None
+    # The token as a whole word first: `t` in `select 1 from t` is not the one in `select`.
+    for pattern in (rf"(?<!\w){re.escape(token)}(?!\w)", re.escape(token)):
+        match = re.search(pattern, sql) or re.search(pattern, sql, re.IGNORECASE)
+        if match is not None:
+            return match.start()
+    return None
 
 
 class SqliteResultCursor:
@@ -227,6 +230,8 @@ class SqliteConsole:
         """Await `work`; a driver error becomes a `StatementError` with its position."""
         try:
             return await work
+        except driver.dbapi.Warning:
+            raise StatementError(ONE_AT_A_TIME, sql) from None
         except driver.Error as error:
             raise self._error(error, sql) from None
 
@@ -275,6 +280,9 @@ class SqliteConsole:
         self.reader._conn.refused_write = False
         try:
             cursor = await self.reader.execute(sql)
+        except driver.dbapi.Warning:
+            # The driver's way of saying the text holds more than one statement.
+            raise StatementError(ONE_AT_A_TIME, sql) from None
         except driver.Error as error:
             if write and self.reader._conn.refused_write:
                 if not self.can_write:

@@ -36,7 +36,7 @@ OutputFormat = Literal["table", "csv", "json", "jsonl"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "jsonl")
 
 Tell = Callable[[str], None]
-"""Told a human line about the run (a commit, a note): the CLI prints it on stderr."""
+"""Told a human line about the run (a note, a commit): the CLI prints it on stderr."""
 
 READ_ONLY_REFUSAL = "read-only: this statement writes; switch write mode on to run it"
 
@@ -272,12 +272,14 @@ async def run_buffer(
     *,
     write: bool = False,
     tell: Tell | None = None,
+    on_commit: Tell | None = None,
     batch_rows: int = CHUNK_ROWS,
 ) -> int:
     """Run every statement of `buffer` in order, writing each result's rows to `out`.
 
     Read-only unless `write`: then each statement that changed anything is committed
-    before the next one runs. The first failure rolls back its own statement and stops.
+    before the next one runs (and `on_commit` told so). The first failure rolls back its
+    own statement and stops. `tell` hears the console's notes (returned rows not kept).
     Returns the number of statements run.
 
     Raises:
@@ -314,11 +316,11 @@ async def run_buffer(
             if outcome.pending:
                 await session.commit()
                 committed = True
-                if tell is not None:
+                if on_commit is not None:
                     changed = (
                         "" if outcome.changed is None else f" ({outcome.changed:,} rows changed)"
                     )
-                    tell(f"statement {statement.number}: committed{changed}")
+                    on_commit(f"statement {statement.number}: committed{changed}")
         except StatementError as error:
             await session.rollback()
             raise _failure(error, statement, buffer, committed) from None
