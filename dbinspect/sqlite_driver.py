@@ -81,6 +81,8 @@ DatabaseError = dbapi.DatabaseError
 OperationalError = dbapi.OperationalError
 ProgrammingError = dbapi.ProgrammingError
 IntegrityError = dbapi.IntegrityError
+DriverWarning = dbapi.Warning
+"""Raised, not an `Error`, for text that holds more than one statement."""
 complete_statement = dbapi.complete_statement
 
 SQLITE_OK = dbapi.SQLITE_OK

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from dbinspect import pg_driver as driver
 from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row, StatementError
-from dbinspect.query.statements import Dialect
+from dbinspect.query.statements import Dialect, statements_in
 from dbinspect.url import DatabaseUrl
 
 CURSOR = "dbinspect_result"
@@ -49,6 +49,28 @@ def is_query(sql: str) -> bool:
         if type(getattr(cte, "ctequery", None)).__name__ not in _QUERY_NODES:
             return False  # a data-modifying CTE: not a read, and no cursor takes it
     return True
+
+
+def refuse_unless_one_statement(sql: str) -> None:
+    """Refuse a text of several statements, or one that starts or ends a transaction.
+
+    Text without parameters goes to the server as a simple query, which runs every
+    statement in it: a `COMMIT` there would end the console's `READ ONLY` transaction and
+    let the statements after it write. The console owns the transaction, so `BEGIN`,
+    `COMMIT` and the like are refused alone too (write mode has its own commit).
+
+    Raises:
+        StatementError: What to do instead.
+    """
+    found = statements_in(sql, "postgres")
+    if len(found) > 1:
+        raise StatementError("run one statement at a time", sql)
+    if found and found[0].controls_transaction:
+        raise StatementError(
+            "the console runs each statement in its own transaction: "
+            "use write mode's commit and rollback instead",
+            sql,
+        )
 
 
 class PostgresResultCursor:
@@ -178,6 +200,7 @@ class PostgresConsole:
         self._pending = False
 
     async def run(self, sql: str, *, write: bool = False) -> Outcome:
+        refuse_unless_one_statement(sql)
         async with self.lock:
             await self._end_transaction()
             if is_query(sql):
@@ -233,6 +256,7 @@ class PostgresConsole:
             await self._end_transaction()
 
     async def explain(self, sql: str) -> PlanNode:
+        refuse_unless_one_statement(sql)
         async with self.lock:
             await self._end_transaction()
             prefix = "EXPLAIN (FORMAT JSON) "

@@ -230,7 +230,7 @@ class SqliteConsole:
         """Await `work`; a driver error becomes a `StatementError` with its position."""
         try:
             return await work
-        except driver.dbapi.Warning:
+        except driver.DriverWarning:
             raise StatementError(ONE_AT_A_TIME, sql) from None
         except driver.Error as error:
             raise self._error(error, sql) from None
@@ -280,7 +280,7 @@ class SqliteConsole:
         self.reader._conn.refused_write = False
         try:
             cursor = await self.reader.execute(sql)
-        except driver.dbapi.Warning:
+        except driver.DriverWarning:
             # The driver's way of saying the text holds more than one statement.
             raise StatementError(ONE_AT_A_TIME, sql) from None
         except driver.Error as error:

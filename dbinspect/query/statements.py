@@ -22,7 +22,11 @@ TRANSACTION_WORDS = frozenset(
 
 _WORD = re.compile(r"[A-Za-z_]+")
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
-_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_QUOTED = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/"
+    r"|\$(?P<tag>(?:[A-Za-z_]\w*)?)\$.*?\$(?P=tag)\$",  # PostgreSQL's dollar quotes
+    re.DOTALL,
+)
 
 
 class BufferStatement(NamedTuple):
@@ -52,7 +56,11 @@ class BufferStatement(NamedTuple):
     def controls_transaction(self) -> bool:
         """BEGIN, COMMIT, ROLLBACK, SAVEPOINT...: the console owns the transaction."""
         return self.keyword in TRANSACTION_WORDS or bool(
-            re.match(r"SET\s+(SESSION\s+CHARACTERISTICS|TRANSACTION)\b", self.sql, re.I)
+            re.match(
+                r"(SET\s+(SESSION\s+CHARACTERISTICS|TRANSACTION)|PREPARE\s+TRANSACTION)\b",
+                self.sql,
+                re.I,
+            )
         )
 
     @property
