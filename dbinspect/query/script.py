@@ -19,8 +19,10 @@ Output per format (README.md, "query", says the same):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Literal
 
 from dbinspect.errors import QueryError
@@ -41,19 +43,31 @@ Tell = Callable[[str], None]
 READ_ONLY_REFUSAL = "read-only: this statement writes; switch write mode on to run it"
 
 
-async def read_forward(cursor: ResultCursor, batch_rows: int) -> AsyncIterator[list[Row]]:
+async def read_forward(cursor: ResultCursor, batch_rows: int) -> AsyncGenerator[list[Row], None]:
     """Every row of `cursor`, `batch_rows` at a time, read on from where it stands.
 
     `rows()` at the cursor's own place reads on from the statement already running, where
     `stream()` would run it a second time (on SQLite, an `ORDER BY` would sort twice).
+    The next batch is read (on the driver's side) while this one is written, as the
+    exporter does: one batch ahead, so memory stays two batches.
     """
-    offset = 0
-    while True:
-        rows = await cursor.rows(offset, batch_rows)
-        if rows:
+    rows = await cursor.rows(0, batch_rows)
+    offset = len(rows)
+    while rows:
+        following = (
+            asyncio.ensure_future(cursor.rows(offset, batch_rows))
+            if len(rows) == batch_rows
+            else None
+        )
+        try:
             yield rows
-        if len(rows) < batch_rows:
+        except BaseException:
+            if following is not None:
+                following.cancel()
+            raise
+        if following is None:
             return
+        rows = await following
         offset += len(rows)
 
 
@@ -305,9 +319,11 @@ async def run_buffer(
             if outcome.cursor is not None:
                 writer.start(outcome.cursor.columns)
                 count = 0
-                async for rows in read_forward(outcome.cursor, batch_rows):
-                    writer.rows(rows)
-                    count += len(rows)
+                batches = read_forward(outcome.cursor, batch_rows)
+                async with contextlib.aclosing(batches):
+                    async for rows in batches:
+                        writer.rows(rows)
+                        count += len(rows)
                 writer.end(count)
                 await outcome.cursor.close()
             for note in outcome.notes:
