@@ -144,6 +144,10 @@ class RowBrowser:
             page = await pager.fetch_page(
                 relation, query, before=(), limit=plan.limit, cell_limit=CELL_LIMIT
             )
+            if not self.exact and page.key_columns == ("offset",) and page.keys:
+                # A page keyed by position (a view's, a result's) was read from the
+                # counted end: its last key is the last position, whatever the estimate.
+                self.total, self.exact = int(page.keys[-1][-1] or 0) + 1, True
             return page, self.total - len(page.rows)
         if plan.kind == "seek":
             return await pager.page_near(
