@@ -157,6 +157,8 @@ def test_table_is_aligned_and_escaped_for_a_terminal(tmp_path: Path, make_db: Ma
         "INSERT INTO t VALUES (1, 'two' || char(10) || 'lines', NULL), (2, '漢字', 2.5),"
         f"(3, char(27) || '[2J', ''), (4, '{'x' * 50}', X'0102');",
     )
+    named = ok(run_bytes("query", database, 'select 1 as "a\x1b[2Jb"', cwd=tmp_path))
+    assert named.decode().splitlines()[0] == " a\\x1b[2Jb"
     table = ok(run_bytes("query", database, "select * from t", cwd=tmp_path)).decode()
     lines = table.splitlines()
     assert lines[0] == " id | name                                     | v"
@@ -222,6 +224,9 @@ def test_an_error_names_its_statement_line_and_column(
     syntax = run_cli("query", database, "select 1 from t whe a = 1")
     assert syntax.stderr == 'error: statement 1 (line 1:21): near "a": syntax error\n'
     assert syntax.stdout == ""
+    # SQLite names the token only: its place is the whole word, not a part of `select`.
+    named = run_cli("query", database, "select * from sel")
+    assert named.stderr == "error: statement 1 (line 1:15): no such table: sel\n"
 
 
 def test_sql_from_stdin(tmp_path: Path, make_db: MakeDb, one_line_error: OneLineError) -> None:
@@ -384,6 +389,9 @@ def test_pg_statements_writes_and_errors(
     one_line_error(failed, "statement 2 (line 3:3)", 'syntax error at or near "frm"')
     assert "statement 1 ran, their changes committed" in failed.stderr
     assert pg_query(pg_url, "select a from t") == [(1,)]
+    piped = run_bytes("query", pg_url, "-", "--format", "jsonl", cwd=tmp_path,
+                      stdin="select a, 'é' as e from t;\nselect 2 as two".encode())  # fmt: skip
+    assert ok(piped) == '{"a": 1, "e": "é"}\n{"two": 2}\n'.encode()
     truncate = run_cli("query", pg_url, "truncate t")
     one_line_error(truncate, "read-only")
     assert pg_query(pg_url, "select a from t") == [(1,)]
