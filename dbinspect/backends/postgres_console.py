@@ -195,8 +195,16 @@ class PostgresConsole:
             await current.close()
         status = self.conn.info.transaction_status
         if status != driver.TransactionStatus.IDLE:
+            # A read-only transaction commits: it wrote nothing, and a `SET` in it (a
+            # search_path) then lasts, as in psql. A write the user did not commit, or a
+            # failed transaction, rolls back.
+            end = (
+                "COMMIT"
+                if status == driver.TransactionStatus.INTRANS and not self._pending
+                else "ROLLBACK"
+            )
             with contextlib.suppress(driver.Error):
-                await asyncio.shield(self.conn.execute("ROLLBACK"))
+                await asyncio.shield(self.conn.execute(end))
         self._pending = False
 
     async def run(self, sql: str, *, write: bool = False) -> Outcome:
