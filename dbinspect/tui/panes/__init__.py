@@ -1,4 +1,4 @@
-"""The six panes of the main screen."""
+"""The panes of the main screen (the Query pane lives in `dbinspect.tui.query`)."""
 
 from __future__ import annotations
 

@@ -197,8 +197,8 @@ class HelpPane(VerticalScroll):
             )
         intro = Text(
             "The same work from a shell, for the migration selected in the Migrations pane."
-            " Keys: 1-6 panes, / filter schema, j k g G move, a A r t migrations, R refresh,"
-            " ctrl+p palette, ? keys, q quit."
+            " Keys: 1-7 panes (7: SQL), / filter schema, j k g G move, a A r t migrations,"
+            " R refresh, ctrl+p palette, ? keys, q quit."
         )
         self.query_one("#help-commands", Static).update(
             Group(heading("Shell commands"), intro, Text(""), table)
