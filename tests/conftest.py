@@ -82,6 +82,18 @@ def no_clipboard_tools(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Query history and buffers go to a folder of the test's own, never the user's."""
+    from dbinspect.query.storage import DATA_DIR_VARIABLE
+
+    folder = tmp_path_factory.mktemp("data-dir")
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(folder))
+    return folder
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped after the test."""

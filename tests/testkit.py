@@ -35,11 +35,15 @@ def create_db(tmp_path: Path, sql: str, name: str = "test.db") -> Path:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment without any DATABASE_URL or dbinspect setting, plus `extra`."""
+    """The environment without any DATABASE_URL or dbinspect setting, plus `extra`.
+
+    The SQLite library choice and the tests' private data directory are kept.
+    """
+    kept = ("DBINSPECT_SQLITE", "DBINSPECT_DATA_DIR")
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "DATABASE_URL" and (k == "DBINSPECT_SQLITE" or not k.startswith("DBINSPECT_"))
+        if k != "DATABASE_URL" and (k in kept or not k.startswith("DBINSPECT_"))
     }
     env.update(extra or {})
     return env

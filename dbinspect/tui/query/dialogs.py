@@ -41,10 +41,11 @@ class CommitScreen(ModalScreen[Answer]):
     CommitScreen #commit-wait { color: $text-muted; margin-top: 1; }
     """
 
-    def __init__(self, summary: str, timeout: float = COMMIT_TIMEOUT_S) -> None:
+    def __init__(self, summary: str, timeout: float | None = None) -> None:
         super().__init__()
         self.summary = summary
-        self.timeout = timeout
+        self.timeout = COMMIT_TIMEOUT_S if timeout is None else timeout
+        """Seconds until the rollback (read when asked, so that it can be set lower)."""
         self._deadline = 0.0
         self._shown = 0.0
         self._ticker: Timer | None = None

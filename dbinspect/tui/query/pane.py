@@ -90,13 +90,15 @@ class QueryPane(Vertical):
         self._ticker: Timer | None = None
         self._running_label = ""
         self._history_error_shown = False
+        self._editor = SqlEditor(self.dialect, id="query-editor")
+        """Held here: the pane's unmount, which saves the buffer, comes after the editor's."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="query-bar"):
             yield Label("", id="query-mode")
             yield Label("", id="query-buffer")
             yield Label("", id="query-status")
-        yield SqlEditor(self.dialect, id="query-editor")
+        yield self._editor
         yield CompletionList(id="query-completions")
         with ContentSwitcher(initial="query-results", id="query-output"):
             yield ResultPane(id="query-results")
@@ -105,7 +107,7 @@ class QueryPane(Vertical):
 
     @property
     def editor(self) -> SqlEditor:
-        return self.query_one(SqlEditor)
+        return self._editor
 
     @property
     def results(self) -> ResultPane:
@@ -177,10 +179,7 @@ class QueryPane(Vertical):
         editor.history_cursor = self.history.cursor(buffer.text)
 
     def _save_buffer(self) -> None:
-        try:
-            editor = self.editor
-        except Exception:  # unmounted
-            return
+        editor = self.editor
         buffer = self.buffers.active
         buffer.text = editor.text
         buffer.cursor = editor.cursor_location
@@ -332,6 +331,8 @@ class QueryPane(Vertical):
         lines: list[Text] = []
         shown: ResultPager | None = None
         many = len(statements) > 1
+        noted = False
+        """A statement's outcome has notes (committed, rolled back) the grid does not show."""
         for statement in statements:
             label = statement.label() if many else "running"
             try:
@@ -349,10 +350,11 @@ class QueryPane(Vertical):
                 return
             line, pager = await self._describe(statement, outcome)
             lines.append(line)
+            noted = noted or bool(outcome.notes)
             if pager is not None:
                 shown = pager
         if shown is not None:
-            if many or len(lines) > 1:
+            if many or noted:
                 self.notify("\n".join(line.plain for line in lines), timeout=6)
             self._show_rows(shown)
         else:
@@ -389,16 +391,19 @@ class QueryPane(Vertical):
     async def _commit_or_roll_back(
         self, statement: BufferStatement, outcome: Outcome, console: ConsoleSession
     ) -> None:
-        changed = "some rows" if outcome.changed is None else f"{outcome.changed:,} rows"
+        changed = "some rows" if outcome.changed is None else _rows(outcome.changed)
         summary = f"{statement.label()} changed {changed}."
-        answer = await self.app.push_screen_wait(CommitScreen(summary))
+        question = CommitScreen(summary)
+        answer = await self.app.push_screen_wait(question)
         if answer == "commit":
             await console.commit()
             outcome.notes.append("committed")
         else:
             await console.rollback()
             outcome.notes.append(
-                "rolled back after 60 s without an answer" if answer == "timeout" else "rolled back"
+                f"rolled back after {question.timeout:g} s without an answer"
+                if answer == "timeout"
+                else "rolled back"
             )
         if answer != "commit" and outcome.cursor is not None:
             outcome.notes.append("the rows shown were returned before the rollback")
@@ -414,7 +419,7 @@ class QueryPane(Vertical):
             if not statement.ordered and outcome.cursor.rewinds == "rerun":
                 parts.append("no ORDER BY: the order may differ when scrolling back")
         if outcome.changed is not None and (outcome.cursor is None or outcome.pending):
-            parts.append(f"{outcome.changed:,} rows changed")
+            parts.append(f"{_rows(outcome.changed)} changed")
         parts.extend(outcome.notes)
         if not parts:
             parts.append("done")
@@ -504,3 +509,7 @@ class QueryPane(Vertical):
         add(tree.root, plan.children)
         tree.root.expand()
         self.query_one(ContentSwitcher).current = "query-plan"
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"
