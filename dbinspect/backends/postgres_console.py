@@ -51,18 +51,26 @@ def is_query(sql: str) -> bool:
     return True
 
 
-def refuse_unless_one_statement(sql: str) -> None:
+def refuse_unless_one_statement(sql: str, *, write: bool = True) -> None:
     """Refuse a text of several statements, or one that starts or ends a transaction.
 
     Text without parameters goes to the server as a simple query, which runs every
     statement in it: a `COMMIT` there would end the console's `READ ONLY` transaction and
     let the statements after it write. The console owns the transaction, so `BEGIN`,
-    `COMMIT` and the like are refused alone too (write mode has its own commit).
+    `COMMIT` and the like are refused alone too (write mode has its own commit). Outside
+    write mode `COPY` is refused as well: a `READ ONLY` transaction still lets `COPY ...
+    TO` write a file on the server, or run a program there.
 
     Raises:
         StatementError: What to do instead.
     """
     found = statements_in(sql, "postgres")
+    if len(found) == 1 and found[0].keyword == "COPY" and not write:
+        raise StatementError(
+            "read-only: COPY writes files or runs programs on the server; "
+            "switch write mode on to run it",
+            sql,
+        )
     if len(found) > 1:
         raise StatementError("run one statement at a time", sql)
     if found and found[0].controls_transaction:
@@ -208,7 +216,7 @@ class PostgresConsole:
         self._pending = False
 
     async def run(self, sql: str, *, write: bool = False) -> Outcome:
-        refuse_unless_one_statement(sql)
+        refuse_unless_one_statement(sql, write=write)
         async with self.lock:
             await self._end_transaction()
             if is_query(sql):
