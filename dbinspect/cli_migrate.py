@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,18 +12,22 @@ import click
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_extensions import extension_options, with_extensions
 from dbinspect.cli_output import say, write_document
-from dbinspect.config import Settings, resolve_settings
-from dbinspect.errors import ConfigError
+from dbinspect.config import Settings, SourceFormat, resolve_settings
+from dbinspect.errors import ConfigError, MigrationError
 from dbinspect.logs import configure_logging
 from dbinspect.migrate.authoring import add_migration
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
+from dbinspect.migrate.migrator import baseline_refusal
 from dbinspect.migrate.records import MigrationEvent, MigrationResult, MigrationStatus
 from dbinspect.migrate.runner import (
+    baseline_migrations,
+    baseline_plan,
     invalid_indexes,
     migration_status,
     restamp_migration,
     revert_migrations,
     run_migrations,
+    uses_dbmate,
 )
 from dbinspect.url import DatabaseUrl
 
@@ -97,6 +102,14 @@ def database_options(func: F) -> F:
         "--log-file", type=click.Path(dir_okay=False), help="Append a log to this file."
     )(func)
     func = click.option(
+        "--source-format",
+        type=click.Choice(["auto", "sqlx", "dbmate"]),
+        default="auto",
+        show_default=True,
+        help="The folder's format; auto reads a folder whose files hold `-- migrate:up` "
+        "as dbmate's.",
+    )(func)
+    func = click.option(
         "--database-url",
         "-D",
         metavar="URL",
@@ -121,6 +134,7 @@ def _settings(
     log_file: str | None,
     *,
     announce: bool = True,
+    source_format: SourceFormat = "auto",
 ) -> tuple[Settings, DatabaseUrl]:
     """Resolve the command's settings; `announce` prints each extension a write loads."""
     configure_logging(log_file)
@@ -128,6 +142,7 @@ def _settings(
         resolve_settings(database=database, database_url=database_url, source=source),
         announce=announce,
     )
+    settings = settings._replace(sqlx=settings.sqlx._replace(source_format=source_format))
     if settings.url is None:
         raise ConfigError(
             "no database given",
@@ -199,6 +214,7 @@ def run(
     database_url: str | None,
     source: str | None,
     log_file: str | None,
+    source_format: SourceFormat,
     target_version: int | None,
     dry_run: bool,
     ignore_missing: bool,
@@ -210,7 +226,7 @@ def run(
     Example:
         dbinspect migrate run sqlite:app.db
     """
-    settings, url = _settings(database, database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file, source_format=source_format)
 
     def report(event: MigrationEvent) -> None:
         _print_warning(event)
@@ -248,6 +264,7 @@ def revert(
     database_url: str | None,
     source: str | None,
     log_file: str | None,
+    source_format: SourceFormat,
     target_version: int | None,
     dry_run: bool,
     database: str | None,
@@ -258,7 +275,7 @@ def revert(
     Example:
         dbinspect migrate revert --target-version 0 sqlite:app.db
     """
-    settings, url = _settings(database, database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file, source_format=source_format)
     results = run_interruptibly(
         lambda cancellation: revert_migrations(
             url,
@@ -319,6 +336,7 @@ def info(
     database_url: str | None,
     source: str | None,
     log_file: str | None,
+    source_format: SourceFormat,
     as_json: bool,
     database: str | None,
 ) -> None:
@@ -329,12 +347,18 @@ def info(
         dbinspect migrate info --json sqlite:app.db
     """
     # Reading the status loads no extension (see runner.migration_status).
-    settings, url = _settings(database, database_url, source, log_file, announce=False)
+    settings, url = _settings(
+        database, database_url, source, log_file, announce=False, source_format=source_format
+    )
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
         invalid = invalid_indexes(url)
     for index in invalid:  # on stderr, so that the lines (and the JSON) stay sqlx-cli's
         say(f"warning: {index.warning()}", err=True)
+    if uses_dbmate(settings.migrations.path, settings.sqlx):
+        from dbinspect.migrate.dbmate import NOTE
+
+        say(f"note: dbmate folder: {NOTE}", err=True)
     if as_json:
         import json  # only this command prints JSON; the others start without it
 
@@ -356,6 +380,7 @@ def restamp(
     database_url: str | None,
     source: str | None,
     log_file: str | None,
+    source_format: SourceFormat,
     yes: bool,
     version: int,
     database: str | None,
@@ -366,7 +391,7 @@ def restamp(
     Example:
         dbinspect migrate restamp 20220721124650 sqlite:app.db --yes
     """
-    settings, url = _settings(database, database_url, source, log_file)
+    settings, url = _settings(database, database_url, source, log_file, source_format=source_format)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)
@@ -381,6 +406,108 @@ def restamp(
         say(f"{version}: checksum unchanged, nothing to do")
     else:
         say(f"Restamped {version}/migrate {current.description if current else ''}")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask `question` unless `yes`; refuse at once when no one can answer it."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "confirmation needed but standard input is not a terminal; nothing was changed",
+            "pass -y to confirm",
+        )
+    click.confirm(question, abort=True)
+
+
+@migrate.command()
+@database_options
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="First compare the live schema with the folder replayed up to VERSION; "
+    "refuse on any difference.",
+)
+@click.argument("version", type=int)
+@database_argument
+def baseline(
+    database_url: str | None,
+    source: str | None,
+    log_file: str | None,
+    source_format: SourceFormat,
+    yes: bool,
+    check: bool,
+    version: int,
+    database: str | None,
+) -> None:
+    """Record every migration up to VERSION as applied, without running it.
+
+    For a database built by hand or by another tool that moves to this migrations
+    folder: each row is the one sqlx writes (its checksum, success), so sqlx and
+    `migrate run` then apply only the newer files. Refused when the tracking table
+    already has rows.
+
+    \b
+    Example:
+        dbinspect migrate baseline 20240101000000 --check sqlite:app.db
+    """
+    settings, url = _settings(
+        database, database_url, source, log_file, announce=False, source_format=source_format
+    )
+    folder = settings.migrations.path
+    with cleanup_on_interrupt():
+        plan = baseline_plan(folder, settings.sqlx, version)
+        statuses = migration_status(url, folder, settings.sqlx)
+    recorded = [s for s in statuses if s.applied is not None]
+    if recorded:
+        raise baseline_refusal(len(recorded), settings.sqlx.table_name)
+    if check:
+        _check_baseline(url, settings, [m.version for m in plan], version)
+    say(f"Would record as applied, without running (up to {version}):")
+    for m in plan:
+        say(f"  {m.version}/baseline {m.description}")
+    _confirm(f"Record these {len(plan)} migration(s) as applied?", yes)
+    done = run_interruptibly(
+        lambda cancellation: baseline_migrations(
+            url,
+            folder,
+            settings.sqlx,
+            version,
+            expected_versions=[m.version for m in plan],
+            cancellation=cancellation,
+        )
+    )
+    say(f"Baselined {len(done)} migration(s) up to {version}: recorded as applied, not run")
+
+
+def _check_baseline(url: DatabaseUrl, settings: Settings, versions: list[int], at: int) -> None:
+    """Refuse, listing them on stderr, when the live schema differs from the replay."""
+    import asyncio
+
+    from dbinspect.ops.baseline import baseline_drift, difference_lines
+
+    with cleanup_on_interrupt():
+        differences, skipped = asyncio.run(
+            baseline_drift(url, settings.migrations.path, settings, versions)
+        )
+    for statement in skipped:
+        say(
+            f"note: skipped in the replay (acts outside the database): {statement.file} "
+            f"{statement.statement}",
+            err=True,
+        )
+    if not differences:
+        say(f"Schema matches the migrations up to {at}")
+        return
+    say(f"The database differs from the migrations up to {at}:", err=True)
+    for line in difference_lines(differences):
+        say(line, err=True)
+    raise MigrationError(
+        f"the schema differs from the migrations up to {at} in {len(differences)} object(s); "
+        "nothing was recorded",
+        "bring the database in line (see `dbinspect check`), or baseline another version",
+    )
 
 
 __all__ = ["format_duration", "migrate", "status_lines"]

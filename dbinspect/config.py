@@ -19,7 +19,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.errors import ConfigError
@@ -28,6 +28,7 @@ from dbinspect.url import DatabaseUrl, mask_url, parse_url
 
 DEFAULT_MIGRATIONS_DIR = "migrations"
 DEFAULT_TABLE_NAME = "_sqlx_migrations"
+SourceFormat = Literal["auto", "sqlx", "dbmate"]
 
 
 class TrackingTable(NamedTuple):
@@ -136,6 +137,9 @@ class SqlxSettings(NamedTuple):
     extensions: tuple[Extension, ...] = ()
     """Extensions for migration connections: `[drivers.sqlite] unsafe-load-extensions`
     of the `sqlx.toml`, then those the command line chose (see `dbinspect.extensions`)."""
+    source_format: SourceFormat = "auto"
+    """The migrations folder's format: sqlx's, dbmate's, or `auto` (dbmate's when its
+    `-- migrate:up` marker is found; see `dbinspect.migrate.dbmate`)."""
 
 
 class MigrationsLocation(NamedTuple):

@@ -199,3 +199,12 @@ def prepare(migration: Migration, dialect: Dialect, *, down: bool = False) -> Pr
             "file's first line `-- no-transaction`",
         )
     return PreparedSql(statements, dialect.warnings(statements, path.name))
+
+
+def baseline_refusal(rows: int, table: str) -> MigrationError:
+    """The refusal of a baseline on a database whose tracking table already has rows."""
+    return MigrationError(
+        f"{table} already has {rows} row(s): baseline only adopts a database that no "
+        "sqlx migration has touched; nothing was recorded",
+        "see `dbinspect migrate info`; `dbinspect migrate run` applies what is pending",
+    )

@@ -22,6 +22,7 @@ from dbinspect import pg_driver as driver
 from dbinspect.errors import MigrationError, MigrationFailedError
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.dialect import Dialect
+from dbinspect.migrate.migrator import baseline_refusal
 from dbinspect.migrate.pg_dialect import POSTGRES, checked_table_name
 from dbinspect.migrate.records import AppliedMigration, InvalidIndex, Migration
 from dbinspect.migrate.statements import Statement
@@ -240,6 +241,27 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             )
         except driver.Error as error:
             raise self._lost_or(error, f"cannot restamp migration {version}") from error
+
+    def record_baseline(self, migrations: list[Migration]) -> None:
+        """Record `migrations` as applied, unrun, if the tracking table is still empty."""
+        rows = [(m.version, m.description, m.checksum) for m in migrations]
+        try:
+            with self.conn.transaction():
+                # Under sqlx's advisory lock (see `lock`) no runner can insert meanwhile.
+                found = self.conn.execute(f"SELECT count(*) FROM {self.table}".encode())
+                existing = int(found.fetchone()[0])  # type: ignore[index]
+                if existing:
+                    raise baseline_refusal(existing, self.table)
+                with self.conn.cursor() as cursor:
+                    # sqlx's INSERT with the time it would have measured for nothing: 0 ns.
+                    cursor.executemany(
+                        f"INSERT INTO {self.table} ( version, description, success, checksum, "
+                        "execution_time ) VALUES ( %s, %s, TRUE, %s, 0 )".encode(),
+                        rows,
+                    )
+        except driver.Error as error:
+            self._check_cancel(error)
+            raise self._lost_or(error, "cannot record the baseline") from error
 
     def apply(
         self, migration: Migration, statements: list[Statement], *, down: bool = False

@@ -106,13 +106,27 @@ def _plan_run(
     return plan
 
 
+def uses_dbmate(folder: Path, settings: SqlxSettings) -> bool:
+    """Whether the folder is run as a dbmate project (see `dbinspect.migrate.dbmate`)."""
+    if settings.source_format != "auto":
+        return settings.source_format == "dbmate"
+    from dbinspect.migrate.dbmate import is_dbmate_folder
+
+    return is_dbmate_folder(folder)
+
+
 def migration_status(
     url: DatabaseUrl, folder: Path, settings: SqlxSettings = DEFAULT_SETTINGS
 ) -> list[MigrationStatus]:
     """Every migration's status; never creates the database file or the tracking table.
 
-    A database file that does not exist yet reports every migration as pending.
+    A database file that does not exist yet reports every migration as pending. A
+    dbmate folder is read by dbmate's rules, against `schema_migrations`.
     """
+    if uses_dbmate(folder, settings):
+        from dbinspect.migrate import dbmate_runner
+
+        return dbmate_runner.migration_status(url, folder)
     migrations = load_migrations(folder, settings)
     if url.path is not None and not _database_exists(url.path):
         return migrator.statuses(migrations, [])
@@ -203,6 +217,19 @@ def run_migrations(
         ChecksumMismatchError, MigrationFailedError, MigrationError, and
         CancelledInWorker after a cancel.
     """
+    if uses_dbmate(folder, settings):
+        from dbinspect.migrate import dbmate_runner
+
+        return dbmate_runner.run_migrations(
+            url,
+            folder,
+            target_version=target_version,
+            dry_run=dry_run,
+            ignore_missing=ignore_missing,
+            on_event=on_event,
+            cancellation=cancellation,
+            expected_versions=expected_versions,
+        )
     dialect = dialect_for(url)
     if dry_run:
         status_list = migration_status(url, folder, settings)
@@ -273,6 +300,18 @@ def revert_migrations(
     Raises:
         The same refusals as `run_migrations`, and MigrationError for a missing down file.
     """
+    if uses_dbmate(folder, settings):
+        from dbinspect.migrate import dbmate_runner
+
+        return dbmate_runner.revert_migrations(
+            url,
+            folder,
+            target_version=target_version,
+            dry_run=dry_run,
+            on_event=on_event,
+            cancellation=cancellation,
+            expected_versions=expected_versions,
+        )
     dialect = dialect_for(url)
     migrations = load_migrations(folder, settings)
 
@@ -320,8 +359,13 @@ def restamp_migration(
         The old (applied) and new (file) checksums; equal when there was nothing to do.
 
     Raises:
-        MigrationError: The version is not applied or has no file.
+        MigrationError: The version is not applied or has no file, or the folder is
+            dbmate's (its table keeps no checksum).
     """
+    if uses_dbmate(folder, settings):
+        raise MigrationError(
+            "restamp does not apply to a dbmate folder: schema_migrations keeps no checksum"
+        )
     status_list = migration_status(url, folder, settings)
     status = next((s for s in status_list if s.version == version), None)
     if status is None or status.applied is None:
@@ -343,3 +387,77 @@ def restamp_migration(
             store.close()
         log.info("restamped %s %s: %s -> %s", version, status.description, old.hex(), new.hex())
     return old, new
+
+
+def baseline_plan(folder: Path, settings: SqlxSettings, version: int) -> list[Migration]:
+    """The migrations a baseline at `version` records: every one up to it, in order.
+
+    Raises:
+        MigrationSourceError: The folder breaks sqlx's rules.
+        MigrationError: `version` has no file in the folder.
+    """
+    if uses_dbmate(folder, settings):
+        raise MigrationError(
+            f"baseline records sqlx's {settings.table_name}, but {folder} is a dbmate folder",
+            "pass --source-format sqlx if the folder is sqlx's",
+        )
+    migrations = load_migrations(folder, settings)
+    if not any(m.version == version for m in migrations):
+        raise MigrationError(
+            f"version {version} is not in the migrations folder {folder}",
+            "pass a version listed by `dbinspect migrate info`",
+        )
+    return [m for m in migrations if m.version <= version]
+
+
+def baseline_migrations(
+    url: DatabaseUrl,
+    folder: Path,
+    settings: SqlxSettings,
+    version: int,
+    *,
+    expected_versions: Sequence[int] | None = None,
+    cancellation: Cancellation | None = None,
+) -> list[Migration]:
+    """Record every migration up to `version` as applied, without running any of them.
+
+    For a database built by hand or by another tool that now moves to the sqlx folder:
+    the rows are those sqlx would have written (see `MigrationStore.record_baseline`),
+    all in one transaction, under sqlx's lock.
+
+    Returns:
+        The migrations recorded, in version order.
+
+    Raises:
+        MigrationError: No such version, a plan that differs from `expected_versions`,
+            or a tracking table that already has rows.
+        ConnectError: The database does not exist or cannot be opened.
+    """
+    plan = baseline_plan(folder, settings, version)
+    _check_expected(plan, expected_versions)
+    if url.path is not None and not _database_exists(url.path):
+        raise ConnectError(
+            f"database not found: {url.path}",
+            "baseline adopts an existing database; `dbinspect migrate run` builds a new one",
+        )
+    store = open_store(
+        url,
+        settings.table_name,
+        write=True,
+        cancellation=cancellation,
+        extensions=settings.extensions,
+    )
+    try:
+        store.lock()
+        try:
+            applied = store.list_applied()
+            if applied:
+                raise migrator.baseline_refusal(len(applied), settings.table_name)
+            store.ensure_table()
+            store.record_baseline(plan)
+        finally:
+            store.unlock()
+    finally:
+        store.close()
+    log.info("baselined %d migration(s) up to %s", len(plan), version)
+    return plan

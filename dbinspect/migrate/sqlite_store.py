@@ -27,6 +27,7 @@ from dbinspect.extensions import Extension
 from dbinspect.migrate import sqlite_tx
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.dialect import Dialect
+from dbinspect.migrate.migrator import baseline_refusal
 from dbinspect.migrate.records import AppliedMigration, Migration
 from dbinspect.migrate.sqlite_dialect import SQLITE
 from dbinspect.migrate.sqlite_tx import Job, StatementFailedError
@@ -313,6 +314,24 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         """Store `checksum` as the applied checksum of `version`."""
         sql = f"UPDATE {self._quoted} SET checksum = ? WHERE version = ?"
         self._write(lambda conn: conn.execute(sql, (checksum, version)))
+
+    def record_baseline(self, migrations: list[Migration]) -> None:
+        """Record `migrations` as applied, unrun, if the tracking table is still empty."""
+        count = f"SELECT count(*) FROM {self._quoted}"
+        # sqlx's INSERT with the time it would have measured for nothing: 0 ns.
+        insert = (
+            f"INSERT INTO {self._quoted} (version, description, success, checksum, "
+            "execution_time) VALUES (?, ?, TRUE, ?, 0)"
+        )
+        rows = [(m.version, m.description, m.checksum) for m in migrations]
+
+        def action(conn: driver.Connection) -> None:
+            existing = int(conn.execute(count).fetchone()[0])
+            if existing:
+                raise baseline_refusal(existing, self.table)
+            conn.executemany(insert, rows)
+
+        self._write(action)
 
     def _write(self, action: Callable[[driver.Connection], object]) -> None:
         sqlite_tx.begin_immediate(self.conn, self.cancellation.event)

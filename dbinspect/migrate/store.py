@@ -55,6 +55,18 @@ class MigrationStore(Protocol):
         """Store `checksum` as the applied checksum of `version`."""
         ...
 
+    def record_baseline(self, migrations: list[Migration]) -> None:
+        """Record `migrations` as applied without running them, in one transaction.
+
+        Each row is the one sqlx writes (success true, the file's checksum, the default
+        installed_on), with an execution_time of 0: nothing ran. Call after `ensure_table`.
+
+        Raises:
+            MigrationError: The tracking table already holds rows (checked in the same
+                transaction, so a runner that got there first is never overwritten).
+        """
+        ...
+
     def flush_execution_time(self) -> None:
         """Write the execution time still pending for the last applied migration."""
         ...
