@@ -12,10 +12,12 @@ exclusive lock), and `application_name = 'dbinspect'` so a DBA sees who is conne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -37,6 +39,7 @@ __all__ = [
     "OperationalError",
     "QueryCanceled",
     "TransactionStatus",
+    "cancel_once",
     "connect",
     "connect_async",
     "connect_error",
@@ -57,6 +60,8 @@ QueryCanceled = pg_errors.QueryCanceled
 # terminating Pipeline"); with no handler of its own, Python would print that on stderr,
 # which belongs to the command's one `error:` line (or to the app's screen).
 logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
+T = TypeVar("T")
 
 APPLICATION_NAME = "dbinspect"
 INSPECTION_STATEMENT_TIMEOUT_MS = 30_000
@@ -164,6 +169,32 @@ async def connect_async(
         )
     except psycopg.Error as error:
         raise connect_error(url, error) from error
+
+
+async def cancel_once(work: Awaitable[T]) -> T:
+    """Await `work`, a query on a connection, so that it is cancelled at most once.
+
+    psycopg answers a cancelled query by asking the server to stop it and reading the
+    connection clean; cancelled again meanwhile, it closes the connection. A Textual
+    worker group is cancelled again while a cancelled worker is still ending (a new
+    exclusive worker, then a key that stops them all), which lost the Data pane's
+    connection on a fast scrollbar drag. Here the caller's every cancellation reaches
+    the query once, and the caller waits for the connection to be clean before it
+    raises `CancelledError` (the wait is bounded by psycopg's own, 5 s).
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        while not task.done():
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                continue  # already cancelled: the query ends as the first one asked
+        if not task.cancelled():
+            task.exception()  # the caller was cancelled: an error here is of no use
+        raise
 
 
 _CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (

@@ -65,7 +65,7 @@ class PostgresBackend(PostgresRows):
     async def _reading(self, work: Awaitable[T]) -> T:
         """Await a catalog read; a driver error becomes one clear `QueryError`."""
         try:
-            return await work
+            return await driver.cancel_once(work)
         except driver.Error as error:
             if driver.server_lost(error):
                 raise QueryError(

@@ -136,7 +136,7 @@ class PostgresRows:
         """Await a read; a driver error becomes one `QueryError` saying what happened."""
         started = time.monotonic()
         try:
-            return await work
+            return await driver.cancel_once(work)
         except driver.Error as error:
             if relation is not None and isinstance(error, _STALE_SOURCE):
                 self._sources.pop(relation, None)
