@@ -250,7 +250,12 @@ def info(
 @cli.command()
 @database_options
 @click.option(
-    "--format", "fmt", type=click.Choice(["sql", "json"]), default="sql", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["sql", "json", "dbmate"]),
+    default="sql",
+    show_default=True,
+    help="dbmate: the layout of dbmate's db/schema.sql, applied versions included.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
 def schema(
@@ -262,11 +267,13 @@ def schema(
 ) -> None:
     """Print every object's CREATE SQL (or structure as JSON), sorted deterministically.
 
-    On PostgreSQL, --format sql runs `pg_dump --schema-only`.
+    On PostgreSQL, --format sql runs `pg_dump --schema-only`. --format dbmate writes
+    what `dbmate dump` writes to db/schema.sql (it runs pg_dump or the sqlite3 shell).
 
     Example:
         dbinspect schema app.db -o schema.sql
         dbinspect schema --format json app.db
+        dbinspect schema --format dbmate app.db -o db/schema.sql
     """
     import json
 
@@ -281,7 +288,11 @@ def schema(
     async def gather(backend: Backend) -> Any:
         return await (backend.outline() if fmt == "sql" else backend.schema())
 
-    if url.backend == "postgres" and fmt == "sql":
+    if fmt == "dbmate":
+        from dbinspect.ops.schema_dbmate import dbmate_schema
+
+        text = dbmate_schema(url)
+    elif url.backend == "postgres" and fmt == "sql":
         from dbinspect.ops.pg_dump import dump_schema
 
         text = dump_schema(url)  # pg_dump's own, not a second DDL generator

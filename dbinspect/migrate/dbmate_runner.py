@@ -49,11 +49,14 @@ class _Sqlite:
     def close(self) -> None:
         self.store.close()
 
-    def versions(self) -> list[str]:
-        exists = self.conn.execute(
+    def table_exists(self) -> bool:
+        found = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (dbmate.TABLE,)
         ).fetchone()
-        if not exists:
+        return found is not None
+
+    def versions(self) -> list[str]:
+        if not self.table_exists():
             return []
         rows = self.conn.execute(f"select version from {self.table} order by version desc")
         return [str(v) for (v,) in rows.fetchall()]
@@ -123,12 +126,15 @@ class _Postgres:
     def close(self) -> None:
         self.store.close()
 
-    def versions(self) -> list[str]:
-        exists = self.conn.execute(
+    def table_exists(self) -> bool:
+        found = self.conn.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
             (self.schema, dbmate.TABLE),
         ).fetchone()
-        if not exists:
+        return found is not None
+
+    def versions(self) -> list[str]:
+        if not self.table_exists():
             return []
         rows = self.conn.execute(f"select version from {self.table} order by version desc".encode())
         return [str(v) for (v,) in rows.fetchall()]
@@ -337,5 +343,25 @@ def revert_migrations(
     try:
         plan = plan_from(conn.versions())
         return _execute(conn, plan, True, on_event)
+    finally:
+        conn.close()
+
+
+def applied_literals(url: DatabaseUrl) -> tuple[str, list[str]] | None:
+    """The tracking table as dbmate's dump names it, and each applied version as a SQL
+    literal (quoted by the database), in order; None without the table. Changes nothing.
+    """
+    read_only = DatabaseUrl(url.backend, url.path, "ro" if url.path else url.mode, url.raw)
+    conn = _open(read_only, write=False, cancellation=None)
+    try:
+        if not conn.table_exists():
+            return None
+        if isinstance(conn, _Postgres):
+            sql = f"select quote_literal(version) from {conn.table} order by version asc"
+            rows = conn.conn.execute(sql.encode()).fetchall()
+        else:
+            sql = f"select quote(version) from {conn.table} order by version asc"
+            rows = conn.conn.execute(sql).fetchall()
+        return conn.table, [str(v) for (v,) in rows]
     finally:
         conn.close()

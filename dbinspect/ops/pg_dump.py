@@ -48,6 +48,18 @@ def dump_schema(url: DatabaseUrl) -> str:
     return done.decode("utf-8", "surrogateescape")
 
 
+def dump_schema_as_dbmate(url: DatabaseUrl) -> str:
+    """The schema as dbmate's `dump` runs pg_dump for `db/schema.sql` (its options, its key).
+
+    Raises:
+        As `dump_schema`.
+    """
+    program, dump_version = checked_pg_dump(url)
+    options = ["--format=plain", "--schema-only", "--no-privileges", "--no-owner"]
+    done = _run(program, dump_version, url, options, restrict_key="dbmate")
+    return done.decode("utf-8", "surrogateescape")
+
+
 def checked_pg_dump(url: DatabaseUrl) -> tuple[str, tuple[int, ...]]:
     """The pg_dump on PATH and its version, once known to be able to dump `url`'s server.
 
@@ -161,6 +173,7 @@ def _run(
     url: DatabaseUrl,
     options: list[str],
     out: BinaryIO | None = None,
+    restrict_key: str = RESTRICT_KEY,
 ) -> bytes:
     """pg_dump's output (or b"" once written to `out`)."""
     arguments = [
@@ -173,7 +186,7 @@ def _run(
     if "--schema-only" in options and supports_restrict_key(version):
         # A fixed key only where the output must be the same on every run: a backup holds
         # data, which could then close psql's restriction; pg_dump picks a random key.
-        arguments.append(f"--restrict-key={RESTRICT_KEY}")
+        arguments.append(f"--restrict-key={restrict_key}")
     with libpq_environment(url) as (conninfo, env):
         try:
             done = subprocess.run(
