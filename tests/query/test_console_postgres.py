@@ -126,6 +126,14 @@ def big(url: str) -> str:
 async def test_end_of_a_million_rows_in_a_bounded_window(big: str) -> None:
     session = await open_console(parse_url(big), read_only=True)
     try:
+        # End before the count: the positions come from the counted end.
+        browser, _ = await browse(session, "SELECT id FROM events ORDER BY id")
+        await step(browser, FetchPlan("last", 100), (0, 10))
+        assert held(browser)[-1] == (BIG,)
+        assert browser.window.end == BIG and browser.total == BIG
+        await step(browser, FetchPlan("before", 100), (BIG - 100, BIG - 90))
+        assert held(browser)[0] == (BIG - 199,) and browser.window.start == BIG - 200
+
         browser, _ = await browse(session, "SELECT id, kind, amount FROM events ORDER BY id")
         window = browser.window
         for _ in range(5):
@@ -138,19 +146,6 @@ async def test_end_of_a_million_rows_in_a_bounded_window(big: str) -> None:
         first = window.start
         assert held(browser)[0] == (first + 1, f"k{(first + 1) % 13}", (first + 1) * 3)
         assert window.peak <= window.max_rows
-    finally:
-        await session.aclose()
-
-
-async def test_end_before_the_count_still_lands_on_the_last_row(big: str) -> None:
-    session = await open_console(parse_url(big), read_only=True)
-    try:
-        browser, _ = await browse(session, "SELECT id FROM events ORDER BY id")
-        await step(browser, FetchPlan("last", 100), (0, 10))
-        assert held(browser)[-1] == (BIG,)
-        assert browser.window.end == BIG and browser.total == BIG
-        await step(browser, FetchPlan("before", 100), (BIG - 100, BIG - 90))
-        assert held(browser)[0] == (BIG - 199,) and browser.window.start == BIG - 200
     finally:
         await session.aclose()
 
@@ -180,22 +175,19 @@ async def test_read_only_refuses_writes_and_nothing_changes(
     assert fingerprint(url) == before
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "COPY (SELECT 1) TO PROGRAM 'echo written > {marker}'",
-        "COPY t TO '{marker}'",
-        "copy (SELECT 1) TO '{marker}' WITH (FORMAT csv)",
-    ],
-)
-async def test_read_only_refuses_copy_to_the_server(url: str, sql: str) -> None:
+async def test_read_only_refuses_copy_to_the_server(url: str) -> None:
     # A READ ONLY transaction lets COPY write a server file or run a program: refused.
     marker = f"/tmp/dbinspect_copy_{uuid.uuid4().hex}"
     session = await open_console(parse_url(url), read_only=True)
     try:
-        for write in (False, True):
-            with pytest.raises(StatementError, match=r"^read-only: "):
-                await session.run(sql.format(marker=marker), write=write)
+        for sql in (
+            f"COPY (SELECT 1) TO PROGRAM 'echo written > {marker}'",
+            f"COPY t TO '{marker}'",
+            f"copy (SELECT 1) TO '{marker}' WITH (FORMAT csv)",
+        ):
+            for write in (False, True):
+                with pytest.raises(StatementError, match=r"^read-only: "):
+                    await session.run(sql, write=write)
     finally:
         await session.aclose()
     assert not await asyncio.to_thread(Path(marker).exists)
@@ -229,39 +221,35 @@ async def test_session_settings_do_not_lift_read_only(session: ConsoleSession, u
     assert fingerprint(url) == before
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
+async def test_a_commit_among_several_statements_cannot_escape(
+    session: ConsoleSession, url: str
+) -> None:
+    before = fingerprint(url)
+    for sql in (
         "COMMIT; INSERT INTO t VALUES (9001, 'x', 1)",
         "COMMIT; BEGIN READ WRITE; INSERT INTO t VALUES (9001, 'x', 1); COMMIT",
         "COMMIT; SET default_transaction_read_only = off; COMMIT; INSERT INTO t VALUES (1, 'x')",
         "SELECT 1; COMMIT; DELETE FROM t",
         "ROLLBACK; START TRANSACTION READ WRITE; DELETE FROM t; COMMIT",
-    ],
-)
-async def test_a_commit_among_several_statements_cannot_escape(
-    session: ConsoleSession, url: str, sql: str
-) -> None:
-    before = fingerprint(url)
-    for write in (False, True):
+    ):
+        for write in (False, True):
+            with pytest.raises(StatementError, match=r"^run one statement at a time$"):
+                await session.run(sql, write=write)
         with pytest.raises(StatementError, match=r"^run one statement at a time$"):
-            await session.run(sql, write=write)
-    with pytest.raises(StatementError, match=r"^run one statement at a time$"):
-        await session.explain(sql)
+            await session.explain(sql)
     assert fingerprint(url) == before
 
 
-@pytest.mark.parametrize(
-    "sql",
-    ["BEGIN", "COMMIT", "END", "ROLLBACK", "START TRANSACTION READ WRITE", "SAVEPOINT a",
-     "SET TRANSACTION READ WRITE", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
-     "PREPARE TRANSACTION 'x'"],
-)  # fmt: skip
-async def test_the_console_owns_the_transaction(session: ConsoleSession, sql: str) -> None:
-    with pytest.raises(StatementError, match="own transaction"):
-        await session.run(sql, write=True)
-    outcome = await session.run("SELECT count(*) FROM t")
-    assert outcome.cursor is not None and await outcome.cursor.rows(0, 1) == [(ROWS,)]
+async def test_the_console_owns_the_transaction(session: ConsoleSession) -> None:
+    for sql in (
+        "BEGIN", "COMMIT", "END", "ROLLBACK", "START TRANSACTION READ WRITE", "SAVEPOINT a",
+        "SET TRANSACTION READ WRITE", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        "PREPARE TRANSACTION 'x'",
+    ):  # fmt: skip
+        with pytest.raises(StatementError, match="own transaction"):
+            await session.run(sql, write=True)
+        outcome = await session.run("SELECT count(*) FROM t")
+        assert outcome.cursor is not None and await outcome.cursor.rows(0, 1) == [(ROWS,)]
 
 
 async def test_write_mode_commit_and_rollback(session: ConsoleSession, url: str) -> None:
@@ -333,9 +321,8 @@ async def test_a_read_only_session_refuses_write_mode(url: str) -> None:
     assert fingerprint(url) == before
 
 
-@pytest.mark.parametrize(
-    ("sql", "token"),
-    [
+async def test_an_error_points_where_postgres_says(session: ConsoleSession) -> None:
+    for sql, token in (
         ("SELEC id FROM t", "SELEC"),
         ("SELECT nme FROM t", "nme"),  # a query: declared as a cursor, mapped back
         ("SELECT id FROM t WHERE nme = 1", "nme"),
@@ -344,18 +331,14 @@ async def test_a_read_only_session_refuses_write_mode(url: str) -> None:
         ("SELECT id FROM nowhere", "nowhere"),
         ("SHOW nothing_like_this; ", None),
         ("UPDATE t SET nme = 1", "nme"),
-    ],
-)
-async def test_an_error_points_where_postgres_says(
-    session: ConsoleSession, sql: str, token: str | None
-) -> None:
-    with pytest.raises(StatementError) as raised:
-        await session.run(sql, write=True)
-    expected = None if token is None else sql.index(token)
-    assert raised.value.position == expected, str(raised.value)
-    assert "\n" not in str(raised.value)
-    outcome = await session.run("SELECT 1")  # the session goes on
-    assert outcome.cursor is not None and await outcome.cursor.rows(0, 1) == [(1,)]
+    ):
+        with pytest.raises(StatementError) as raised:
+            await session.run(sql, write=True)
+        expected = None if token is None else sql.index(token)
+        assert raised.value.position == expected, f"{sql}: {raised.value}"
+        assert "\n" not in str(raised.value)
+        outcome = await session.run("SELECT 1")  # the session goes on
+        assert outcome.cursor is not None and await outcome.cursor.rows(0, 1) == [(1,)]
 
 
 async def test_an_explain_error_points_into_the_statement(session: ConsoleSession) -> None:
