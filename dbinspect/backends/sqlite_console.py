@@ -81,11 +81,48 @@ def error_position(message: str, sql: str) -> int | None:
     if found is None:
         return None
     token = found.group(1).replace('""', '"')
+    if message.endswith(": syntax error"):
+        at = _syntax_error_at(message, sql, token)
+        if at is not None:
+            return at
     # The token as a whole word first: `t` in `select 1 from t` is not the one in `select`.
     for pattern in (rf"(?<!\w){re.escape(token)}(?!\w)", re.escape(token)):
         match = re.search(pattern, sql) or re.search(pattern, sql, re.IGNORECASE)
         if match is not None:
             return match.start()
+    return None
+
+
+SYNTAX_TRIES = 50
+"""The most places of a repeated token tried for a syntax error (each is a prepare)."""
+
+
+def _syntax_error_at(message: str, sql: str, token: str) -> int | None:
+    """Which of the places of `token` in `sql` a syntax error is at.
+
+    The driver does not expose `sqlite3_error_offset`, and the token a message names
+    may come more than once (`AND AND`). The parser stops at the first token it cannot
+    take: the text up to and including that place fails with the same message, the
+    text up to an earlier place does not. Each prefix is prepared on a private
+    in-memory connection whose authorizer denies every action, so none of it runs.
+    """
+    conn = driver.connect(":memory:")
+    try:
+        conn.set_authorizer(lambda *_: driver.SQLITE_DENY)
+        pattern = rf"(?<!\w){re.escape(token)}(?!\w)" if token else None
+        places = re.finditer(pattern, sql, re.IGNORECASE) if pattern else iter(())
+        for tried, place in enumerate(places):
+            if tried >= SYNTAX_TRIES:
+                break
+            try:
+                conn.execute(sql[: place.end()])
+            except driver.Error as error:
+                if str(error) == message:
+                    return place.start()
+            except driver.DriverWarning:
+                continue  # a `;` before this place: past the statement
+    finally:
+        conn.close()
     return None
 
 

@@ -334,6 +334,39 @@ async def test_an_error_points_at_the_token_sqlite_names(
     assert raised.value.sql == sql
 
 
+@pytest.mark.parametrize(
+    ("sql", "place"),
+    [
+        ("SELECT id FROM t WHERE id = 1 AND AND n = 2", "AND n"),
+        (
+            "SELECT id FROM t WHERE id = 1 GROUP id",
+            "id",
+        ),
+        (
+            "SELECT 'AND', n FROM t WHERE n = 1 AND AND",
+            "AND",
+        ),
+        ("SELECT (1 + (2 * ) ) FROM t", ") )"),
+    ],
+)
+async def test_a_repeated_token_points_at_the_place_of_the_error(
+    session: ConsoleSession, sql: str, place: str
+) -> None:
+    with pytest.raises(StatementError, match="syntax error") as raised:
+        await session.run(sql)
+    assert raised.value.position == sql.rindex(place), str(raised.value)
+
+
+async def test_finding_the_place_runs_nothing(session: ConsoleSession, tmp_path: Path) -> None:
+    # Each prefix is prepared on a connection that denies every action.
+    target = tmp_path / "attached.db"
+    sql = f"ATTACH '{target}' AS x x"
+    with pytest.raises(StatementError) as raised:
+        await session.run(sql)
+    assert raised.value.position == sql.rindex("x")
+    assert not await asyncio.to_thread(target.exists)
+
+
 async def test_an_error_without_a_token_has_no_position(session: ConsoleSession) -> None:
     with pytest.raises(StatementError) as raised:
         await session.run("SELECT id FROM t WHERE")
