@@ -24,6 +24,7 @@ from dbinspect.migrate.runner import (
     baseline_plan,
     invalid_indexes,
     migration_status,
+    refuse_dbmate_restamp,
     restamp_migration,
     revert_migrations,
     run_migrations,
@@ -392,6 +393,7 @@ def restamp(
         dbinspect migrate restamp 20220721124650 sqlite:app.db --yes
     """
     settings, url = _settings(database, database_url, source, log_file, source_format=source_format)
+    refuse_dbmate_restamp(settings.migrations.path, settings.sqlx)
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
     current = next((s for s in statuses if s.version == version), None)

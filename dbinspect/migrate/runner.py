@@ -350,6 +350,18 @@ def revert_migrations(
         store.close()
 
 
+def refuse_dbmate_restamp(folder: Path, settings: SqlxSettings) -> None:
+    """Refuse restamp for a dbmate folder, whose table keeps no checksum.
+
+    Raises:
+        MigrationError: The folder is dbmate's.
+    """
+    if uses_dbmate(folder, settings):
+        raise MigrationError(
+            "restamp does not apply to a dbmate folder: schema_migrations keeps no checksum"
+        )
+
+
 def restamp_migration(
     url: DatabaseUrl, folder: Path, settings: SqlxSettings, version: int
 ) -> tuple[bytes, bytes]:
@@ -362,10 +374,7 @@ def restamp_migration(
         MigrationError: The version is not applied or has no file, or the folder is
             dbmate's (its table keeps no checksum).
     """
-    if uses_dbmate(folder, settings):
-        raise MigrationError(
-            "restamp does not apply to a dbmate folder: schema_migrations keeps no checksum"
-        )
+    refuse_dbmate_restamp(folder, settings)
     status_list = migration_status(url, folder, settings)
     status = next((s for s in status_list if s.version == version), None)
     if status is None or status.applied is None:
