@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
@@ -230,6 +231,8 @@ class SqliteConsole:
         self._writer: Any = None
         self._snapshot: Path | None = None
         self._current: SqliteResultCursor | None = None
+        self._results: weakref.WeakSet[SqliteResultCursor] = weakref.WeakSet()
+        """Every result still referenced (a grid may read an older one again)."""
 
     @classmethod
     async def open(
@@ -334,6 +337,7 @@ class SqliteConsole:
             return Outcome()
         wrappable = await self._wrappable(sql)
         self._current = SqliteResultCursor(self, sql, cursor, wrappable)
+        self._results.add(self._current)
         outcome = Outcome(cursor=self._current)
         return outcome
 
@@ -380,6 +384,12 @@ class SqliteConsole:
 
     async def commit(self) -> None:
         if self.in_transaction:
+            # A result read while the write waited (its grid scrolled) holds a statement
+            # open on the read connection, and its shared lock would keep the COMMIT
+            # waiting until the busy timeout: close it; its next page runs it again.
+            async with self.lock:
+                for result in list(self._results):
+                    await result.close()
             await self.guarded(fetch_all(self._writer, "COMMIT"), "COMMIT")
 
     async def rollback(self) -> None:

@@ -242,6 +242,21 @@ async def test_write_mode_commit_and_rollback(session: ConsoleSession, database:
     assert reread.cursor is not None and await reread.cursor.rows(0, 1) == [(ROWS - 10,)]
 
 
+async def test_a_result_read_while_a_write_waits_does_not_block_the_commit(
+    session: ConsoleSession, database: Path
+) -> None:
+    _, pager = await browse(session, "SELECT id FROM t ORDER BY id")
+    outcome = await session.run("DELETE FROM t WHERE id <= 10", write=True)
+    assert outcome.pending
+    # The earlier result's grid scrolls: a read statement is open again on the file.
+    assert await pager.cursor.rows(500, 100) == [(i,) for i in range(501, 601)]
+    started = time.monotonic()
+    await asyncio.wait_for(session.commit(), 8)
+    assert time.monotonic() - started < 2
+    assert read(database, "SELECT count(*) FROM t") == [(ROWS - 10,)]
+    assert await pager.cursor.rows(0, 1) == [(11,)]  # its next page runs it again
+
+
 async def test_returning_rows_are_shown(session: ConsoleSession, database: Path) -> None:
     outcome = await session.run(
         "INSERT INTO t(id, name, n) VALUES (5001, 'a', 1), (5002, 'b', 2) RETURNING id, name",
