@@ -168,10 +168,14 @@ class MainScreen(Screen[None]):
 
     def query_pane(self) -> QueryPane | None:
         """The Query pane, once it has been shown."""
+        found = self.query("#query-pane")
+        if not found:
+            # Never shown: its module (the editor, pglast's keywords) is not imported
+            # yet, and the first frame must not wait for it.
+            return None
         from dbinspect.tui.query import QueryPane
 
-        found = self.query("#query-pane")
-        return found.first(QueryPane) if found else None
+        return found.first(QueryPane)
 
     def _focus_pane(self, pane_id: str) -> None:
         """Focus the pane's main widget now, before the next key is read.
