@@ -43,6 +43,8 @@ class ResultSource:
 class ResultPane(DataPane):
     """The rows of the statement run last."""
 
+    EMPTY_HINT = "No result yet: write a statement above, then ctrl+j runs it"
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in TABLE_ACTIONS:
             return False
