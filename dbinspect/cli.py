@@ -14,6 +14,7 @@ import click
 
 from dbinspect import __version__
 from dbinspect.cli_extensions import extension_options, with_extensions
+from dbinspect.cli_foreign import other_source_option
 from dbinspect.cli_output import say, say_block, write_document
 from dbinspect.errors import ConfigError, DbInspectError
 from dbinspect.logs import configure_logging
@@ -215,15 +216,21 @@ def open_command(
 @cli.command()
 @database_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@other_source_option
 def info(
-    database: str | None, database_url: str | None, log_file: str | None, as_json: bool
+    database: str | None,
+    database_url: str | None,
+    log_file: str | None,
+    as_json: bool,
+    other_source: Path | None,
 ) -> None:
-    """Print a database's connection facts and object counts.
+    """Print a database's connection facts, object counts and other tools' migrations.
 
     Example:
         dbinspect info app.db
         dbinspect info --json --database-url sqlite:app.db
     """
+    from dbinspect.cli_foreign import histories_json, read_for_cli, summaries
     from dbinspect.ops.info import facts_to_json, facts_to_lines
 
     configure_logging(log_file)
@@ -234,14 +241,18 @@ def info(
         return await backend.facts()
 
     facts = run_async(with_backend(url, gather, settings.extensions.inspection))
+    others = read_for_cli(url, other_source, best_effort=True)
     if as_json:
         import json
 
         from dbinspect.textsafe import escape_json
 
-        write_document(escape_json(json.dumps(facts_to_json(url, facts), indent=2)) + "\n")
+        document = {**facts_to_json(url, facts), "other_migrations": histories_json(others)}
+        write_document(escape_json(json.dumps(document, indent=2)) + "\n")
         return
     lines = facts_to_lines(url, facts)
+    if others:
+        lines.append(("Other migrations", summaries(others)))
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         say(f"{label + ':':<{width + 1}} {value}")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_extensions import extension_options, with_extensions
+from dbinspect.cli_foreign import histories_json, other_source_option, print_histories, read_for_cli
 from dbinspect.cli_output import say, write_document
 from dbinspect.config import Settings, SourceFormat, resolve_settings
 from dbinspect.errors import ConfigError, MigrationError
@@ -332,6 +334,12 @@ def status_lines(statuses: list[MigrationStatus]) -> list[str]:
 @migrate.command()
 @database_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array for scripts.")
+@other_source_option
+@click.option(
+    "--other-tools",
+    is_flag=True,
+    help="Show only other tools' tracking tables (Alembic, Flyway, ...); no folder needed.",
+)
 @database_argument
 def info(
     database_url: str | None,
@@ -339,9 +347,13 @@ def info(
     log_file: str | None,
     source_format: SourceFormat,
     as_json: bool,
+    other_source: Path | None,
+    other_tools: bool,
     database: str | None,
 ) -> None:
     """List every migration and whether it is applied; changes nothing.
+
+    Other tools' tracking tables found in the database follow, read-only.
 
     \b
     Example:
@@ -351,6 +363,23 @@ def info(
     settings, url = _settings(
         database, database_url, source, log_file, announce=False, source_format=source_format
     )
+    others = read_for_cli(url, other_source)
+    if uses_dbmate(settings.migrations.path, settings.sqlx):
+        others = [h for h in others if h.tool != "dbmate"]  # shown as the folder's statuses
+    if other_tools or (others and not settings.migrations.path.exists()):
+        # No sqlx folder: the other tools' histories are what there is to show.
+        if as_json:
+            import json
+
+            from dbinspect.textsafe import escape_json
+
+            document = json.dumps(histories_json(others), indent=2)
+            write_document(escape_json(document) + "\n")
+        elif not others:
+            say("No other migration tool's tracking table found")
+        else:
+            print_histories(others, heading=False)
+        return
     with cleanup_on_interrupt():
         statuses = migration_status(url, settings.migrations.path, settings.sqlx)
         invalid = invalid_indexes(url)
@@ -370,6 +399,7 @@ def info(
         return
     for line in status_lines(statuses):
         say(line)
+    print_histories(others)
 
 
 @migrate.command()

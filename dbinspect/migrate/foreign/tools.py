@@ -18,7 +18,7 @@ the rows into a history. The columns and siblings come from each tool's own DDL:
 - Diesel: `__diesel_schema_migrations(version, run_on)` (setup_migration_table.sql);
 - knex: `knex_migrations(id, name, batch, migration_time)` beside
   `knex_migrations_lock(index, is_locked)` (lib/migrations/migrate/table-creator.js);
-- yoyo: `_yoyo_migrations(migration_hash, migration_id, applied_at_utc)` beside `_yoyo_log`
+- yoyo: `_yoyo_migration(migration_hash, migration_id, applied_at_utc)` beside `_yoyo_log`
   and `yoyo_lock` (internalmigrations/v2.py, backends/base.py);
 - EF Core: `__EFMigrationsHistory(MigrationId, ProductVersion)` beside
   `__EFMigrationsLock(Id, Timestamp)` (HistoryRepository.cs, SqliteHistoryRepository.cs).
