@@ -16,7 +16,7 @@ from dbinspect.ops.replay import SkippedStatement, UrlKind, replay_migrations
 from dbinspect.url import DatabaseUrl
 
 
-def _is_tracking(difference: Difference, table: str) -> bool:
+def is_tracking(difference: Difference, table: str) -> bool:
     """Whether `difference` is about the tracking table or an object that belongs to it."""
     name = table.rsplit(".", 1)[-1].strip('"')
     if difference.kind == "table":
@@ -48,7 +48,7 @@ async def baseline_drift(
     differences = [
         d
         for d in compare_schemas(replay.schema, live, kind)
-        if not _is_tracking(d, settings.sqlx.table_name)
+        if not is_tracking(d, settings.sqlx.table_name)
     ]
     return differences, replay.skipped
 

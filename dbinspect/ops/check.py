@@ -118,7 +118,7 @@ def _postgres_checks(url: DatabaseUrl, report: CheckReport) -> CheckReport:
 def _migration_checks(
     url: DatabaseUrl, settings: Settings, report: CheckReport, kind: UrlKind, cancel: Cancellation
 ) -> CheckReport:
-    from dbinspect.migrate.runner import migration_status
+    from dbinspect.migrate.runner import migration_status, uses_dbmate
 
     folder = settings.migrations.path
     if not folder.is_dir():
@@ -135,6 +135,10 @@ def _migration_checks(
         return report._replace(drift_error=f"cannot read the migration state: {error.one_line()}")
     report = report._replace(migrations=statuses)
     _stop_if_cancelled(cancel)
+    if uses_dbmate(folder, settings.sqlx):
+        from dbinspect.migrate.dbmate import NOTE
+
+        report = report._replace(notes=(*report.notes, f"dbmate folder: {NOTE}"))
     # Only what the database applied is replayed: pending files are reported as pending,
     # not as drift.
     applied = [s.version for s in statuses if s.status in ("applied", "modified")]
@@ -142,6 +146,16 @@ def _migration_checks(
         drift, skipped = asyncio.run(_drift(url, folder, settings, kind, applied))
     except DbInspectError as error:  # a migration that fails on an empty database...
         return report._replace(drift_error=error.one_line())
+    if uses_dbmate(folder, settings.sqlx):
+        from dbinspect.migrate.dbmate import TABLE
+        from dbinspect.ops.baseline import is_tracking
+
+        # The replay records into sqlx's table, the database into dbmate's.
+        drift = [
+            d
+            for d in drift
+            if not is_tracking(d, TABLE) and not is_tracking(d, settings.sqlx.table_name)
+        ]
     return report._replace(drift=tuple(drift), skipped=tuple(skipped))
 
 

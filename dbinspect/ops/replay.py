@@ -80,7 +80,15 @@ def _plan(
     dialect = dialect_for(DatabaseUrl(kind))
     plan: list[tuple[Migration, list[Statement]]] = []
     skipped: list[SkippedStatement] = []
-    for migration in load_migrations(folder, settings):
+    from dbinspect.migrate.runner import uses_dbmate
+
+    if uses_dbmate(folder, settings):
+        from dbinspect.migrate.dbmate import load_dbmate
+
+        migrations = [file.migration for file in load_dbmate(folder)]  # their up sections
+    else:
+        migrations = load_migrations(folder, settings)
+    for migration in migrations:
         if versions is not None and migration.version not in versions:
             continue
         kept = []

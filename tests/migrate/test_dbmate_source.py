@@ -374,3 +374,22 @@ def test_schema_format_dbmate_is_dbmate_s_own_dump(folder: Path, tmp_path: Path)
     result = invoke("schema", "--format", "dbmate", str(db))
     assert result.exit_code == 0, result.output
     assert result.output == theirs.read_text()
+
+
+def test_check_replays_a_dbmate_folder_for_drift(folder: Path, tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    run_migrations(parse_url(f"sqlite:{db}"), folder)
+    clean = invoke("check", "--source", str(folder), str(db))
+    assert clean.exit_code == 0, clean.output
+    assert "drift: none" in clean.output
+    assert "note: dbmate folder" in clean.output
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE extra (x)")
+    conn.execute("DROP INDEX users_name")
+    conn.commit()
+    conn.close()
+    drifted = invoke("check", "--source", str(folder), str(db))
+    assert drifted.exit_code == 1
+    assert "drift: 2 object(s)" in drifted.output
+    assert "  added table extra (not in the migrations)" in drifted.output
+    assert "  missing index users_name (not in the database)" in drifted.output
