@@ -80,6 +80,11 @@ class DbInspectApp(App[None]):
             markup=markup,
         )
 
+    def on_ready(self) -> None:
+        """The first frame is on screen (Textual's `Ready`): tell the launch."""
+        if self.session.on_first_frame is not None:
+            self.session.on_first_frame()
+
     def get_default_screen(self) -> Screen[Any]:
         # The main screen is the default one, so the first frame already shows the panes.
         return MainScreen(self.session)

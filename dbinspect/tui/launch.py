@@ -38,8 +38,10 @@ def launch(
     Raises:
         DbInspectError: The database cannot be opened (raised before the app starts).
     """
+    # The CLI runs without the cyclic collector; the app turns it on after its first
+    # frame (`collect_from_now`): importing Textual and building the screen allocate
+    # hundreds of thousands of objects, and collecting among them slows the first frame.
     child = outline_child(settings, migrate_on_launch, read_only)
-    gc.enable()  # the CLI runs its one-shot commands without it; the app lives long
     try:
         code = asyncio.run(run_app(settings, migrate_on_launch, read_only, create, child))
     finally:
@@ -66,6 +68,17 @@ def outline_child(
     from dbinspect.backends.postgres_prefetch import OutlineChild
 
     return OutlineChild.start(url)
+
+
+def collect_from_now() -> None:
+    """Turn the cyclic collector on, with what start-up built set aside.
+
+    Modules, classes and the screen live as long as the app: frozen, they are not
+    walked again by every full collection.
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def _import_app() -> ModuleType:
@@ -153,6 +166,7 @@ async def run_app(
             read_only_reason=read_only_reason,
             outcome=outcome,
             outline=outline,
+            on_first_frame=collect_from_now,
         )
         app = app_module.DbInspectApp(session)
         await app.run_async()

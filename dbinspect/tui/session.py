@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class Session:
     cwd: Path = field(default_factory=Path.cwd)
     outline: asyncio.Future[Schema] | None = None
     """The object list, already being read while the app starts (see `launch`)."""
+    on_first_frame: Callable[[], None] | None = None
+    """Called once the first frame is on screen (the launch turns the collector on)."""
 
     @property
     def backend(self) -> Backend:
