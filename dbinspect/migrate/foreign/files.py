@@ -72,7 +72,7 @@ def flyway_files(folder: Path) -> list[tuple[str, Path]]:
         match = FLYWAY_FILE.match(path.name)
         if match:
             found.append((match.group(1).replace("_", "."), path))
-    return found
+    return sorted(found, key=lambda item: flyway_version(item[0]))  # the order Flyway runs
 
 
 def diesel_files(folder: Path) -> list[tuple[str, Path]]:

@@ -43,10 +43,19 @@ def entry_line(entry: HistoryEntry) -> str:
     return _clean(text)
 
 
-def history_lines(history: ForeignHistory, cwd: Path | None = None) -> list[str]:
-    """Every line `migrate info` prints for one tool, escaped."""
+def history_lines(
+    history: ForeignHistory, cwd: Path | None = None, *, max_entries: int | None = None
+) -> list[str]:
+    """Every line `migrate info` prints for one tool, escaped.
+
+    `max_entries` keeps the latest entries only (the panes), saying how many are left out.
+    """
     lines = [summary(history)]
-    lines += [f"  {entry_line(entry)}" for entry in history.entries]
+    entries = history.entries
+    if max_entries is not None and len(entries) > max_entries:
+        lines.append(f"  … {len(entries) - max_entries} earlier entries")
+        entries = entries[-max_entries:]
+    lines += [f"  {entry_line(entry)}" for entry in entries]
     lines += [
         f"  {_clean(p.version)}/pending {_clean(_shown(p.path, cwd))}" for p in history.pending
     ]
