@@ -175,7 +175,9 @@ class _Postgres:
                 raise MigrationError(
                     driver.lost_message(self.store.url), "check the server and run again"
                 ) from error
-            raise _failure(file, down, stage, driver.error_message(error)) from error
+            raise _failure(
+                file, down, stage, driver.error_message(error), whole_query=True
+            ) from error
 
 
 _Connection = _Sqlite | _Postgres
@@ -188,15 +190,24 @@ def _open(url: DatabaseUrl, *, write: bool, cancellation: Cancellation | None) -
     return _Sqlite(url, write=write, cancellation=cancellation)
 
 
-def _failure(file: DbmateMigration, down: bool, where: str, error: str) -> MigrationFailedError:
+def _failure(
+    file: DbmateMigration, down: bool, where: str, error: str, *, whole_query: bool = False
+) -> MigrationFailedError:
     m = file.migration
     transaction = file.down_transaction if down else file.up_transaction
-    outcome = (
-        "rolled back; the database is as it was before this migration"
-        if transaction
-        else "this transaction:false section ran outside a transaction: what ran before "
-        "the failure stays, and the version was not recorded"
-    )
+    if transaction:
+        outcome = "rolled back; the database is as it was before this migration"
+    elif whole_query and where == "the section":
+        outcome = (
+            "this transaction:false section was sent whole, as dbmate sends it, and the "
+            "server ran it as one implicit transaction, rolled back; the version was not "
+            "recorded"
+        )
+    else:
+        outcome = (
+            "this transaction:false section ran outside a transaction: what ran before "
+            "the failure stays, and the version was not recorded"
+        )
     verb = "revert" if down else "migration"
     first = error.strip().splitlines()[0] if error.strip() else "failed"
     return MigrationFailedError(

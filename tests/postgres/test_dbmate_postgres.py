@@ -128,3 +128,20 @@ def test_dbmate_then_dbinspect_and_the_reverse_end_identical(folder: Path, tmp_p
             "INSERT INTO public.schema_migrations (version) VALUES\n"
             "    ('20240101000000'),\n    ('20240102000000');\n"
         )
+
+
+def test_a_failing_transaction_false_section_is_one_implicit_transaction(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """lib/pq sends the section as one simple query: the server rolls all of it back."""
+    folder = write_folder(
+        tmp_path / "m",
+        {
+            "1_notx.sql": "-- migrate:up transaction:false\ncreate table kept (x int);\n"
+            "insert into nowhere values (1);\n-- migrate:down\ndrop table kept;\n"
+        },
+    )
+    with pytest.raises(MigrationFailedError, match="one implicit transaction, rolled back"):
+        run_migrations(parse_url(pg_url), folder)
+    assert "kept" not in tables(pg_url)
+    assert versions(pg_url) == []
