@@ -228,3 +228,34 @@ def test_baseline_refuses_a_dbmate_folder(tmp_path: Path, monkeypatch: pytest.Mo
     )
     assert "is a dbmate folder" in refusal(result)
     assert "_sqlx_migrations" not in table_names(tmp_path / "app.db")
+
+
+@pytest.mark.parametrize(("answer", "recorded"), [("y", [1, 2]), ("n", None)])
+def test_baseline_asks_on_a_terminal(
+    project: Path, answer: str, recorded: list[int] | None
+) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        os.write(leader, f"{answer}\n".encode())
+        done = subprocess.run(
+            [sys.executable, "-m", "dbinspect", "migrate", "baseline", "2", "app.db"],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert "Record these 2 migration(s) as applied? [y/N]" in done.stdout
+    if recorded is None:
+        assert done.returncode == 1
+        assert "_sqlx_migrations" not in table_names(project / "app.db")
+    else:
+        assert done.returncode == 0, done.stderr
+        assert [r[0] for r in tracking_rows(project / "app.db")] == recorded
