@@ -13,6 +13,7 @@ from textual.widgets import Static
 from dbinspect.migrate import MigrationStatus
 from dbinspect.models import DatabaseFacts
 from dbinspect.tui.panes.common import facts_table, heading, human_size
+from dbinspect.tui.panes.other_tools import OtherTools
 from dbinspect.tui.sanitize import safe_text
 
 STATUS_ORDER = ("applied", "pending", "modified", "missing", "failed")
@@ -48,11 +49,15 @@ class MetadataPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading…"), id="metadata-counts")
+        yield OtherTools(full=False, id="metadata-other")
         # Sizes are measured only once this pane is shown: say so until they arrive.
         yield Static(Text("Measuring the largest tables…", style="dim"), id="metadata-chart")
 
     def show_counts(self, facts: DatabaseFacts, statuses: list[MigrationStatus] | None) -> None:
-        """Render object, migration and page counts."""
+        """Render object, migration and page counts (and other tools' histories)."""
+        session = getattr(self.screen, "session", None)
+        if session is not None:
+            self.query_one(OtherTools).load(session)
         counts = facts.counts
         by_status: Counter[str] = Counter(s.status for s in statuses or [])
         migrations = (

@@ -47,6 +47,7 @@ from dbinspect.tui.migration_runs import (
     read_statuses,
     status_key,
 )
+from dbinspect.tui.panes.other_tools import OtherTools
 from dbinspect.tui.panes.run_progress import RunProgress
 from dbinspect.tui.sanitize import escape_controls, escape_text, safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
@@ -121,6 +122,7 @@ class MigrationsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="migrations-banner", classes="-hidden")
         yield Static(Text(""), id="migrations-invalid", classes="-hidden")
+        yield OtherTools(full=True, id="migrations-other")
         yield MigrationsTable(id="migrations-table", cursor_type="row", zebra_stripes=True)
         yield RunProgress(id="migrations-run")
         with VerticalScroll(id="migrations-sql"):
@@ -196,6 +198,7 @@ class MigrationsPane(Vertical):
         if previous in versions:
             table.move_cursor(row=versions.index(previous))
         self._selection_changed()
+        self.query_one(OtherTools).load(self.session)
         if self.session.url.backend == "postgres":
             self._read_invalid_indexes()
         if error is not None:
