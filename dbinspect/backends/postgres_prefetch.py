@@ -36,6 +36,7 @@ class OutlineChild:
         self._pid = pid
         self._reader = reader
         self._lock = threading.Lock()
+        self._collecting = False
         self._reaped = False
 
     @property
@@ -87,6 +88,10 @@ class OutlineChild:
 
     def _collect(self) -> bytes:
         """Everything the child wrote, once it has exited (reaped here)."""
+        with self._lock:
+            if self._reaped:  # stopped first: its pipe is closed
+                return b""
+            self._collecting = True
         chunks: list[bytes] = []
         try:
             while chunk := os.read(self._reader, 1 << 16):
@@ -101,11 +106,18 @@ class OutlineChild:
     def stop(self) -> None:
         """End the child if it is still reading (the app quit or failed first).
 
-        Its pipe then ends, and `_collect`, if it runs, reaps it.
+        Its pipe then ends, and `_collect`, if it runs, reaps it; if it never ran, the
+        child is reaped here.
         """
-        with self._lock, contextlib.suppress(ProcessLookupError):
-            if not self._reaped:
+        with self._lock:
+            if self._reaped:
+                return
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
+            if not self._collecting:
+                os.close(self._reader)
+                os.waitpid(self._pid, 0)
+                self._reaped = True
 
 
 def _child(url: DatabaseUrl, writer: int) -> NoReturn:

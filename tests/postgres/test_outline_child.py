@@ -154,3 +154,11 @@ def test_a_refused_connection_is_one_line_before_the_app_starts(pg_url: str) -> 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
     assert "does not exist" in lines[0]
+
+
+def test_stop_reaps_a_child_whose_outline_was_never_asked_for(pg_url: str) -> None:
+    child = start_child(pg_url)  # the launch failed before reading it (--create --read-only)
+    child.stop()
+    with pytest.raises(ProcessLookupError):
+        os.kill(child.pid, 0)  # killed and reaped, not a zombie
+    child.stop()  # a second stop is harmless
