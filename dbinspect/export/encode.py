@@ -213,17 +213,21 @@ def sql_real(value: float) -> str:
     written as one (`12.0`, read exactly up to 2**53). Any other is its 53-bit mantissa
     times or divided by powers of two: `(3602879701896397.0/36028797018963968)` is 0.1.
     Every step is exact in IEEE arithmetic: the result is the value, bit for bit.
+    `float.as_integer_ratio` (in C) gives that odd mantissa and power of two directly.
     """
     if value == 0:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
-    fraction, exponent = math.frexp(value)
-    mantissa, exponent = int(fraction * _MANTISSA_SCALE), exponent - 53
-    zeros = (mantissa & -mantissa).bit_length() - 1  # make the mantissa odd: shorter text
-    mantissa, exponent = mantissa >> zeros, exponent + zeros
-    if exponent >= 0 and abs(mantissa) << exponent <= _MANTISSA_SCALE:
-        return f"{mantissa << exponent}.0"
+    mantissa, denominator = value.as_integer_ratio()
+    if denominator != 1:  # not an integer: the mantissa is odd, the denominator 2**steps
+        operator, steps = "/", denominator.bit_length() - 1
+    elif -_MANTISSA_SCALE <= mantissa <= _MANTISSA_SCALE:
+        return f"{mantissa}.0"
+    else:  # a large integer: its odd part times 2**steps
+        steps = (mantissa & -mantissa).bit_length() - 1
+        operator, mantissa = "*", mantissa >> steps
+    if steps <= 62:
+        return f"({mantissa}.0{operator}{1 << steps})"
     parts = [f"{mantissa}.0"]
-    operator, steps = ("*", exponent) if exponent > 0 else ("/", -exponent)
     while steps:
         step = min(steps, 62)
         parts.append(str(1 << step))

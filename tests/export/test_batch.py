@@ -20,6 +20,7 @@ from dbinspect.export.encode import (
     json_line,
     sql_insert,
     sql_insert_prefix,
+    sql_real,
 )
 from dbinspect.models import Value
 
@@ -99,6 +100,48 @@ def test_the_shapes_the_templates_take_and_those_they_leave() -> None:
     ]
     for rows in shapes:
         assert batched(rows) == reference(rows), rows
+
+
+def test_columns_of_reals_are_written_as_sql_real_writes_each() -> None:
+    columns: list[list[Value]] = [
+        [i * 0.5 for i in range(-9, 10)] + [0.1, 1 / 3, 2.0**-62, 3 * 2.0**-62],  # one pass
+        [1.5, 2.0**-63, 1e-300, 5e-324],  # denominators past 2**62: value by value
+        [2.0**53, -(2.0**53), 1.0, 2.0**53 + 2, 1e300],  # integers past 2**53
+        [0.5, 0.0, -0.0, 1.0],  # zero's sign
+        [0.5, math.inf, -math.inf, math.nan],  # no finite form
+    ]
+    for column in columns:
+        rows = [(value,) for value in column]
+        assert batched(rows) == reference(rows), column
+    assert sql_real(0.1) == "(3602879701896397.0/36028797018963968)"
+    assert sql_real(2.0**53 + 2) == "(4503599627370497.0*2)"
+    steps = [str(1 << 62)] * 17 + [str(1 << 20)]  # 2**-1074, the smallest real
+    assert sql_real(-(2.0**-1074)) == "(-1.0/" + "/".join(steps) + ")"
+
+
+def _frexp_real(value: float) -> str:
+    """`sql_real`'s definition, step by step: the odd mantissa of `frexp` and powers of 2."""
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    fraction, exponent = math.frexp(value)
+    mantissa, exponent = int(fraction * (1 << 53)), exponent - 53
+    zeros = (mantissa & -mantissa).bit_length() - 1
+    mantissa, exponent = mantissa >> zeros, exponent + zeros
+    if exponent >= 0 and abs(mantissa) << exponent <= 1 << 53:
+        return f"{mantissa << exponent}.0"
+    parts = [f"{mantissa}.0"]
+    operator, steps = ("*", exponent) if exponent > 0 else ("/", -exponent)
+    while steps:
+        step = min(steps, 62)
+        parts.append(str(1 << step))
+        steps -= step
+    return "(" + operator.join(parts) + ")"
+
+
+@SETTINGS
+@given(finite_reals)
+def test_sql_real_is_the_odd_mantissa_over_powers_of_two(value: float) -> None:
+    assert sql_real(value) == _frexp_real(value)
 
 
 def test_rows_as_lists_and_of_unequal_length_are_still_written_row_by_row() -> None:
