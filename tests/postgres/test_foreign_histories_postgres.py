@@ -84,7 +84,7 @@ def test_dirty_failed_and_rolled_back(pg_url: str) -> None:
     assert prisma.head == "20240101000000_init" and prisma.problems == ()
 
     out = run("migrate", "info", "--other-tools", pg_url).output
-    assert "golang-migrate (schema_migrations): head 20240105, 0 applied, dirty" in out
+    assert "golang-migrate (schema_migrations): head 20240105, dirty" in out
     assert "Flyway (flyway_schema_history): head 1.1, 2 applied, failed" in out
     assert "20240102000000_users/rolled back" in out
     info = json.loads(run("info", "--json", pg_url).output)

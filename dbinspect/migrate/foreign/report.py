@@ -21,7 +21,8 @@ def summary(history: ForeignHistory) -> str:
     """One line: `golang-migrate (schema_migrations): head 3, dirty`."""
     applied = sum(1 for e in history.entries if e.state == "applied")
     parts = [f"head {history.head}" if history.head is not None else "nothing applied"]
-    parts.append(f"{applied} applied")
+    if applied:
+        parts.append(f"{applied} applied")
     if history.pending:
         parts.append(f"{len(history.pending)} pending")
     if history.state != "clean":
