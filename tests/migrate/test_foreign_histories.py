@@ -607,3 +607,19 @@ def test_tool_binaries_are_where_the_tests_look() -> None:
     if not found:
         pytest.skip("no tool installed: the real-tool tests skip")
     assert all(shutil.which(str(p)) for p in found)
+
+
+def test_dbmate_folder_as_source_is_not_shown_twice(tmp_path: Path) -> None:
+    """With a dbmate folder as `--source`, its table is the statuses, not another tool."""
+    folder = Path.cwd() / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_init.sql").write_text(
+        "-- migrate:up\nCREATE TABLE a (x INT);\n-- migrate:down\nDROP TABLE a;\n"
+    )
+    db = tmp_path / "d.db"
+    assert run("migrate", "run", "--source", str(folder), str(db)).exit_code == 0
+    out = run("migrate", "info", "--source", str(folder), str(db)).output
+    assert "20240101000000/installed init" in out
+    assert "Other migration tools" not in out
+    # Without the dbmate folder as its source, the same table is dbmate's history.
+    assert only(db).tool == "dbmate"
