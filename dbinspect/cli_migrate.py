@@ -167,7 +167,32 @@ def _print_warning(event: MigrationEvent) -> None:
         say(f"warning: {event.message}", err=True)
 
 
-@click.group()
+# Subcommands in their own modules, imported when used: name -> (module, attribute, help).
+_LAZY_SUBCOMMANDS = {
+    "recreate": (
+        "dbinspect.cli_recreate",
+        "recreate",
+        "Write a migration pair that recreates a SQLite table with a changed definition.",
+    ),
+}
+
+
+class _MigrateGroup(click.Group):
+    """The `migrate` group; loads the modules of its larger subcommands on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_LAZY_SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _LAZY_SUBCOMMANDS:
+            from importlib import import_module
+
+            module, attribute, _ = _LAZY_SUBCOMMANDS[cmd_name]
+            self.add_command(getattr(import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_MigrateGroup)
 def migrate() -> None:
     """Create, apply, revert and inspect sqlx-compatible migrations.
 

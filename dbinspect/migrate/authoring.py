@@ -215,3 +215,27 @@ def add_migration(
         reversible = bool(migrations) and migrations[-1].kind == "reversible"
     prefix = next_version(migrations, timestamp=timestamp, sequential=sequential)
     return _write_new(folder, _file_names(f"{prefix}_{part}", reversible))
+
+
+def new_reversible_pair(
+    folder: Path,
+    description: str,
+    *,
+    timestamp: bool = False,
+    sequential: bool = False,
+    settings: SqlxSettings = DEFAULT_SETTINGS,
+) -> tuple[Path, Path]:
+    """The `.up.sql` and `.down.sql` paths `add_migration -r` would create now (none written).
+
+    Raises:
+        MigrationError: As `add_migration`, for a name that cannot make a file.
+    """
+    part = name_part(description)
+    prefix = next_version(_existing(folder, settings), timestamp=timestamp, sequential=sequential)
+    up, down = _file_names(f"{prefix}_{part}", True)
+    return folder / up, folder / down
+
+
+def write_reversible_pair(up: Path, down: Path, up_sql: str, down_sql: str) -> list[Path]:
+    """Create the pair from `new_reversible_pair` with the given texts, both or neither."""
+    return _write_new(up.parent, {up.name: up_sql, down.name: down_sql})
