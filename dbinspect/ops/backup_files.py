@@ -19,6 +19,8 @@ it back a line at a time:
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -51,8 +53,11 @@ def dump_to_file(
     try:
         source.execute("BEGIN")  # one snapshot for every table
         with replacing_file(target) as (out, _):
-            writer = _Counting(out, on_progress)
-            count = (_write_sql if fmt == "sql" else _write_json)(source, writer)
+            writer = _Writer(out, on_progress)
+            try:
+                count = (_write_sql if fmt == "sql" else _write_json)(source, writer)
+            finally:
+                writer.close()
     except SqliteError as error:
         raise OperationError(f"cannot read {url.path}: {error}") from None
     finally:
@@ -60,19 +65,47 @@ def dump_to_file(
     return BackupResult(target, target.stat().st_size, f"{count:,} rows")
 
 
-class _Counting:
-    """Writes to the file and reports the bytes written so far."""
+class _Writer:
+    """Writes to the file on a thread of its own and reports the bytes handed over so far.
+
+    The file's writes (and the kernel's copying) release the GIL, so they overlap the
+    reading and encoding of the next rows. A few batches wait at most (`QUEUED` of about
+    100 KB each): memory stays flat. A write that fails (a full disk) is raised here, at
+    the next call or at `close`.
+    """
+
+    QUEUED = 8
 
     def __init__(self, out: BinaryIO, on_progress: Progress | None) -> None:
-        self._out = out
         self._progress = on_progress
+        self._queue: queue.Queue[bytes | None] = queue.Queue(self.QUEUED)
+        self._failure: OSError | None = None
+        self._thread = threading.Thread(target=self._drain, args=(out,), daemon=True)
+        self._thread.start()
         self.written = 0
 
+    def _drain(self, out: BinaryIO) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._failure is None:
+                try:
+                    out.write(data)
+                except OSError as error:
+                    self._failure = error  # the rest is taken and dropped: no caller waits
+
     def __call__(self, data: bytes) -> None:
-        self._out.write(data)
+        if self._failure is not None:
+            raise self._failure
+        self._queue.put(data)
         self.written += len(data)
         if self._progress is not None:
             self._progress(self.written, None)
+
+    def close(self) -> None:
+        """Wait for every write; raise the one that failed."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
 
 
 def _write_sql(source: Connection, write: Callable[[bytes], None]) -> int:
