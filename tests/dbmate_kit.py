@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from testkit import missing_tool
 
 INSTALL = "npm install --prefix /tmp/dbinspect-dbmate dbmate@2.36.0"
 
@@ -24,6 +24,9 @@ def dbmate_binary() -> str | None:
     found = shutil.which("dbmate")
     if found:
         return found
+    tools = os.environ.get("DBINSPECT_TOOLS_NPM")
+    if tools and (Path(tools) / "node_modules" / ".bin" / "dbmate").exists():
+        return str(Path(tools) / "node_modules" / ".bin" / "dbmate")
     default = Path("/tmp/dbinspect-dbmate/node_modules/.bin/dbmate")
     return str(default) if default.exists() else None
 
@@ -32,9 +35,9 @@ def require_dbmate() -> str:
     """dbmate's path; skips the test, saying so, when dbmate is not installed."""
     binary = dbmate_binary()
     if binary is None:
-        pytest.skip(
+        missing_tool(
             "dbmate is not installed, so this round trip against dbmate itself did not run "
-            f"(`{INSTALL}`, or set DBINSPECT_DBMATE; .ci/run installs it)"
+            f"(`{INSTALL}`, or set DBINSPECT_DBMATE; scripts/test-tools installs it)"
         )
     return binary
 

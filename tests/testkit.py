@@ -10,6 +10,9 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
 
@@ -47,3 +50,14 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     }
     env.update(extra or {})
     return env
+
+
+def missing_tool(reason: str) -> NoReturn:
+    """Skip a test whose tool is not installed; with `CI=true` fail instead.
+
+    `.ci/run` installs every tool the tests run (`scripts/test-tools`), so in CI a
+    missing one is a broken setup, not a reason to test less.
+    """
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI installs it with scripts/test-tools)")
+    pytest.skip(reason)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from foreign_ddl import SQLITE
+from testkit import missing_tool
 
 from dbinspect.cli import cli as dbinspect_cli
 from dbinspect.migrate.foreign import ForeignHistory, read_histories
@@ -493,7 +494,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
 
 def _tool(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"{path.name} is not installed in {path.parent.parent}")
+        missing_tool(f"{path.name} is not installed in {path.parent.parent}")
     return path
 
 
@@ -566,7 +567,7 @@ def test_real_django(tmp_path: Path) -> None:
         subprocess.run([str(python), "-c", script, str(db)], check=True, capture_output=True)
     except subprocess.CalledProcessError as error:
         if b"No module named 'django'" in error.stderr:
-            pytest.skip("django is not installed")
+            missing_tool("django is not installed")
         raise
     history = only(db)
     assert history.tool == "Django"
@@ -605,7 +606,7 @@ def test_tool_binaries_are_where_the_tests_look() -> None:
         if p.exists()
     ]
     if not found:
-        pytest.skip("no tool installed: the real-tool tests skip")
+        missing_tool("no tool installed: the real-tool tests skip")
     assert all(shutil.which(str(p)) for p in found)
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from foreign_ddl import POSTGRES
 from pgkit import query, run_sql
+from testkit import missing_tool
 
 from dbinspect.cli import cli as dbinspect_cli
 from dbinspect.migrate.foreign import ForeignHistory, read_histories
@@ -146,7 +147,7 @@ def test_hostile_values_and_no_writes(pg_url: str) -> None:
 def _npm_tool(name: str) -> Path:
     path = NPM_DIR / "node_modules" / ".bin" / name
     if not path.exists():
-        pytest.skip(f"{name} is not installed in {NPM_DIR}")
+        missing_tool(f"{name} is not installed in {NPM_DIR}")
     return path
 
 

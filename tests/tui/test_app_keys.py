@@ -31,20 +31,22 @@ def leaf_names(tree: SchemaTree) -> list[str]:
     ]
 
 
-async def test_number_keys_switch_between_the_six_panes(demo_db: Path, open_app: OpenApp) -> None:
+async def test_number_keys_switch_between_the_seven_panes(demo_db: Path, open_app: OpenApp) -> None:
     async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         tabs = app.screen.query_one(TabbedContent)
         assert tabs.active == "schema"
         titles = [str(tab.label) for tab in app.screen.query("Tab")]
-        assert titles == ["Connection", "Metadata", "Schema", "Data", "Migrations", "Help"]
-        seen = {}
-        for key, pane in zip("123456", ["connection", "metadata", "schema", "data",
-                                         "migrations", "help"], strict=True):  # fmt: skip
+        assert titles == [
+            "Connection", "Metadata", "Schema", "Data", "Migrations", "Help", "Query"
+        ]  # fmt: skip
+        assert not app.screen.query("#query-pane")  # the editor loads when first shown
+        for key, pane in zip("1234567", ["connection", "metadata", "schema", "data",
+                                          "migrations", "help", "query"], strict=True):  # fmt: skip
             await pilot.press(key)
             await settle(pilot)
             assert tabs.active == pane
-            seen[pane] = True
+        assert app.focused is not None and app.focused.id == "query-editor"
         connection = plain(app.screen.query_one("#connection-facts"))
         assert "SQLite 3." in connection
         assert "delete" in connection
