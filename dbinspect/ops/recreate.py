@@ -247,7 +247,7 @@ def _header(table: str, changes: Changes, source: str, direction: str) -> list[s
         "12-step procedure (https://www.sqlite.org/lang_altertable.html#otheralter).",
         f"Definition taken from {source}.",
         *(f"  {line}" for line in changes.summary()),
-        "It turns foreign keys off and opens its own transaction, hence -- no-transaction.",
+        "It turns foreign keys off and opens its own transaction: a no-transaction file.",
         "A row the new definition refuses, or a foreign key violation, rolls that",
         "transaction back and fails the file. If another statement fails when sqlx runs",
         "it, the transaction stays open until the connection closes, which rolls it back;",
