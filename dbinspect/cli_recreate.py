@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,10 @@ from dbinspect.cli_output import say, write_document
 from dbinspect.errors import ConfigError, MigrationError
 from dbinspect.logs import configure_logging
 from dbinspect.migrate.recreate import Changes
+
+if TYPE_CHECKING:
+    from dbinspect.config import Settings
+    from dbinspect.models import Schema
 
 
 def _pair(value: str, option: str, what: str) -> tuple[str, str]:
@@ -31,7 +36,9 @@ def changes_from_options(options: dict[str, object]) -> Changes:
     """The `Changes` the command's options ask for (option values as click gives them)."""
 
     def many(key: str) -> list[str]:
-        return list(options.get(key) or ())  # type: ignore[call-overload]
+        value = options.get(key) or ()
+        assert isinstance(value, (tuple, list))
+        return [str(v) for v in value]
 
     pk = options.get("pk")
     order = options.get("column_order")
@@ -118,7 +125,9 @@ def recreate(
     settings = resolve_settings(database_url=database_url, source=source)
     url = settings.url
     if url is not None and url.backend != "sqlite":
-        raise ConfigError("migrate recreate works on SQLite only", "SQLite cannot ALTER what it does")
+        raise ConfigError(
+            "migrate recreate works on SQLite only", "SQLite cannot ALTER what it does"
+        )
     if from_live and url is None:
         raise ConfigError("--from-live needs a database", "pass --database-url URL")
     folder = settings.migrations.path
@@ -145,10 +154,9 @@ def recreate(
             say(f"Creating {path}")
 
 
-async def _definition(settings, table: str, from_live: bool):  # type: ignore[no-untyped-def]
+async def _definition(settings: Settings, table: str, from_live: bool) -> tuple[Schema, str]:
     """The schema to work from, and where it comes from (for the files' header)."""
     from dbinspect.backends import open_backend
-    from dbinspect.ops.drift import compare_schemas
     from dbinspect.ops.replay import replay_migrations
 
     url = settings.url
@@ -159,8 +167,7 @@ async def _definition(settings, table: str, from_live: bool):  # type: ignore[no
             live = await backend.schema()
         finally:
             await backend.aclose()
-    if from_live:
-        assert live is not None
+    if from_live and live is not None:
         return live, "the live database (--from-live), not the migrations folder"
     folder = settings.migrations.path
     replay = await replay_migrations("sqlite", folder, settings.sqlx)
@@ -169,7 +176,7 @@ async def _definition(settings, table: str, from_live: bool):  # type: ignore[no
     return replay.schema, f"the schema the migrations in {folder} build"
 
 
-def _refuse_difference(expected, live, table: str, settings) -> None:  # type: ignore[no-untyped-def]
+def _refuse_difference(expected: Schema, live: Schema, table: str, settings: Settings) -> None:
     from dbinspect.migrate.runner import migration_status
     from dbinspect.ops.drift import compare_schemas
 
@@ -182,9 +189,11 @@ def _refuse_difference(expected, live, table: str, settings) -> None:  # type: i
     ]
     if not differences:
         return
+    url = settings.url
+    assert url is not None  # only called with a live database
     pending = [
         s.version
-        for s in migration_status(settings.url, settings.migrations.path, settings.sqlx)
+        for s in migration_status(url, settings.migrations.path, settings.sqlx)
         if s.status == "pending"
     ]
     first = differences[0]
@@ -197,8 +206,7 @@ def _refuse_difference(expected, live, table: str, settings) -> None:  # type: i
         else "the database drifted from the migrations"
     )
     raise MigrationError(
-        f"table {table} in the database differs from the one the migrations build: "
-        f"{what}; {why}",
+        f"table {table} in the database differs from the one the migrations build: {what}; {why}",
         "run `dbinspect migrate run` first (or fix the drift), or pass --from-live to start "
         "from the live definition",
     )

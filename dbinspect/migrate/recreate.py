@@ -220,7 +220,8 @@ class TableDef:
         options = [
             o for o, on in (("WITHOUT ROWID", self.without_rowid), ("STRICT", self.strict)) if on
         ]
-        return f"CREATE TABLE {q(name or self.name)} (\n  {body}\n){', '.join(options) and ' '}{', '.join(options)}"
+        tail = (" " + ", ".join(options)) if options else ""
+        return f"CREATE TABLE {q(name or self.name)} (\n  {body}\n){tail}"
 
     def copy(self) -> TableDef:
         return replace(
@@ -659,7 +660,8 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
         declared = _check_type(declared)
         if not lossless_type_change(column.type, declared) and column.name in sources:
             lossy.append(
-                f"column {column.name} changes type from {column.type or 'none'} to {declared}: values may be converted"
+                f"column {column.name} changes type from {column.type or 'none'} "
+                f"to {declared}: values may be converted"
             )
         column.type = declared
     for text in changes.adds:
@@ -863,7 +865,8 @@ def render_file(step: Recreation, header: list[str]) -> str:
     out.append("BEGIN;")
     for old, new in step.renames:
         say(
-            f"Rename column {old} to {new}: SQLite rewrites the indexes, triggers, views and other tables' foreign keys that name it."
+            f"Rename column {old} to {new}: SQLite rewrites the indexes, triggers, views",
+            "and other tables' foreign keys that name it.",
         )
         out.append(f"ALTER TABLE {q(t)} RENAME COLUMN {q(old)} TO {q(new)};")
     if step.outside:
@@ -887,7 +890,8 @@ def render_file(step: Recreation, header: list[str]) -> str:
         )
     if step.current.autoincrement and step.target.autoincrement:
         say(
-            "Keep AUTOINCREMENT's high-water mark (the old row in sqlite_sequence goes with the old table)."
+            "Keep AUTOINCREMENT's high-water mark (the old row in sqlite_sequence goes",
+            "with the old table).",
         )
         out.append(
             f"DELETE FROM sqlite_sequence WHERE name = {_literal(new_name)};\n"

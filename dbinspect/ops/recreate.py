@@ -78,9 +78,9 @@ def build_scratch(statements: Iterable[str]) -> driver.Connection:
                 failed.append((sql, error))
         if len(failed) == len(pending):
             conn.close()
-            sql, error = failed[0]
+            sql, reason = failed[0]
             first = sql.strip().split("\n", 1)[0]
-            raise MigrationError(f"cannot rebuild the schema to work on: {first}: {error}")
+            raise MigrationError(f"cannot rebuild the schema to work on: {first}: {reason}")
         pending = [sql for sql, _ in failed]
     return conn
 
@@ -211,7 +211,9 @@ def _refuse_dropped_uses(
                 )
 
 
-def _down_plan(plan: Plan, original: TableDef, renames: list[tuple[str, str]]) -> tuple[TableDef, dict[str, str]]:
+def _down_plan(
+    plan: Plan, original: TableDef, renames: list[tuple[str, str]]
+) -> tuple[TableDef, dict[str, str]]:
     """The table as the down file finds it after renaming back, and what it copies."""
     back = {new.casefold(): old for old, new in renames}
     current = plan.new.copy()
@@ -256,9 +258,7 @@ def _header(table: str, changes: Changes, source: str, direction: str) -> list[s
     return lines
 
 
-def generate(
-    schema: Schema, table_name: str, changes: Changes, *, source: str
-) -> Generated:
+def generate(schema: Schema, table_name: str, changes: Changes, *, source: str) -> Generated:
     """The up and down files that recreate `table_name` with `changes`.
 
     Args:
@@ -285,9 +285,7 @@ def generate(
             renames.append((column.name, new))
         for old, new in renames:
             try:
-                conn.execute(
-                    f"ALTER TABLE {_q(table)} RENAME COLUMN {_q(old)} TO {_q(new)}"
-                )
+                conn.execute(f"ALTER TABLE {_q(table)} RENAME COLUMN {_q(old)} TO {_q(new)}")
             except driver.Error as error:
                 raise MigrationError(f"--rename {old}={new}: {error}") from error
         rows = _rows(conn)
@@ -301,7 +299,9 @@ def generate(
     taken = {r.name for r in original_rows} | {r.name for r in rows}
     temporary = temporary_name(table, taken)
     child_tables = list(dict.fromkeys(c for c, _ in children))
-    up = Recreation(table, renamed, plan.new, plan.sources, renames, every, outside, child_tables, temporary)
+    up = Recreation(
+        table, renamed, plan.new, plan.sources, renames, every, outside, child_tables, temporary
+    )
     down_current, down_sources = _down_plan(plan, original, renames)
     every_before, outside_before = _dependents(original_rows, table)
     down = Recreation(
@@ -322,9 +322,7 @@ def generate(
         if plan.lossy
         else []
     )
-    down_text = render_file(
-        down, _header(table, changes, source, "Down file") + lossy_lines
-    )
+    down_text = render_file(down, _header(table, changes, source, "Down file") + lossy_lines)
     _try(statements, up_text, down_text)
     return Generated(table, up_text, down_text, plan.lossy)
 
