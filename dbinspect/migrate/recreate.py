@@ -467,7 +467,9 @@ def parse_create_table(sql: str) -> TableDef:
             table.without_rowid = True
         elif r.take("STRICT"):
             table.strict = True
-        elif not r.take(","):
+        elif r.peek() is not None and r.peek().text == ",":  # type: ignore[union-attr]
+            r.i += 1
+        else:
             raise r.error("unexpected text after the column list")
     if not table.columns:
         raise MigrationError("cannot read the CREATE TABLE statement: no columns")

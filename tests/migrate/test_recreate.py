@@ -484,3 +484,130 @@ def test_lossless_sequences_revert_to_the_original(
     revert_migrations(_url(root), root / "migrations", target_version=1)
     with _connect(root) as conn:
         assert (schema_shape(conn), contents(conn), sequence(conn)) == before
+
+
+def test_up_through_a_plain_connection_with_foreign_keys_on_keeps_cascade_children(
+    project: Path,
+) -> None:
+    """sqlx turns foreign keys on and sends a -- no-transaction file statement by statement."""
+    up, _ = created(recreate("post", "--type", "score=NUMERIC", "--rename", "note=memo"))
+    with _connect(project) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        comments = contents(conn)["comment"]
+        for statement in split_statements(up.read_text()):
+            conn.execute(statement.sql)
+        assert not conn.in_transaction
+        assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert contents(conn)["comment"] == comments
+        assert [c[1] for c in conn.execute("PRAGMA table_info(post)")][4] == "memo"
+        conn.execute("DELETE FROM post WHERE id = 1")  # the cascade still works
+        assert len(contents(conn)["comment"]) == 2
+
+
+def test_copy_refused_by_the_new_definition_rolls_back(project: Path) -> None:
+    with _connect(project) as conn:
+        before = contents(conn), schema_shape(conn)
+    up, _ = created(recreate("post", "--not-null", "note"))  # two rows hold NULL
+    with pytest.raises(MigrationFailedError, match="NOT NULL constraint failed"):
+        run_migrations(_url(project), project / "migrations")
+    with _connect(project) as conn:
+        assert (contents(conn), schema_shape(conn)) == before
+        for statement in split_statements(up.read_text()):
+            try:
+                conn.execute(statement.sql)
+            except sqlite3.IntegrityError:
+                break
+        assert not conn.in_transaction  # OR ROLLBACK ended the transaction itself
+        assert (contents(conn), schema_shape(conn)) == before
+
+
+TRICKY = """CREATE TABLE "t t" (
+  -- a comment, and another /* here */
+  "key" TEXT COLLATE NOCASE CONSTRAINT k_nn NOT NULL ON CONFLICT ABORT,
+  [amount] DOUBLE PRECISION DEFAULT -1.5 CHECK (amount <> 0),
+  `size` VARCHAR(10, 2) DEFAULT 'it''s',
+  stamp TEXT DEFAULT CURRENT_TIMESTAMP,
+  ref INTEGER CONSTRAINT fk_ref REFERENCES "o"(id) ON DELETE SET NULL ON UPDATE CASCADE
+    DEFERRABLE INITIALLY DEFERRED,
+  total REAL AS (amount * 2) STORED,
+  blob_col BLOB DEFAULT x'00ff',
+  CONSTRAINT pk PRIMARY KEY ("key", amount) ON CONFLICT REPLACE,
+  UNIQUE (size COLLATE NOCASE DESC),
+  CONSTRAINT named_check CHECK (length("key") > 0),
+  FOREIGN KEY (ref, size) REFERENCES o (id, name) MATCH SIMPLE
+) WITHOUT ROWID, STRICT"""
+
+
+def test_parser_reads_every_clause_and_renders_an_equal_table() -> None:
+    parsed = parse_create_table(TRICKY.replace(", STRICT", ""))
+    assert [c.name for c in parsed.columns] == [
+        "key", "amount", "size", "stamp", "ref", "total", "blob_col",
+    ]
+    assert parsed.columns[1].type == "DOUBLE PRECISION"
+    assert [p.kind for p in parsed.columns[0].parts] == ["collate", "notnull"]
+    assert [p.kind for p in parsed.constraints] == ["pk", "unique", "check", "fk"]
+    assert parsed.constraints[0].columns == ("key", "amount")
+    assert parsed.without_rowid and not parsed.strict
+    rebuilt = parsed.copy().render("t t")
+    original = hand_written(TRICKY.replace(", STRICT", "") + ";")
+    again = hand_written(rebuilt + ";")
+    assert again == original
+    assert parse_create_table(TRICKY).strict
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t (a INT PRIMARY KEY WHATEVER)",
+        "CREATE TABLE t (a INT, UNIQUE (a), b INT)",
+        "CREATE TABLE t (a 'unterminated)",
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE VIEW v AS SELECT 1",
+    ],
+)
+def test_parser_refuses_what_it_does_not_know(sql: str) -> None:
+    with pytest.raises(DbInspectError):
+        parse_create_table(sql)
+
+
+# Lossy options: checked on the schema alone (their down files cannot bring values back).
+LOSSY = st.sampled_from(
+    [
+        ("--drop", "author_id"),
+        ("--type", "score=INTEGER"),
+        ("--type", "title=BLOB"),
+        ("--drop-fk", "author_id"),
+    ]
+)
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(st.lists(st.one_of(LOSSY, LOSSLESS), min_size=1, max_size=3, unique=True))
+def test_any_sequence_reverts_to_the_original_schema(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: list[tuple[str, str]],
+) -> None:
+    root = tmp_path_factory.mktemp("lossy")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:{root / 'app.db'}")
+    write_folder(root / "migrations", {"0001_base.up.sql": BASE, "0001_base.down.sql": BASE_DOWN})
+    run_migrations(_url(root), root / "migrations")
+    with _connect(root) as conn:
+        conn.executescript(DATA)
+        before = schema_shape(conn), sequence(conn)
+    for option, value in steps:
+        result = recreate("post", option, value)
+        if result.exit_code != 0:  # e.g. a column an earlier step dropped
+            assert isinstance(result.exception, DbInspectError), result.exception
+            continue
+        run_migrations(_url(root), root / "migrations")
+    revert_migrations(_url(root), root / "migrations", target_version=1)
+    with _connect(root) as conn:
+        assert (schema_shape(conn), sequence(conn)) == before
+        assert len(contents(conn)["comment"]) == 4
