@@ -161,7 +161,9 @@ async def _definition(settings: Settings, table: str, from_live: bool) -> tuple[
 
     url = settings.url
     live = None
-    if url is not None:
+    # No database file yet (or one in memory): nothing to compare, unless asked for it.
+    exists = url is not None and url.path is not None and url.path.exists()
+    if url is not None and (exists or from_live):
         backend = await open_backend(url, extensions=settings.sqlx.extensions)
         try:
             live = await backend.schema()

@@ -255,6 +255,8 @@ def _header(table: str, changes: Changes, source: str, direction: str) -> list[s
         "it, the transaction stays open until the connection closes, which rolls it back;",
         "foreign keys stay off on that connection.",
     ]
+    if direction == "Down file":
+        lines.append("Indexes and triggers added to the table after the up file are not kept.")
     return lines
 
 
