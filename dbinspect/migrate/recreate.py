@@ -529,12 +529,14 @@ class Changes:
         return not self.summary()
 
 
-_AFFINITY_ORDER = ("INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB")
+def affinity(declared: str, *, strict: bool = False) -> str:
+    """SQLite's column affinity for a declared type (section 3.1 of datatype3.html).
 
-
-def affinity(declared: str) -> str:
-    """SQLite's column affinity for a declared type (section 3.1 of datatype3.html)."""
+    `ANY` in a STRICT table keeps every value as given: reported as `ANY`.
+    """
     upper = declared.upper()
+    if strict and upper.strip() == "ANY":
+        return "ANY"
     if "INT" in upper:
         return "INTEGER"
     if any(s in upper for s in ("CHAR", "CLOB", "TEXT")):
@@ -547,9 +549,13 @@ def affinity(declared: str) -> str:
 
 
 def lossless_type_change(old: str, new: str) -> bool:
-    """Whether every value of type `old` comes back intact from `new` and a cast back."""
-    a, b = affinity(old), affinity(new)
-    return a == b or (a == "INTEGER" and b in ("TEXT", "NUMERIC"))
+    """Whether every value stored under affinity `old` comes back intact from `new`.
+
+    Args:
+        old: An affinity, as `affinity` gives it.
+        new: The same for the new type.
+    """
+    return old == new or new in ("ANY", "BLOB") or (old == "INTEGER" and new in ("TEXT", "NUMERIC"))
 
 
 class Plan(NamedTuple):
@@ -659,13 +665,7 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
         raise MigrationError("--drop: a table needs at least one column")
     for name, declared in changes.types:
         column = _need(new, name, "--type")
-        declared = _check_type(declared)
-        if not lossless_type_change(column.type, declared) and column.name in sources:
-            lossy.append(
-                f"column {column.name} changes type from {column.type or 'none'} "
-                f"to {declared}: values may be converted"
-            )
-        column.type = declared
+        column.type = _check_type(declared)
     for text in changes.adds:
         added = parse_create_table(f"CREATE TABLE x ({text})")
         if len(added.columns) != 1 or added.constraints:
@@ -747,6 +747,16 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
     for column in new.columns:  # a column made generated takes no copied values
         if column.generated:
             sources.pop(column.name, None)
+    for target, source_name in sources.items():
+        before, after = table.column(source_name), new.column(target)
+        assert before is not None and after is not None
+        was = affinity(before.type, strict=table.strict)
+        now = affinity(after.type, strict=new.strict)
+        if not lossless_type_change(was, now):
+            lossy.append(
+                f"column {target} changes from {was} to {now} affinity (type "
+                f"{before.type or 'none'} to {after.type or 'none'}): values may be converted"
+            )
     return Plan(table, new, sources, lossy)
 
 
@@ -803,9 +813,13 @@ def _copy_lists(
         source = old.column(source_name)
         assert source is not None
         into.append(q(column.name))
-        if (column.type and affinity(column.type) != affinity(source.type)) or (
-            column.type and new.strict and not old.strict
-        ):
+        # Where the type changes, values are converted as the new type says. Not to
+        # ANY, which keeps every value as it is (a CAST would give it NUMERIC
+        # affinity), and not for STRICT alone: it converts what it can and refuses the
+        # rest, which rolls the copy back (a CAST would turn 'x' into 0 unseen).
+        was = affinity(source.type, strict=old.strict)
+        now = affinity(column.type, strict=new.strict)
+        if column.type and now != "ANY" and was != now:
             select.append(f"CAST({q(source.name)} AS {column.type})")
         else:
             select.append(q(source.name))

@@ -335,7 +335,8 @@ def test_strict(project: Path) -> None:
     assert after_up == expected(COLUMNS, options=" STRICT")
     # A narrowing change warns, and its down file says what it cannot bring back.
     result = recreate("post", "--type", "score=INTEGER", "--dry-run", "--from-live")
-    assert "column score changes type from REAL to INTEGER" in result.output
+    assert "column score changes from REAL to INTEGER affinity" in result.output
+    assert "-- The up file loses data" in result.output
 
 
 def test_pk_and_without_rowid(project: Path) -> None:
@@ -541,7 +542,13 @@ TRICKY = """CREATE TABLE "t t" (
 def test_parser_reads_every_clause_and_renders_an_equal_table() -> None:
     parsed = parse_create_table(TRICKY.replace(", STRICT", ""))
     assert [c.name for c in parsed.columns] == [
-        "key", "amount", "size", "stamp", "ref", "total", "blob_col",
+        "key",
+        "amount",
+        "size",
+        "stamp",
+        "ref",
+        "total",
+        "blob_col",
     ]
     assert parsed.columns[1].type == "DOUBLE PRECISION"
     assert [p.kind for p in parsed.columns[0].parts] == ["collate", "notnull"]
