@@ -748,14 +748,14 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
         if column.generated:
             sources.pop(column.name, None)
     for target, source_name in sources.items():
-        before, after = table.column(source_name), new.column(target)
-        assert before is not None and after is not None
-        was = affinity(before.type, strict=table.strict)
-        now = affinity(after.type, strict=new.strict)
+        source, target_column = table.column(source_name), new.column(target)
+        assert source is not None and target_column is not None
+        was = affinity(source.type, strict=table.strict)
+        now = affinity(target_column.type, strict=new.strict)
         if not lossless_type_change(was, now):
             lossy.append(
                 f"column {target} changes from {was} to {now} affinity (type "
-                f"{before.type or 'none'} to {after.type or 'none'}): values may be converted"
+                f"{source.type or 'none'} to {target_column.type or 'none'}): values may be converted"
             )
     return Plan(table, new, sources, lossy)
 
