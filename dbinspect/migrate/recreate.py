@@ -755,7 +755,8 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
         if not lossless_type_change(was, now):
             lossy.append(
                 f"column {target} changes from {was} to {now} affinity (type "
-                f"{source.type or 'none'} to {target_column.type or 'none'}): values may be converted"
+                f"{source.type or 'none'} to {target_column.type or 'none'}): "
+                "values may be converted"
             )
     return Plan(table, new, sources, lossy)
 
