@@ -56,16 +56,17 @@ def _schema_sql(schema: Schema) -> list[str]:
     return statements
 
 
-def build_scratch(statements: Iterable[str]) -> driver.Connection:
+def build_scratch(statements: Iterable[str], table: str) -> driver.Connection:
     """An in-memory database with the objects of `statements`, each in a valid order.
 
     Statements run in passes until none is left: a view can only be created after what
     it reads, and the schema lists objects by kind and name, not by creation order; the
     order of the pass that succeeds is `sqlite_schema`'s, so dependents come after what
-    they depend on.
+    they depend on. An object that cannot be made here (a virtual table whose module
+    is an extension) is left out when it does not name `table`.
 
     Raises:
-        MigrationError: A statement fails whatever comes before it.
+        MigrationError: A statement that names `table` fails whatever comes before it.
     """
     conn = driver.connect(":memory:", isolation_level=None)
     pending = list(statements)
@@ -77,8 +78,11 @@ def build_scratch(statements: Iterable[str]) -> driver.Connection:
             except driver.Error as error:
                 failed.append((sql, error))
         if len(failed) == len(pending):
+            blocking = [(sql, e) for sql, e in failed if table.casefold() in names_in(sql)]
+            if not blocking:
+                break
             conn.close()
-            sql, reason = failed[0]
+            sql, reason = blocking[0]
             first = sql.strip().split("\n", 1)[0]
             raise MigrationError(f"cannot rebuild the schema to work on: {first}: {reason}")
         pending = [sql for sql, _ in failed]
@@ -273,7 +277,7 @@ def generate(schema: Schema, table_name: str, changes: Changes, *, source: str) 
     if changes.is_empty():
         raise MigrationError("nothing to change", "pass an option such as --type COL=TYPE")
     statements = _schema_sql(schema)
-    conn = build_scratch(statements)
+    conn = build_scratch(statements, table_name)
     try:
         original_rows = _rows(conn)
         row = _find_table(original_rows, table_name)
@@ -325,7 +329,7 @@ def generate(schema: Schema, table_name: str, changes: Changes, *, source: str) 
         else []
     )
     down_text = render_file(down, _header(table, changes, source, "Down file") + lossy_lines)
-    _try(statements, up_text, down_text)
+    _try(statements, table, up_text, down_text)
     return Generated(table, up_text, down_text, plan.lossy)
 
 
@@ -335,9 +339,9 @@ def _q(name: str) -> str:
     return quote_identifier(name)
 
 
-def _try(statements: list[str], up: str, down: str) -> None:
+def _try(statements: list[str], table: str, up: str, down: str) -> None:
     """Run both files on an empty copy of the schema; refuse them when either fails."""
-    conn = build_scratch(statements)
+    conn = build_scratch(statements, table)
     try:
         for name, text in (("up", up), ("down", down)):
             try:

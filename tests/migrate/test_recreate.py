@@ -14,6 +14,7 @@ from dbinspect.cli_migrate import migrate
 from dbinspect.errors import DbInspectError, MigrationFailedError
 from dbinspect.migrate.recreate import parse_create_table, tokenize
 from dbinspect.migrate.runner import revert_migrations, run_migrations
+from dbinspect.migrate.source import load_migrations
 from dbinspect.migrate.statements import split_statements
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
@@ -618,3 +619,41 @@ def test_any_sequence_reverts_to_the_original_schema(
     with _connect(root) as conn:
         assert (schema_shape(conn), sequence(conn)) == before
         assert len(contents(conn)["comment"]) == 4
+
+
+def test_add_fk_and_no_strict(project: Path) -> None:
+    with _connect(project) as conn:
+        conn.execute("DELETE FROM audit")
+        conn.execute("INSERT INTO audit VALUES (1, 'x'), (3, 'y')")
+        before = schema_shape(conn), contents(conn)
+    up, _ = created(recreate("audit", "--add-fk", "post_id=post(id) ON DELETE CASCADE"))
+    assert load_migrations(project / "migrations")[-1].no_transaction
+    assert up.read_text().startswith("-- no-transaction\n")
+    run_migrations(_url(project), project / "migrations")
+    with _connect(project) as conn:
+        assert (
+            schema_shape(conn)["audit"]
+            == hand_written(
+                "CREATE TABLE post (id INTEGER PRIMARY KEY);"
+                "CREATE TABLE audit (post_id INTEGER, what TEXT,"
+                " FOREIGN KEY (post_id) REFERENCES post(id) ON DELETE CASCADE)"
+            )["audit"]
+        )
+        assert contents(conn)["audit"] == before[1]["audit"]
+    revert_migrations(_url(project), project / "migrations")
+    with _connect(project) as conn:
+        assert (schema_shape(conn), contents(conn)) == before
+    # --no-strict on a STRICT table.
+    write_folder(
+        project / "migrations",
+        {"0003_s.up.sql": "CREATE TABLE s (a INTEGER, b ANY) STRICT;", "0003_s.down.sql": ""},
+    )
+    (project / "migrations" / "0002_recreate_audit.up.sql").unlink()
+    (project / "migrations" / "0002_recreate_audit.down.sql").unlink()
+    run_migrations(_url(project), project / "migrations")
+    result = recreate("s", "--no-strict")
+    assert "column b changes from ANY to NUMERIC affinity" in result.output
+    created(result)
+    run_migrations(_url(project), project / "migrations")
+    with _connect(project) as conn:
+        assert schema_shape(conn)["s"] == hand_written("CREATE TABLE s (a INTEGER, b ANY)")["s"]
