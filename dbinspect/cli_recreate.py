@@ -122,6 +122,8 @@ def recreate(
 
     configure_logging(log_file)
     changes = changes_from_options(options)
+    if changes.is_empty():
+        raise click.UsageError("nothing to change: pass an option such as --type COL=TYPE")
     settings = resolve_settings(database_url=database_url, source=source)
     url = settings.url
     if url is not None and url.backend != "sqlite":
