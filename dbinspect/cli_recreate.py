@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import click
 
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_output import say, write_document
-from dbinspect.errors import ConfigError, MigrationError
+from dbinspect.errors import ConfigError
 from dbinspect.logs import configure_logging
 from dbinspect.migrate.recreate import Changes
-
-if TYPE_CHECKING:
-    from dbinspect.config import Settings
-    from dbinspect.models import Schema
 
 
 def _pair(value: str, option: str, what: str) -> tuple[str, str]:
@@ -136,9 +131,9 @@ def recreate(
     with cleanup_on_interrupt():
         import asyncio
 
-        from dbinspect.ops.recreate import generate
+        from dbinspect.ops.recreate import definition, generate
 
-        schema, origin = asyncio.run(_definition(settings, table, from_live))
+        schema, origin = asyncio.run(definition(settings, table, from_live=from_live))
         generated = generate(schema, table, changes, source=origin)
         up, down = new_reversible_pair(
             folder,
@@ -154,63 +149,3 @@ def recreate(
             return
         for path in write_reversible_pair(up, down, generated.up, generated.down):
             say(f"Creating {path}")
-
-
-async def _definition(settings: Settings, table: str, from_live: bool) -> tuple[Schema, str]:
-    """The schema to work from, and where it comes from (for the files' header)."""
-    from dbinspect.backends import open_backend
-    from dbinspect.ops.replay import replay_migrations
-
-    url = settings.url
-    live = None
-    # No database file yet (or one in memory): nothing to compare, unless asked for it.
-    exists = url is not None and url.path is not None and url.path.exists()
-    if url is not None and (exists or from_live):
-        backend = await open_backend(url, extensions=settings.sqlx.extensions)
-        try:
-            live = await backend.schema()
-        finally:
-            await backend.aclose()
-    if from_live and live is not None:
-        return live, "the live database (--from-live), not the migrations folder"
-    folder = settings.migrations.path
-    replay = await replay_migrations("sqlite", folder, settings.sqlx)
-    if live is not None:
-        _refuse_difference(replay.schema, live, table, settings)
-    return replay.schema, f"the schema the migrations in {folder} build"
-
-
-def _refuse_difference(expected: Schema, live: Schema, table: str, settings: Settings) -> None:
-    from dbinspect.migrate.runner import migration_status
-    from dbinspect.ops.drift import compare_schemas
-
-    folded = table.casefold()
-    differences = [
-        d
-        for d in compare_schemas(expected, live, "sqlite")
-        if d.name.casefold() == folded
-        or str((d.expected or d.actual or {}).get("table", "")).casefold() == folded
-    ]
-    if not differences:
-        return
-    url = settings.url
-    assert url is not None  # only called with a live database
-    pending = [
-        s.version
-        for s in migration_status(url, settings.migrations.path, settings.sqlx)
-        if s.status == "pending"
-    ]
-    first = differences[0]
-    what = f"{first.kind} {first.name} is {first.change}" + (
-        f" ({', '.join(first.changed_keys())})" if first.change == "changed" else ""
-    )
-    why = (
-        f"migrations {', '.join(map(str, pending))} are pending"
-        if pending
-        else "the database drifted from the migrations"
-    )
-    raise MigrationError(
-        f"table {table} in the database differs from the one the migrations build: {what}; {why}",
-        "run `dbinspect migrate run` first (or fix the drift), or pass --from-live to start "
-        "from the live definition",
-    )

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from dbinspect import sqlite_driver as driver
+from dbinspect.config import Settings
 from dbinspect.errors import MigrationError
 from dbinspect.migrate.recreate import (
     Changes,
@@ -353,3 +354,72 @@ def _try(statements: list[str], table: str, up: str, down: str) -> None:
                 ) from error
     finally:
         conn.close()
+
+
+async def definition(
+    settings: Settings, table: str, *, from_live: bool = False
+) -> tuple[Schema, str]:
+    """The schema to work from, and where it comes from (for the files' header).
+
+    The migrations folder replayed; refused when the live table differs from it.
+    `from_live`: the live database's schema instead.
+
+    Raises:
+        MigrationError: The live table differs (pending migrations or drift).
+    """
+    from dbinspect.backends import open_backend
+    from dbinspect.ops.replay import replay_migrations
+
+    url = settings.url
+    live = None
+    # No database file yet (or one in memory): nothing to compare, unless asked for it.
+    exists = url is not None and url.path is not None and url.path.exists()
+    if url is not None and (exists or from_live):
+        backend = await open_backend(url, extensions=settings.sqlx.extensions)
+        try:
+            live = await backend.schema()
+        finally:
+            await backend.aclose()
+    if from_live and live is not None:
+        return live, "the live database (--from-live), not the migrations folder"
+    folder = settings.migrations.path
+    replay = await replay_migrations("sqlite", folder, settings.sqlx)
+    if live is not None:
+        _refuse_difference(replay.schema, live, table, settings)
+    return replay.schema, f"the schema the migrations in {folder} build"
+
+
+def _refuse_difference(expected: Schema, live: Schema, table: str, settings: Settings) -> None:
+    from dbinspect.migrate.runner import migration_status
+    from dbinspect.ops.drift import compare_schemas
+
+    folded = table.casefold()
+    differences = [
+        d
+        for d in compare_schemas(expected, live, "sqlite")
+        if d.name.casefold() == folded
+        or str((d.expected or d.actual or {}).get("table", "")).casefold() == folded
+    ]
+    if not differences:
+        return
+    url = settings.url
+    assert url is not None  # only called with a live database
+    pending = [
+        s.version
+        for s in migration_status(url, settings.migrations.path, settings.sqlx)
+        if s.status == "pending"
+    ]
+    first = differences[0]
+    what = f"{first.kind} {first.name} is {first.change}" + (
+        f" ({', '.join(first.changed_keys())})" if first.change == "changed" else ""
+    )
+    why = (
+        f"migrations {', '.join(map(str, pending))} are pending"
+        if pending
+        else "the database drifted from the migrations"
+    )
+    raise MigrationError(
+        f"table {table} in the database differs from the one the migrations build: {what}; {why}",
+        "run `dbinspect migrate run` first (or fix the drift), or pass --from-live to start "
+        "from the live definition",
+    )
