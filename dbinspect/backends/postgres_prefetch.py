@@ -12,21 +12,40 @@ this same program, and nothing else writes to the pipe.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import marshal
 import os
 import signal
 import threading
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from dbinspect.backends.postgres_catalog import relations_schema
 from dbinspect.errors import ConnectError, DbInspectError, QueryError
-from dbinspect.models import Schema
-from dbinspect.url import DatabaseUrl
+
+if TYPE_CHECKING:
+    from dbinspect.config import Settings
+    from dbinspect.models import Schema
+    from dbinspect.url import DatabaseUrl
+
+# Only what forking needs is imported up front: the launch forks before it imports the
+# app, so that the child starts as early as it can.
 
 _ERRORS: dict[str, type[DbInspectError]] = {"ConnectError": ConnectError, "QueryError": QueryError}
 """The errors the child reports as they would be raised in the app: one clear line."""
+
+
+def outline_child(
+    settings: Settings, *, migrate_on_launch: bool, read_only: bool
+) -> OutlineChild | None:
+    """On PostgreSQL, the child reading the first frame's outline; None elsewhere.
+
+    Not when migrations will be applied on launch: the outline must come after them.
+    """
+    url = settings.url
+    if url is None or url.backend != "postgres":
+        return None
+    if settings.migrations.explicit and migrate_on_launch and not read_only:
+        return None
+    return OutlineChild.start(url)
 
 
 class OutlineChild:
@@ -73,6 +92,10 @@ class OutlineChild:
             ConnectError: The database cannot be opened (as `open_backend` says it).
             QueryError: The catalog cannot be read.
         """
+        import asyncio
+
+        from dbinspect.backends.postgres_catalog import relations_schema
+
         data = await asyncio.to_thread(self._collect)
         try:
             payload: Any = marshal.loads(data) if data else None
@@ -129,6 +152,8 @@ def _child(url: DatabaseUrl, writer: int) -> NoReturn:
     try:
         # Ctrl+C ends the child at once: the app handles its own.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        import asyncio
+
         data = marshal.dumps(asyncio.run(_read(url)))
     except BaseException:  # whatever failed, the app reads the outline itself
         data = b""

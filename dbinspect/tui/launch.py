@@ -32,8 +32,12 @@ def launch(
     migrate_on_launch: bool = True,
     read_only: bool = False,
     create: bool = False,
+    child: OutlineChild | None = None,
 ) -> None:
     """Open the terminal app on `settings.url` and return when the user quits.
+
+    `child`: the first outline already being read (`postgres_prefetch.outline_child`,
+    forked by the CLI before it imported the app); forked here if not given.
 
     Raises:
         DbInspectError: The database cannot be opened (raised before the app starts).
@@ -41,7 +45,10 @@ def launch(
     # The CLI runs without the cyclic collector; the app turns it on after its first
     # frame (`collect_from_now`): importing Textual and building the screen allocate
     # hundreds of thousands of objects, and collecting among them slows the first frame.
-    child = outline_child(settings, migrate_on_launch, read_only)
+    if child is None:
+        from dbinspect.backends.postgres_prefetch import outline_child
+
+        child = outline_child(settings, migrate_on_launch=migrate_on_launch, read_only=read_only)
     try:
         code = asyncio.run(run_app(settings, migrate_on_launch, read_only, create, child))
     finally:
@@ -50,24 +57,6 @@ def launch(
     if code:
         # The app stopped on an error (Textual showed it): the process must say so too.
         raise SystemExit(code)
-
-
-def outline_child(
-    settings: Settings, migrate_on_launch: bool, read_only: bool
-) -> OutlineChild | None:
-    """On PostgreSQL, a child process reading the first frame's outline (see
-    `postgres_prefetch`), forked before any thread starts; None elsewhere.
-
-    Not when migrations will be applied on launch: the outline must come after them.
-    """
-    url = settings.url
-    if url is None or url.backend != "postgres":
-        return None
-    if settings.migrations.explicit and migrate_on_launch and not read_only:
-        return None
-    from dbinspect.backends.postgres_prefetch import OutlineChild
-
-    return OutlineChild.start(url)
 
 
 def collect_from_now() -> None:

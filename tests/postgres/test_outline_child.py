@@ -18,7 +18,7 @@ from pgkit import run_sql
 from tui.helpers import SIZE, main_screen, settle, wait_until
 
 from dbinspect.backends import open_backend
-from dbinspect.backends.postgres_prefetch import OutlineChild
+from dbinspect.backends.postgres_prefetch import OutlineChild, outline_child
 from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import ConnectError, DbInspectError
@@ -162,3 +162,22 @@ def test_stop_reaps_a_child_whose_outline_was_never_asked_for(pg_url: str) -> No
     with pytest.raises(ProcessLookupError):
         os.kill(child.pid, 0)  # killed and reaped, not a zombie
     child.stop()  # a second stop is harmless
+
+
+def test_the_outline_is_read_early_only_when_no_migration_comes_first(
+    pg_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "migrations").mkdir()
+    migrating = resolve_settings(database=pg_url, source="migrations", cwd=tmp_path)
+    assert migrating.migrations.explicit
+    assert outline_child(migrating, migrate_on_launch=True, read_only=False) is None
+    sqlite = resolve_settings(database=str(tmp_path / "app.db"), cwd=tmp_path)
+    assert outline_child(sqlite, migrate_on_launch=True, read_only=False) is None
+    for settings, migrate_on_launch, read_only in (
+        (migrating, False, False),  # --no-migrate
+        (migrating, True, True),  # --read-only: nothing is applied
+        (resolve_settings(database=pg_url, cwd=tmp_path), True, False),
+    ):
+        child = outline_child(settings, migrate_on_launch=migrate_on_launch, read_only=read_only)
+        assert child is not None
+        child.stop()
