@@ -75,6 +75,34 @@ def _documents(schema: Schema, kind: UrlKind) -> dict[tuple[str, str], dict[str,
     return found
 
 
+def _sql_tokens(sql: object) -> object:
+    """SQLite's text of a definition as tokens: quoting, spacing and comments left out."""
+    from dbinspect.errors import MigrationError
+    from dbinspect.migrate.recreate import tokenize
+
+    if not isinstance(sql, str):
+        return sql
+    try:
+        return [t.name if t.kind in ("word", "ident") else t.text for t in tokenize(sql)]
+    except MigrationError:
+        return sql
+
+
+def _same_sqlite(before: dict[str, Any] | None, now: dict[str, Any] | None) -> bool:
+    """Whether two definitions differ only in how their SQL text is spelled.
+
+    SQLite's `ALTER TABLE ... RENAME` writes the names it changes quoted: a table that
+    `migrate recreate` put back reads `CREATE TABLE "t" (...)` where the migration wrote
+    `CREATE TABLE t (...)`. The same definition, not drift.
+    """
+    if before is None or now is None or before.keys() != now.keys():
+        return False
+    return all(
+        (_sql_tokens(before[k]) == _sql_tokens(now[k])) if k == "sql" else before[k] == now[k]
+        for k in before
+    )
+
+
 def compare_schemas(expected: Schema, actual: Schema, kind: UrlKind) -> list[Difference]:
     """The objects that differ, sorted by kind and name.
 
@@ -87,7 +115,7 @@ def compare_schemas(expected: Schema, actual: Schema, kind: UrlKind) -> list[Dif
     differences = []
     for key in sorted(want.keys() | have.keys()):
         before, now = want.get(key), have.get(key)
-        if before == now:
+        if before == now or (kind == "sqlite" and _same_sqlite(before, now)):
             continue
         change: Change = "added" if before is None else "missing" if now is None else "changed"
         differences.append(Difference(change, key[0], key[1], before, now))

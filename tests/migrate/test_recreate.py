@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from migrate_helpers import write_folder
 
+from dbinspect.backends import open_backend
 from dbinspect.cli_migrate import migrate
+from dbinspect.config import SqlxSettings
 from dbinspect.errors import DbInspectError, MigrationFailedError
 from dbinspect.migrate.recreate import parse_create_table, tokenize
 from dbinspect.migrate.runner import revert_migrations, run_migrations
 from dbinspect.migrate.source import load_migrations
 from dbinspect.migrate.statements import split_statements
+from dbinspect.ops.drift import compare_schemas
+from dbinspect.ops.replay import replay_migrations
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.url import parse_url
 
@@ -169,6 +174,23 @@ def created(result: Result) -> tuple[Path, Path]:
     return up, down
 
 
+def drift(root: Path) -> list[object]:
+    """What `dbinspect check` reports as drift from migration 1 (the others reverted)."""
+
+    async def read() -> list[object]:
+        replay = await replay_migrations(
+            "sqlite", root / "migrations", SqlxSettings(), versions={1}
+        )
+        backend = await open_backend(_url(root))
+        try:
+            live = await backend.schema()
+        finally:
+            await backend.aclose()
+        return list(compare_schemas(replay.schema, live, "sqlite"))
+
+    return asyncio.run(read())
+
+
 def apply_and_revert(root: Path, *options: str) -> tuple[dict[str, object], dict[str, object]]:
     """Create the pair, apply it, revert it; the schema shapes after up and after down."""
     with _connect(root) as conn:
@@ -183,6 +205,7 @@ def apply_and_revert(root: Path, *options: str) -> tuple[dict[str, object], dict
         assert len(contents(conn)["comment"]) == 4  # ON DELETE CASCADE children all kept
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     revert_migrations(_url(root), root / "migrations")
+    assert drift(root) == []  # `check` finds the reverted table as the migrations build it
     with _connect(root) as conn:
         assert schema_shape(conn) == before
         after_down = contents(conn)
