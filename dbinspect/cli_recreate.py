@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_output import say, write_document
 from dbinspect.errors import ConfigError
 from dbinspect.logs import configure_logging
-from dbinspect.migrate.recreate import Changes
+from dbinspect.migrate.recreate import Changes, default_description
 
 
 def _pair(value: str, option: str, what: str) -> tuple[str, str]:
@@ -56,12 +54,6 @@ def changes_from_options(options: dict[str, object]) -> Changes:
         strict=bool(strict) if strict is not None else None,
         without_rowid=bool(options.get("without_rowid")),
     )
-
-
-def default_description(table: str) -> str:
-    """`recreate_<table>`, the table's name reduced to what a file name takes everywhere."""
-    part = re.sub(r"[^A-Za-z0-9_]+", "_", table).strip("_")
-    return f"recreate_{part}" if part else "recreate_table"
 
 
 @click.command()

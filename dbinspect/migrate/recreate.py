@@ -761,6 +761,12 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
     return Plan(table, new, sources, lossy)
 
 
+def default_description(table: str) -> str:
+    """`recreate_<table>`, the table's name reduced to what a file name takes everywhere."""
+    part = re.sub(r"[^A-Za-z0-9_]+", "_", table).strip("_")
+    return f"recreate_{part}" if part else "recreate_table"
+
+
 # --- the files -------------------------------------------------------------------------
 
 
@@ -944,6 +950,7 @@ __all__ = [
     "Recreation",
     "TableDef",
     "affinity",
+    "default_description",
     "lossless_type_change",
     "names_in",
     "parse_create_table",

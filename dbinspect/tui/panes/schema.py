@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -34,6 +35,7 @@ class SchemaPane(Horizontal):
         # are handed to the focused widget: so they reach the filter box.
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("d", "open_data", "Open in Data"),
+        Binding("c", "recreate", "Change table", show=False),
     ]
 
     class DataRequested(Message):
@@ -79,6 +81,31 @@ class SchemaPane(Horizontal):
         obj = self.schema_tree.selected_object
         if obj is not None:
             self._open(obj)
+
+    def action_recreate(self) -> None:
+        """SQLite: open the form that writes a table-recreation migration for the table."""
+        obj = self.schema_tree.selected_object
+        session = getattr(self.screen, "session", None)
+        if obj is None or obj.kind != "table" or session is None:
+            self.notify("Select a table first.", severity="warning", markup=False)
+            return
+        if session.url.backend != "sqlite":
+            self.notify("Recreating a table is for SQLite.", severity="warning", markup=False)
+            return
+        from dbinspect.tui.panes.recreate_form import RecreateForm
+
+        def written(paths: list[Path] | None) -> None:
+            if paths:
+                reload = getattr(self.screen, "reload", None)
+                if callable(reload):  # the Migrations pane lists the new pair
+                    reload()
+                names = ", ".join(p.name for p in paths)
+                self.notify(
+                    f"Created {names}. Apply it in the Migrations pane (a), which asks first.",
+                    markup=False,
+                )
+
+        self.app.push_screen(RecreateForm(session.settings, obj.name), written)
 
     def _open(self, obj: SchemaObject) -> None:
         if obj.kind in RELATION_KINDS:
