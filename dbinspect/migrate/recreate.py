@@ -736,6 +736,8 @@ def plan_changes(table: TableDef, changes: Changes) -> Plan:
         new.columns = first + [c for c in new.columns if all(c is not f for f in first)]
     if changes.strict is not None:
         new.strict = changes.strict
+    if table.autoincrement and not new.autoincrement:
+        lossy.append("AUTOINCREMENT goes, and with it the table's high-water mark")
     if changes.without_rowid:
         if not new.primary_key():
             raise MigrationError("--without-rowid: the table needs a PRIMARY KEY (see --pk)")

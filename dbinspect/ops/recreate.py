@@ -9,6 +9,7 @@ there the generated files run once, up then down, before anything is written.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from dbinspect import sqlite_driver as driver
@@ -386,7 +387,16 @@ async def definition(
     replay = await replay_migrations("sqlite", folder, settings.sqlx)
     if live is not None:
         _refuse_difference(replay.schema, live, table, settings)
-    return replay.schema, f"the schema the migrations in {folder} build"
+    return replay.schema, f"the schema the migrations in {_shown(folder)} build"
+
+
+def _shown(folder: Path) -> str:
+    """The folder relative to the working directory when inside it: the header is
+    committed with the files, and an absolute path would name one machine's home."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve())) + "/"
+    except ValueError:
+        return str(folder)
 
 
 def _refuse_difference(expected: Schema, live: Schema, table: str, settings: Settings) -> None:
