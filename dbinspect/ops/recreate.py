@@ -109,7 +109,10 @@ def _find_table(rows: list[Row], name: str) -> Row:
             if row.sql.lstrip().upper().startswith("CREATE VIRTUAL"):
                 raise MigrationError(f"{row.name!r} is a virtual table; it cannot be recreated")
             return row
-    raise MigrationError(f"no table {name!r} in the schema")
+    raise MigrationError(
+        f"no table {name!r} in the schema",
+        "check the name; --from-live starts from the live database's tables",
+    )
 
 
 def _dependents(rows: list[Row], table: str) -> tuple[list[Dependent], list[Dependent]]:

@@ -22,7 +22,7 @@ from dbinspect.migrate.statements import split_statements
 from dbinspect.ops.drift import compare_schemas
 from dbinspect.ops.replay import replay_migrations
 from dbinspect.sqlite_driver import dbapi as sqlite3
-from dbinspect.url import parse_url
+from dbinspect.url import DatabaseUrl, parse_url
 
 # A parent with AUTOINCREMENT, an index, a trigger, a generated column and a view; a
 # child that cascades on delete and one with a foreign key the other way; a view on a view.
@@ -79,7 +79,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _url(root: Path):  # type: ignore[no-untyped-def]
+def _url(root: Path) -> DatabaseUrl:
     return parse_url(f"sqlite:{root / 'app.db'}")
 
 
