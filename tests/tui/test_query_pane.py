@@ -360,3 +360,17 @@ async def test_the_second_of_three_statements_fails_and_the_third_does_not_run(
         (2, "Bob", "Rome"),
         (3, "Cy", "Lima"),
     ]
+
+
+async def test_closing_a_buffer_drops_it_and_shows_the_next(shop: Path, open_app: OpenApp) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        pane.editor.load_text("select 1")
+        pane.action_new_buffer()
+        pane.editor.load_text("select 2")
+        assert pane.buffers.names == ["Query 1", "Query 2"]
+        pane.action_close_buffer()
+        assert pane.buffers.names == ["Query 1"]
+        assert pane.editor.text == "select 1"
+        saved = pane.buffers.path.read_text()
+        assert "select 2" not in saved and "select 1" in saved

@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Query: search history", "search_history", f"Find a statement run before ({HISTORY_KEY})"),
     ("Query: new buffer", "new_buffer", f"Open an empty buffer ({NEW_BUFFER_KEY})"),
     ("Query: next buffer", "next_buffer", f"Show the next buffer ({NEXT_BUFFER_KEY})"),
+    ("Query: close buffer", "close_buffer", "Close the buffer shown, dropping its text"),
     ("Query: cancel", "escape", "Stop the statement running now (esc)"),
 )  # fmt: skip
 

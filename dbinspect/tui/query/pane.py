@@ -183,9 +183,7 @@ class QueryPane(Vertical):
         buffer = self.buffers.active
         buffer.text = editor.text
         buffer.cursor = editor.cursor_location
-        report = self.buffers.save()
-        if report.error is not None:
-            self.notify(report.error.one_line(), severity="warning")
+        self._save_buffer_list()
 
     def action_new_buffer(self) -> None:
         """Open an empty buffer beside the others."""
@@ -198,6 +196,19 @@ class QueryPane(Vertical):
         self._load_buffer()
         self._show_mode()
         self.editor.focus()
+
+    def action_close_buffer(self) -> None:
+        """Close the buffer shown (its text is dropped); the next one shows."""
+        self.buffers.remove(self.buffers.active_index)
+        self._save_buffer_list()
+        self._load_buffer()
+        self._show_mode()
+        self.editor.focus()
+
+    def _save_buffer_list(self) -> None:
+        report = self.buffers.save()
+        if report.error is not None:
+            self.notify(report.error.one_line(), severity="warning")
 
     def action_next_buffer(self) -> None:
         """Show the next buffer."""
