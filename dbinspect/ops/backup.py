@@ -85,14 +85,17 @@ def open_source(url: DatabaseUrl) -> driver.Connection:
     if not url.path.is_file():
         raise OperationError(f"no database file at {url.path}")
     try:
-        conn = driver.connect(
-            url.path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None
-        )
+        conn = driver.connect(source_uri(url.path), uri=True, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()
     except driver.Error as error:
         raise OperationError(f"cannot read {url.path}: {error}") from None
     return conn
+
+
+def source_uri(path: Path) -> str:
+    """The read-only URI every reader of a backup opens the SQLite file `path` by."""
+    return path.resolve().as_uri() + "?mode=ro"
 
 
 def backup_sqlite_file(

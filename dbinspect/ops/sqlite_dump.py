@@ -153,17 +153,25 @@ def _kept_rowid(conn: driver.Connection, table: str, columns: Sequence[str]) -> 
     return next(((n,) for n in ("rowid", "_rowid_", "oid") if n not in lowered), ())
 
 
-def read_rows(conn: driver.Connection, table: TableData) -> Iterator[Rows]:
+def read_rows(
+    conn: driver.Connection, table: TableData, rowids: tuple[str, int, int] | None = None
+) -> Iterator[Rows]:
     """The table's rows, `BATCH_ROWS` at a time, in the one read transaction the caller
-    holds. Text that is not UTF-8 fails the strict (fast, C) read: the table is read
+    holds; with `rowids` (the rowid's name, first, last) only those, in rowid order.
+    Text that is not UTF-8 fails the strict (fast, C) read: the table is read
     again leniently (as lone surrogates, which the encoder writes back as the bytes),
     skipping the rows already passed on: the same statement in the same snapshot returns
     them in the same order."""
     sql = (
         f"SELECT {', '.join(map(sql_identifier, table.columns))} FROM {sql_identifier(table.name)}"
     )
+    params: tuple[int, ...] = ()
+    if rowids is not None:
+        name, first, last = rowids
+        sql += f" WHERE {name} BETWEEN ? AND ? ORDER BY {name}"
+        params = (first, last)
     done = 0
-    cursor = conn.execute(sql)
+    cursor = conn.execute(sql, params)
     try:
         while batch := cursor.fetchmany(BATCH_ROWS):
             done += len(batch)
@@ -177,7 +185,7 @@ def read_rows(conn: driver.Connection, table: TableData) -> Iterator[Rows]:
     conn.text_factory = _lenient
     try:
         # Not the same text: the cached statement would resume where the failed one stood.
-        cursor = conn.execute(sql + " ")
+        cursor = conn.execute(sql + " ", params)
         skipped = 0
         while skipped < done:
             skipped += len(cursor.fetchmany(min(BATCH_ROWS, done - skipped)))
