@@ -206,21 +206,11 @@ def open_command(
     configure_logging(log_file)
     settings = settings_from(database, database_url, source)
     require_url(settings)
-    from dbinspect.backends.postgres_prefetch import outline_child
-
-    # Forked before the app is imported: it reads PostgreSQL's first outline meanwhile.
-    child = outline_child(settings, migrate_on_launch=not no_migrate, read_only=read_only)
     from dbinspect.cli_exit import cleanup_on_interrupt
     from dbinspect.tui import launch  # Textual is imported only on this path.
 
     with cleanup_on_interrupt():  # the app restores the terminal before the process ends
-        launch(
-            settings,
-            migrate_on_launch=not no_migrate,
-            read_only=read_only,
-            create=create,
-            child=child,
-        )
+        launch(settings, migrate_on_launch=not no_migrate, read_only=read_only, create=create)
 
 
 @cli.command()

@@ -24,7 +24,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from dbinspect.errors import ConfigError, ConnectError
+from dbinspect.errors import ConfigError, ConnectError, QueryError
 from dbinspect.url import DatabaseUrl, mask_url
 
 if TYPE_CHECKING:
@@ -276,6 +276,19 @@ def server_lost(error: BaseException) -> bool:
             )
         )
     return isinstance(error, psycopg.InterfaceError) and "closed" in str(error)
+
+
+def catalog_error(url: DatabaseUrl, error: Error) -> QueryError:
+    """One clear line for a catalog read that failed: server gone, lock, or its message."""
+    if server_lost(error):
+        return QueryError(lost_message(url), hint="run it again; in the app, refresh")
+    if isinstance(error, pg_errors.LockNotAvailable):
+        return QueryError(
+            f"{url.masked}: another session holds a lock on the catalog",
+            hint="try again when that session's transaction ends",
+        )
+    primary = error.diag.message_primary or str(error).strip().splitlines()[0]
+    return QueryError(f"{url.masked}: {primary}")
 
 
 def lost_message(url: DatabaseUrl) -> str:

@@ -67,17 +67,7 @@ class PostgresBackend(PostgresRows):
         try:
             return await driver.cancel_once(work)
         except driver.Error as error:
-            if driver.server_lost(error):
-                raise QueryError(
-                    driver.lost_message(self.url), hint="run it again; in the app, refresh"
-                ) from error
-            if isinstance(error, driver.pg_errors.LockNotAvailable):
-                raise QueryError(
-                    f"{self.url.masked}: another session holds a lock on the catalog",
-                    hint="try again when that session's transaction ends",
-                ) from error
-            primary = error.diag.message_primary or str(error).strip().splitlines()[0]
-            raise QueryError(f"{self.url.masked}: {primary}") from error
+            raise driver.catalog_error(self.url, error) from error
 
     async def facts(self) -> DatabaseFacts:
         """Server, session and database facts, with object counts."""

@@ -32,12 +32,8 @@ def launch(
     migrate_on_launch: bool = True,
     read_only: bool = False,
     create: bool = False,
-    child: OutlineChild | None = None,
 ) -> None:
     """Open the terminal app on `settings.url` and return when the user quits.
-
-    `child`: the first outline already being read (`postgres_prefetch.outline_child`,
-    forked by the CLI before it imported the app); forked here if not given.
 
     Raises:
         DbInspectError: The database cannot be opened (raised before the app starts).
@@ -45,7 +41,11 @@ def launch(
     # The CLI runs without the cyclic collector; the app turns it on after its first
     # frame (`collect_from_now`): importing Textual and building the screen allocate
     # hundreds of thousands of objects, and collecting among them slows the first frame.
-    if child is None:
+    # On PostgreSQL a child reads the first outline while the app imports Textual. It is
+    # forked here, once asyncio and the models are imported: it need not import them
+    # again (on a busy machine its every millisecond is taken from the app's start).
+    child: OutlineChild | None = None
+    if settings.url is not None and settings.url.backend == "postgres":
         from dbinspect.backends.postgres_prefetch import outline_child
 
         child = outline_child(settings, migrate_on_launch=migrate_on_launch, read_only=read_only)
