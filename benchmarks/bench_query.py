@@ -34,6 +34,7 @@ jumps 0.2-0.6 s, 94.5 MB, export 27 s against sqlite3's 7.4 s (3.7x); harlequin 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
 import shutil
@@ -100,6 +101,7 @@ def fresh_folders() -> list[str]:
     running gives a new session its own global environment, not the client's.
     """
     home = tempfile.mkdtemp(prefix="bench-query-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     names = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
     return ["env", *(f"{name}={home}/{name}" for name in names)]
 
