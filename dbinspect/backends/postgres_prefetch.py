@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from dbinspect.models import Schema
     from dbinspect.url import DatabaseUrl
 
+_CONNECTED = b"C"
+"""The child's first byte once it has connected (`marshal` data never starts with it);
+its rows follow."""
 _ERRORS: dict[str, type[DbInspectError]] = {"ConnectError": ConnectError, "QueryError": QueryError}
 """The errors the child reports as they would be raised in the app: one clear line."""
 
@@ -55,6 +58,8 @@ class OutlineChild:
         self._lock = threading.Lock()
         self._collecting = False
         self._reaped = False
+        self._head = b""
+        """What `connected` read ahead of the rows (the payload's start if not _CONNECTED)."""
 
     @property
     def pid(self) -> int:
@@ -83,6 +88,21 @@ class OutlineChild:
         os.close(writer)
         return cls(pid, reader)
 
+    async def connected(self) -> bool:
+        """Wait until the child has connected: True, or False when it ended without a
+        word (the app then opens the database itself).
+
+        Raises:
+            ConnectError: The database cannot be opened (as `open_backend` says it).
+        """
+        import asyncio
+
+        self._head = await asyncio.to_thread(self._read_head)
+        if self._head == _CONNECTED:
+            return True
+        await self.schema()  # the child's error, raised; or None: it said nothing
+        return False
+
     async def schema(self) -> Schema | None:
         """The outline, or None when the child could not tell (the app reads it itself).
 
@@ -92,7 +112,8 @@ class OutlineChild:
         """
         import asyncio
 
-        data = await asyncio.to_thread(self._collect)
+        data = self._head + await asyncio.to_thread(self._collect)
+        data = data.removeprefix(_CONNECTED)
         try:
             payload: Any = marshal.loads(data) if data else None
         except (EOFError, ValueError, TypeError):
@@ -105,8 +126,17 @@ class OutlineChild:
             raise _ERRORS[payload[1]](payload[2], payload[3])
         return None
 
+    def _read_head(self) -> bytes:
+        """The child's first byte: _CONNECTED, or the start of its only message."""
+        with self._lock:
+            if self._reaped:  # stopped first: its pipe is closed
+                return b""
+            self._collecting = True
+        return os.read(self._reader, 1)
+
     def _collect(self) -> bytes:
-        """Everything the child wrote, once it has exited (reaped here)."""
+        """Everything the child wrote (after `connected`'s byte), once it has exited
+        (reaped here)."""
         with self._lock:
             if self._reaped:  # stopped first: its pipe is closed
                 return b""
@@ -153,7 +183,7 @@ def _child(url: DatabaseUrl, writer: int) -> NoReturn:
         os.nice(5)
         import asyncio
 
-        data = marshal.dumps(asyncio.run(_read(url)))
+        data = marshal.dumps(asyncio.run(_read(url, writer)))
     except BaseException:  # whatever failed, the app reads the outline itself
         data = b""
     try:
@@ -164,7 +194,7 @@ def _child(url: DatabaseUrl, writer: int) -> NoReturn:
         os._exit(0)
 
 
-async def _read(url: DatabaseUrl) -> tuple[Any, ...]:
+async def _read(url: DatabaseUrl, writer: int) -> tuple[Any, ...]:
     """("rows", schemas, relations), or ("error", kind, message, hint).
 
     Only the driver is imported here: the rest of the backend (row browsing) is not
@@ -177,6 +207,7 @@ async def _read(url: DatabaseUrl) -> tuple[Any, ...]:
         conn = await pg_driver.connect_async(url, read_only=True)
     except ConnectError as error:
         return ("error", "ConnectError", error.message, error.hint)
+    os.write(writer, _CONNECTED)  # the app may start: the rows follow
     try:
         schemas, relations = await read_relation_rows(conn)
     except pg_driver.Error as error:

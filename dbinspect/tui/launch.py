@@ -93,6 +93,18 @@ async def first_outline(backend: Backend) -> Schema:
     return quick if quick is not None else await backend.outline()
 
 
+async def child_outline(child: OutlineChild, owner: ConnectionOwner) -> Schema:
+    """The child's outline; read on the app's own connection if the child ended without it.
+
+    Raises:
+        QueryError: The catalog cannot be read.
+    """
+    schema = await child.schema()
+    if schema is None:
+        return await first_outline(await owner.get("panes"))
+    return schema
+
+
 async def run_app(
     settings: Settings,
     migrate_on_launch: bool,
@@ -127,15 +139,11 @@ async def run_app(
     # while the child reads PostgreSQL's): on a large schema both take a few hundred
     # milliseconds, and they need not wait for each other.
     importing = asyncio.ensure_future(asyncio.to_thread(_import_app))
-    outline: asyncio.Future[Schema] = asyncio.get_running_loop().create_future()
     backend: Backend | None = None
     try:
-        # A connection refused or a catalog that cannot be read is one line on stderr,
-        # before the app starts, as when the app opens the database itself.
-        quick = await child.schema() if child is not None else None
-        if quick is not None:
-            outline.set_result(quick)
-        else:
+        # A connection refused is one line on stderr, before the app starts, as when the
+        # app opens the database itself; the child's rows may come while it starts.
+        if child is None or not await child.connected():
             # No probe: SQLite's first query parses the whole schema (over a second on
             # 20,000 tables); the names come from the file's pages first, and SQLite follows.
             backend = await open_backend(
@@ -144,14 +152,18 @@ async def run_app(
     except BaseException:
         await asyncio.gather(importing, return_exceptions=True)
         raise
+    owner = ConnectionOwner(url, settings.extensions.inspection, panes=backend)
     if backend is not None:
         outline = asyncio.ensure_future(first_outline(backend))
+    else:
+        assert child is not None  # it connected: its rows follow
+        outline = asyncio.ensure_future(child_outline(child, owner))
     try:
         app_module = await importing
         session = app_module.Session(
             settings,
             url,
-            ConnectionOwner(url, settings.extensions.inspection, panes=backend),
+            owner,
             read_only_reason=read_only_reason,
             outcome=outcome,
             outline=outline,
@@ -163,9 +175,8 @@ async def run_app(
     finally:
         if not outline.done():
             outline.cancel()
+            if child is not None:
+                child.stop()  # its reading thread would otherwise wait for it to finish
         await asyncio.gather(outline, return_exceptions=True)
         # The app may have reopened the database: its owner closes whatever is open now.
-        if "session" in locals():
-            await session.connections.aclose()
-        elif backend is not None:
-            await backend.aclose()
+        await owner.aclose()

@@ -24,6 +24,7 @@ from dbinspect.connections import ConnectionOwner
 from dbinspect.errors import ConnectError, DbInspectError
 from dbinspect.models import Schema
 from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.launch import child_outline
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from dbinspect.tui.session import Session
 from dbinspect.url import parse_url
@@ -181,3 +182,44 @@ def test_the_outline_is_read_early_only_when_no_migration_comes_first(
         child = outline_child(settings, migrate_on_launch=migrate_on_launch, read_only=read_only)
         assert child is not None
         child.stop()
+
+
+async def test_the_app_may_start_once_the_child_has_connected(pg_url: str) -> None:
+    run_sql(pg_url, "CREATE TABLE later (id int)")
+    child = start_child(pg_url)
+    try:
+        assert await child.connected()
+        schema = await child.schema()
+    finally:
+        child.stop()
+    assert schema is not None and schema.get("public.later") is not None
+
+
+async def test_a_refused_connection_is_known_before_the_app_starts(pg_url: str) -> None:
+    child = start_child(other_database(pg_url, "dbi_no_such_database"))
+    with pytest.raises(ConnectError, match="does not exist"):
+        await child.connected()
+
+
+async def test_a_child_that_ended_without_a_word_leaves_the_reading_to_the_app(
+    pg_url: str,
+) -> None:
+    child = start_child(pg_url)
+    child.stop()  # killed, as if it had crashed
+    assert not await child.connected()
+    assert await child.schema() is None
+
+
+async def test_the_launch_reads_the_outline_itself_when_the_child_said_nothing(
+    pg_url: str,
+) -> None:
+    run_sql(pg_url, "CREATE TABLE mine (id int)")
+    child = start_child(pg_url)
+    child.stop()
+    owner = ConnectionOwner(parse_url(pg_url))
+    try:
+        schema = await child_outline(child, owner)
+        assert schema.get("public.mine") is not None
+        assert owner.peek("panes") is not None  # read on the app's own connection
+    finally:
+        await owner.aclose()
