@@ -98,11 +98,15 @@ class Connection:
                     f"cannot read {self.url.masked}: {_first_line(error)}"
                 ) from error
         from dbinspect import sqlite_driver as sq
+        from dbinspect.backends.sqlite_errors import translate_error
 
         try:
             return list(self._store.conn.execute(sql, tuple(params)).fetchall())
         except sq.Error as error:
-            raise MigrationError(f"cannot read {self.url.masked}: {_first_line(error)}") from error
+            # The inspection's own words for it (a journal left by a killed writer, a
+            # lock, a corrupt file), as `info` and `migrate info` say them elsewhere.
+            translated = translate_error(error, self.url.path or ":memory:")
+            raise MigrationError(translated.message, translated.hint) from error
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of a fixed SELECT on a tracking table."""

@@ -76,12 +76,20 @@ class OtherTools(VerticalScroll):
         try:
             histories = await aio.histories(session.url, cwd=session.cwd)
         except DbInspectError as error:
-            self.set_class(False, "-hidden")
-            self.query_one(Static).update(
-                Text(HEADING + ": cannot be read: ", style="red") + safe_text(error.one_line())
+            self._show(
+                Text(HEADING + ": cannot be read: ", style="red") + safe_text(error.one_line()),
+                hidden=False,
             )
             return
         self.histories = histories
-        self.set_class(not histories, "-hidden")
         title = Text(HEADING + "\n", style="bold underline")
-        self.query_one(Static).update(title + histories_text(histories, session, full=self.full))
+        self._show(title + histories_text(histories, session, full=self.full), hidden=not histories)
+
+    def _show(self, text: Text, *, hidden: bool) -> None:
+        # The read takes a while: the pane may not be composed yet, or be gone (a reload,
+        # the app closing). Then there is nothing to show it in.
+        found = self.query(Static)
+        if not found:
+            return
+        self.set_class(hidden, "-hidden")
+        found.first().update(text)

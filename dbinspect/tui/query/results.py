@@ -31,7 +31,12 @@ class ResultSource:
         return self.pager
 
     async def interrupt(self, role: Role) -> None:
-        await self.pager.interrupt()
+        # Not passed on: the grid cancels a page read each time the user scrolls on, and
+        # on PostgreSQL a cancel aborts the transaction that holds the result's cursor
+        # (every later page would fail). A page read that is no longer wanted runs to its
+        # end instead; the next waits for it (one at a time). `esc` in the Query pane
+        # still cancels a running statement through the console itself.
+        return None
 
     async def release(self, role: Role) -> None:
         return None
