@@ -102,6 +102,12 @@ class PostgresResultCursor:
     async def rows(self, offset: int, limit: int) -> list[Row]:
         if offset + limit <= len(self._head) or self._count == len(self._head):
             return self._head[offset : offset + limit]
+        # Shielded: a grid cancels the read of a page it no longer needs, and psycopg
+        # answers a cancelled task with a cancel on the server, which aborts the
+        # transaction and with it this cursor. The read runs to its end instead.
+        return await asyncio.shield(self._read(offset, limit))
+
+    async def _read(self, offset: int, limit: int) -> list[Row]:
         async with self._console.lock:
             if not self._open:
                 return []
@@ -117,6 +123,9 @@ class PostgresResultCursor:
     async def count(self) -> int:
         if self._count is not None:
             return self._count
+        return await asyncio.shield(self._count_rows())  # as `rows`: a cancel would abort
+
+    async def _count_rows(self) -> int:
         async with self._console.lock:
             await self._console.send(f'MOVE ABSOLUTE 0 FROM "{CURSOR}"', self._sql)
             cur = await self._console.send(f'MOVE FORWARD ALL FROM "{CURSOR}"', self._sql)
