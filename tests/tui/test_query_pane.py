@@ -16,7 +16,7 @@ from dbinspect.tui.data import CACHE_ROWS
 from dbinspect.tui.data.export_dialog import ExportScreen
 from dbinspect.tui.query import dialogs
 from dbinspect.tui.query.dialogs import CommitScreen
-from tui.helpers import SIZE, OpenApp, settle, wait_until
+from tui.helpers import SIZE, OpenApp, palette_highlights, settle, wait_until
 from tui.query_kit import (
     cancel_running,
     commit_question,
@@ -374,3 +374,16 @@ async def test_closing_a_buffer_drops_it_and_shows_the_next(shop: Path, open_app
         assert pane.editor.text == "select 1"
         saved = pane.buffers.path.read_text()
         assert "select 2" not in saved and "select 1" in saved
+
+
+async def test_the_palette_runs_the_whole_buffer(shop: Path, open_app: OpenApp) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        write(pane, "select count(*) from customers;\nselect name from customers order by id;")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"query run all")
+        await wait_until(pilot, lambda: palette_highlights(app, "Query: run all"), "found")
+        await pilot.press("enter")
+        await finished(pilot, pane)
+        assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widget import Widget
 
 from dbinspect.tui.data.pane import DataPane
+from dbinspect.tui.pane_commands import PaneCommands
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Data: copy row as JSON", "copy_row_json", "Copy the row under the cursor as a JSON object"),
@@ -24,38 +25,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class DataCommands(Provider):
+class DataCommands(PaneCommands):
     """Palette commands acting on the Data pane of the current screen, when it has one."""
 
-    def _pane(self) -> DataPane | None:
-        """The pane holding the focus (the Query pane's results are one), else the first."""
+    COMMANDS = COMMANDS
+
+    def pane(self) -> Widget | None:
+        """The pane holding the focus (the Query pane's results are one), else the first;
+        none before a table is open."""
         panes = list(self.screen.query(DataPane))
         focused = next((pane for pane in panes if pane.has_focus_within), None)
-        return focused or (panes[0] if panes else None)
+        found = focused or (panes[0] if panes else None)
+        return found if found is not None and found.table is not None else None
 
-    def _runner(self, pane: DataPane, action: str) -> Callable[[], object]:
-        def run() -> object:
-            if action == "count":
-                return pane.count_rows()
-            return getattr(pane, f"action_{action}")()
-
-        return run
-
-    async def discover(self) -> Hits:
-        pane = self._pane()
-        if pane is None or pane.table is None:
-            return
-        for name, action, help_text in COMMANDS:
-            yield DiscoveryHit(name, self._runner(pane, action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        pane = self._pane()
-        if pane is None or pane.table is None:
-            return
-        matcher = self.matcher(query)
-        for name, action, help_text in COMMANDS:
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(
-                    score, matcher.highlight(name), self._runner(pane, action), help=help_text
-                )
+    def runner(self, pane: Widget, action: str) -> Callable[[], object]:
+        if action == "count" and isinstance(pane, DataPane):
+            return pane.count_rows
+        return super().runner(pane, action)

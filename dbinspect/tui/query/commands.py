@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widget import Widget
 
+from dbinspect.tui.pane_commands import PaneCommands
 from dbinspect.tui.query.pane import (
     EXPLAIN_KEY,
     HISTORY_KEY,
@@ -30,35 +31,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )  # fmt: skip
 
 
-class QueryCommands(Provider):
+class QueryCommands(PaneCommands):
     """Palette commands acting on the Query pane, once it has been opened."""
 
-    def _pane(self) -> QueryPane | None:
+    COMMANDS = COMMANDS
+
+    def pane(self) -> Widget | None:
         panes = self.screen.query(QueryPane)
         return panes.first() if panes else None
 
-    def _runner(self, pane: QueryPane, action: str) -> Callable[[], object]:
-        def run() -> object:
+    def runner(self, pane: Widget, action: str) -> Callable[[], object]:
+        run = super().runner(pane, action)
+
+        def show_then_run() -> object:
             self.screen.action_show_pane("query")  # type: ignore[attr-defined]
-            return getattr(pane, f"action_{action}")()
+            return run()
 
-        return run
-
-    async def discover(self) -> Hits:
-        pane = self._pane()
-        if pane is None:
-            return
-        for name, action, help_text in COMMANDS:
-            yield DiscoveryHit(name, self._runner(pane, action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        pane = self._pane()
-        if pane is None:
-            return
-        matcher = self.matcher(query)
-        for name, action, help_text in COMMANDS:
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(
-                    score, matcher.highlight(name), self._runner(pane, action), help=help_text
-                )
+        return show_then_run
