@@ -10,11 +10,10 @@ bound as parameters.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.errors import OperationError
@@ -22,13 +21,13 @@ from dbinspect.export.encode import SURROGATE, decode_json_value, sql_insert
 from dbinspect.models import Value
 from dbinspect.ops import sqlite_dump as plan
 from dbinspect.ops.backup_files import JSON_FORMAT
+from dbinspect.ops.json_backup_lines import BackupLines
 
 Progress = Callable[[int, int | None], None]
 
 _TRANSACTION = re.compile(r"\s*(BEGIN|COMMIT|END)\b", re.I)
 _ROLLBACK = re.compile(r"\s*ROLLBACK\b", re.I)
 _PRAGMA = re.compile(r"\s*PRAGMA\b", re.I)
-_DAMAGED = "the JSON backup is damaged or not laid out as dbinspect writes it"
 
 
 def _authorize(action: int, *_: str | None) -> int:
@@ -117,8 +116,8 @@ def load_sql(source: BinaryIO, loader: ScratchLoader, on_progress: Progress | No
 
 def load_json(source: BinaryIO, loader: ScratchLoader, on_progress: Progress | None) -> None:
     """Replay a JSON backup (the layout `backup_files` writes, a line at a time)."""
-    lines = iter(source)
-    head = _parse(next(lines, b""), "]}")
+    backup = BackupLines(iter(source))
+    head = backup.head()
     if head.get("format") != JSON_FORMAT or head.get("backend") != "sqlite":
         raise OperationError("this JSON file is not a dbinspect backup of a SQLite database")
     pragmas = head["pragmas"]
@@ -128,52 +127,22 @@ def load_json(source: BinaryIO, loader: ScratchLoader, on_progress: Progress | N
     by_name = {e.name: e for e in entries}
     for statement in _split(plan.prologue(plan.Pragmas(**pragmas))):
         loader.run(statement)
-    read = 0
-    for line in lines:
-        read += len(line)
-        if line.strip() == b"]}":
-            break
-        about = _parse(line.lstrip(b","), "]}")
+    for about in backup.tables():
         table = plan.TableData(about["name"], tuple(about["columns"]), about["load"])
         for statement in _split(plan.table_head(table, by_name)):
             loader.run(statement)
         prefix = plan.insert_prefix(table)
         batch: list[tuple[Value, ...]] = []
-        for row_line in lines:
-            read += len(row_line)
-            if row_line.startswith(b"]"):
-                break
-            if not row_line.strip():
-                continue
-            try:
-                row = json.loads(row_line.rstrip().rstrip(b","))
-            except ValueError:
-                raise OperationError(_DAMAGED) from None
+        for row in backup.rows():
             batch.append(tuple(decode_json_value(v) for v in row.values()))
             if len(batch) == plan.BATCH_ROWS:
                 loader.insert(prefix, len(table.columns), batch)
                 batch.clear()
                 if on_progress is not None:
-                    on_progress(read, None)
-        else:
-            raise OperationError("the JSON backup ends in the middle of a table: it is truncated")
+                    on_progress(backup.read, None)
         loader.insert(prefix, len(table.columns), batch)
         for statement in _split(plan.table_tail(table)):
             loader.run(statement)
-    else:
-        raise OperationError("the JSON backup ends before its last table: it is truncated")
     for statement in _split(plan.epilogue(entries)):
         loader.run(statement)
     loader.finish()
-
-
-def _parse(line: bytes, closing: str) -> dict[str, Any]:
-    try:
-        found = json.loads(line.decode("utf-8").rstrip() + closing)
-    except (UnicodeDecodeError, ValueError):
-        raise OperationError(
-            "the JSON backup is damaged or not laid out as dbinspect writes it"
-        ) from None
-    if not isinstance(found, dict):
-        raise OperationError("the JSON backup is damaged or not laid out as dbinspect writes it")
-    return found

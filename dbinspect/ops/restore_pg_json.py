@@ -19,20 +19,20 @@ starts again at its start value.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from dbinspect import pg_driver
 from dbinspect.errors import OperationError
 from dbinspect.ops.backup import Progress
 from dbinspect.ops.backup_files import JSON_FORMAT
+from dbinspect.ops.json_backup_lines import BackupLines
 from dbinspect.url import DatabaseUrl
 
 sql = pg_driver.sql
 Composable = pg_driver.sql.Composable
 
-_DAMAGED = "the JSON backup is damaged or not laid out as dbinspect writes it"
+PROGRESS_BYTES = 1 << 16
+"""Progress is reported each time this many more bytes of the backup are read."""
 _TRIGGER_STATE = {
     "disabled": "DISABLE",
     "replica only": "ENABLE REPLICA",
@@ -91,8 +91,8 @@ def load_postgres_json(source: BinaryIO, url: DatabaseUrl, on_progress: Progress
         OperationError: The backup is not a PostgreSQL JSON backup, is damaged or cut
             short, or one of its statements fails.
     """
-    lines = iter(source)
-    head = _parse(next(lines, b""), "]}")
+    backup = BackupLines(iter(source))
+    head = backup.head()
     if head.get("format") != JSON_FORMAT or head.get("backend") != "postgres":
         raise OperationError("this JSON file is not a dbinspect backup of a PostgreSQL database")
     structure: dict[str, list[dict[str, Any]]] = head["schema"]
@@ -109,7 +109,7 @@ def load_postgres_json(source: BinaryIO, url: DatabaseUrl, on_progress: Progress
         conn.execute("SET client_min_messages = warning")
         build = _Builder(conn)
         _before_rows(build, structure)
-        _rows(conn, lines, on_progress)
+        _rows(conn, backup, on_progress)
         _after_rows(build, structure)
     except pg_driver.Error as error:
         raise _failed("loading the rows", error) from None
@@ -231,40 +231,21 @@ def _table(table: dict[str, Any]) -> Composable:
 
 
 def _rows(
-    conn: pg_driver.Connection[tuple[Any, ...]], lines: Iterator[bytes], progress: Progress | None
+    conn: pg_driver.Connection[tuple[Any, ...]], backup: BackupLines, progress: Progress | None
 ) -> None:
     """COPY each table's rows (the lines after the head), a line at a time."""
-    read = 0
-    for line in lines:
-        read += len(line)
-        if line.strip() == b"]}":
-            return
-        about = _parse(line.lstrip(b","), "]}")
+    reported = 0
+    for about in backup.tables():
         copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
             _name(about["schema"], about["name"]),
             sql.SQL(", ").join(map(sql.Identifier, about["columns"])),
         )
         with conn.cursor() as cursor, cursor.copy(copy) as rows:
-            for row_line in lines:
-                read += len(row_line)
-                if row_line.startswith(b"]"):
-                    break
-                if not row_line.strip():
-                    continue
-                try:
-                    row = json.loads(row_line.rstrip().rstrip(b","))
-                except ValueError:
-                    raise OperationError(_DAMAGED) from None
-                if not isinstance(row, dict):
-                    raise OperationError(_DAMAGED)
+            for row in backup.rows():
                 rows.write_row(tuple(row.values()))
-                if progress is not None and read & 0xFFFF < len(row_line):
-                    progress(read, None)
-            else:
-                raise OperationError(
-                    "the JSON backup ends in the middle of a table: it is truncated"
-                )
-    raise OperationError("the JSON backup ends before its last table: it is truncated")
+                if progress is not None and backup.read - reported >= PROGRESS_BYTES:
+                    reported = backup.read
+                    progress(reported, None)
 
 
 def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
@@ -420,13 +401,3 @@ def _comments(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> No
             function.get("kind", ""), "FUNCTION"
         )
         comment(what, signed, function.get("comment"))
-
-
-def _parse(line: bytes, closing: str) -> dict[str, Any]:
-    try:
-        found = json.loads(line.decode("utf-8").rstrip() + closing)
-    except (UnicodeDecodeError, ValueError):
-        raise OperationError(_DAMAGED) from None
-    if not isinstance(found, dict):
-        raise OperationError(_DAMAGED)
-    return found
