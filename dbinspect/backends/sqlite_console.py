@@ -277,6 +277,10 @@ class SqliteConsole:
 
     def _error(self, error: driver.Error, sql: str) -> StatementError:
         message = str(error)
+        if "one statement at a time" in message:
+            # The standard library's sqlite3 says it with a ProgrammingError (sqlean.py
+            # with a Warning, caught where the statement runs).
+            return StatementError(ONE_AT_A_TIME, sql)
         refused = any(
             getattr(c, "refused_write", False) for c in (self.reader._conn, self._raw_writer())
         )
