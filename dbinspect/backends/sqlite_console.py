@@ -127,6 +127,33 @@ def _syntax_error_at(message: str, sql: str, token: str) -> int | None:
     return None
 
 
+async def _read_ahead(conn: Any, sql: str, skip: int, batch_rows: int) -> AsyncIterator[list[Row]]:
+    """The rows of `sql` after the first `skip`, `batch_rows` at a time, the next batch
+    read on the connection's thread while the caller uses this one."""
+    cursor = await conn.execute(sql)
+    try:
+        while skip:
+            skipped = await cursor.fetchmany(min(SKIP_BATCH, skip))
+            if not skipped:
+                return
+            skip -= len(skipped)
+        pending = asyncio.ensure_future(cursor.fetchmany(batch_rows))
+        try:
+            while rows := await asyncio.shield(pending):
+                pending = asyncio.ensure_future(cursor.fetchmany(batch_rows))
+                yield rows
+        finally:
+            if not pending.done():
+                with contextlib.suppress(driver.Error, ValueError):
+                    await conn.interrupt()
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()  # retrieved: an interrupted read is expected here
+    finally:
+        with contextlib.suppress(driver.Error, ValueError):
+            await asyncio.shield(cursor.close())
+
+
 class SqliteResultCursor:
     """A statement's rows on the read connection, forward a page at a time.
 
@@ -195,16 +222,31 @@ class SqliteResultCursor:
         return counted
 
     async def stream(self, batch_rows: int) -> AsyncIterator[list[Row]]:
-        cursor = await self._console.guarded(self._console.reader.execute(self._sql), self._sql)
+        """Every row in one pass, as the table export reads (`sqlite_stream`): on a
+        connection of its own in one snapshot, text decoded strictly in C (the lenient
+        decoder is a Python call per value), the next batch read while one is used. Text
+        that is not UTF-8 makes it read on leniently from the first row not yet passed."""
+        reader = await self._console.guarded(self._console.export_reader(), self._sql)
+        conn = self._console.reader if reader is None else reader
+        passed = 0
         try:
+            if reader is not None:
+                lenient, reader.text_factory = reader.text_factory, str
             while True:
-                rows = await self._console.guarded(cursor.fetchmany(batch_rows), self._sql)
-                if not rows:
+                try:
+                    async for rows in _read_ahead(conn, self._sql, passed, batch_rows):
+                        passed += len(rows)
+                        yield rows
                     return
-                yield rows
+                except driver.Error as error:
+                    undecoded = driver.primary_code(error) is None
+                    if reader is None or reader.text_factory is not str or not undecoded:
+                        raise self._console.error_of(error, self._sql) from None
+                    reader.text_factory = lenient
         finally:
-            with contextlib.suppress(driver.Error, ValueError):
-                await asyncio.shield(cursor.close())
+            if reader is not None:
+                with contextlib.suppress(driver.Error, ValueError):
+                    await asyncio.shield(reader.close())
 
     async def _close_cursor(self) -> None:
         cursor, self._cursor = self._cursor, None
@@ -214,6 +256,34 @@ class SqliteResultCursor:
 
     async def close(self) -> None:
         await self._close_cursor()
+
+
+async def _open_reader(
+    target: str, uri: bool, extensions: tuple[Extension, ...], *, begin: bool = False
+) -> Any:
+    """A console read connection: hardened, `query_only`, its authorizer guarding.
+
+    `begin` opens a transaction first (one snapshot for reads that may start over),
+    which the authorizer would refuse once it guards.
+
+    Raises:
+        driver.Error: It cannot be opened, or an extension cannot be loaded.
+    """
+    conn = await driver.connect_async(
+        target, uri=uri, timeout=5.0, isolation_level=None, factory=ConsoleConnection
+    )
+    try:
+        await driver.load_extensions_async(conn, extensions)
+        for pragma in HARDENING_PRAGMAS:
+            await fetch_all(conn, pragma)
+        if begin:
+            await fetch_all(conn, "BEGIN")
+    except BaseException:
+        with contextlib.suppress(driver.Error, ValueError):
+            await asyncio.shield(conn.close())
+        raise
+    conn._conn.guarding = True  # type: ignore[attr-defined]
+    return conn
 
 
 class SqliteConsole:
@@ -230,6 +300,8 @@ class SqliteConsole:
         """Held while a result's cursor moves (one statement steps at a time)."""
         self._writer: Any = None
         self._snapshot: Path | None = None
+        self._target, self._uri = ":memory:", False
+        self._extensions: tuple[Extension, ...] = ()
         self._current: SqliteResultCursor | None = None
         self._results: weakref.WeakSet[SqliteResultCursor] = weakref.WeakSet()
         """Every result still referenced (a grid may read an older one again)."""
@@ -253,18 +325,20 @@ class SqliteConsole:
             if plan.strategy != "ro":
                 read_only = True  # a read-only file or folder: no write connection either
         try:
-            conn = await driver.connect_async(
-                target, uri=uri, timeout=5.0, isolation_level=None, factory=ConsoleConnection
-            )
-            await driver.load_extensions_async(conn, extensions)
-            for pragma in HARDENING_PRAGMAS:
-                await fetch_all(conn, pragma)
-            conn._conn.guarding = True  # type: ignore[attr-defined]
+            conn = await _open_reader(target, uri, extensions)
         except driver.Error as error:
             raise ConnectError(f"{url.path or ':memory:'}: cannot open: {error}") from None
         console = cls(url, conn, path, read_only)
         console._snapshot = snapshot
+        console._target, console._uri, console._extensions = target, uri, extensions
         return console
+
+    async def export_reader(self) -> Any | None:
+        """A second read connection, for one long read (an export) that the grid's reads
+        should not wait behind; None for an in-memory database, which no other sees."""
+        if not self._uri:
+            return None
+        return await _open_reader(self._target, self._uri, self._extensions, begin=True)
 
     async def guarded(self, work: Any, sql: str) -> Any:
         """Await `work`; a driver error becomes a `StatementError` with its position."""
@@ -273,9 +347,9 @@ class SqliteConsole:
         except driver.DriverWarning:
             raise StatementError(ONE_AT_A_TIME, sql) from None
         except driver.Error as error:
-            raise self._error(error, sql) from None
+            raise self.error_of(error, sql) from None
 
-    def _error(self, error: driver.Error, sql: str) -> StatementError:
+    def error_of(self, error: driver.Error, sql: str) -> StatementError:
         message = str(error)
         if "one statement at a time" in message:
             # The standard library's sqlite3 says it with a ProgrammingError (sqlean.py
@@ -334,7 +408,7 @@ class SqliteConsole:
                         "read-only: the database was opened read-only", sql
                     ) from None
                 return await self._run_write(sql)
-            raise self._error(error, sql) from None
+            raise self.error_of(error, sql) from None
         if cursor.description is None:
             with contextlib.suppress(driver.Error):
                 await cursor.close()
@@ -374,7 +448,7 @@ class SqliteConsole:
             await cursor.close()
         except driver.Error as error:
             await self.rollback()
-            raise self._error(error, sql) from None
+            raise self.error_of(error, sql) from None
         outcome = Outcome(changed=writer.total_changes - before, pending=writer.in_transaction)
         if columns:
             outcome.cursor = KeptRows(columns, kept)

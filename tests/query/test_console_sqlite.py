@@ -462,3 +462,25 @@ async def test_explain_is_a_tree_of_the_plan(session: ConsoleSession) -> None:
 
 async def test_the_console_is_the_sqlite_one(session: ConsoleSession) -> None:
     assert isinstance(session, SqliteConsole) and session.dialect == "sqlite"
+
+
+async def test_an_export_stream_reads_text_that_is_not_utf8_leniently(tmp_path: Path) -> None:
+    # The stream decodes strictly first (fast), then reads on leniently from the row
+    # where undecodable text stops it: every row comes once, in order.
+    db = build(
+        tmp_path / "bytes.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) "
+        "INSERT INTO t SELECT i, 'row ' || i FROM n;"
+        "UPDATE t SET v = CAST(x'6361fe' AS TEXT) WHERE id = 1800;",
+    )
+    console = await open_console(parse_url(str(db)), read_only=True)
+    try:
+        outcome = await console.run("select id, v from t order by id")
+        assert outcome.cursor is not None
+        rows = [row async for batch in outcome.cursor.stream(500) for row in batch]
+    finally:
+        await console.aclose()
+    assert [row[0] for row in rows] == list(range(1, 2501))
+    assert rows[1799] == (1800, "ca\\xfe")
+    assert rows[0] == (1, "row 1") and rows[-1] == (2500, "row 2500")
