@@ -222,7 +222,10 @@ class MigrationsPane(Vertical):
             invalid = await aio.invalid_indexes(self.session.url)
         except DbInspectError:
             invalid = []  # the table's own reading says what is wrong with the database
-        line = self.query_one("#migrations-invalid", Static)
+        found = self.query("#migrations-invalid")
+        if not found:
+            return  # the app closed while the catalog was read
+        line = found.first(Static)
         line.set_class(not invalid, "-hidden")
         line.update(escape_text(Text("\n".join(index.warning() for index in invalid), "bold")))
 
