@@ -387,3 +387,14 @@ async def test_the_palette_runs_the_whole_buffer(shop: Path, open_app: OpenApp) 
         await pilot.press("enter")
         await finished(pilot, pane)
         assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+
+
+async def test_tab_with_nothing_to_complete_indents(shop: Path, open_app: OpenApp) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        write(pane, "select\n")
+        await pilot.press("tab")
+        await pilot.press(*"name")
+        await settle(pilot)
+        assert pane.editor.text == "select\n    name"
+        assert app.focused is pane.editor

@@ -116,7 +116,7 @@ class SqlEditor(TextArea):
         row, column = self.cursor_location
         line = self.document.get_line(row)
         if column == 0 or line[:column].endswith((" ", "\t")):
-            self.screen.focus_next()  # Tab in front of nothing moves on, as elsewhere
+            self.insert(" " * self.indent_width)  # nothing to complete: indent, as editors do
             return
         found = self.candidates()
         if len(found) == 1:
