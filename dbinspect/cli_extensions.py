@@ -62,7 +62,6 @@ def with_extensions(settings: Settings, *, announce: bool = False) -> Settings:
         ConfigError: This SQLite cannot load extensions, and the command would load some.
     """
     from dbinspect.extensions import choose_extensions, config_extensions
-    from dbinspect.sqlite_driver import can_load_extensions, library_description
 
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
@@ -75,6 +74,9 @@ def with_extensions(settings: Settings, *, announce: bool = False) -> Settings:
     # Only what this command loads counts: inspection never loads sqlx.toml's extensions,
     # so `info` and `schema` keep working where this SQLite cannot load any.
     needed = choice.migration if announce else choice.inspection
+    if needed:
+        # Only then: the SQLite driver is a large library a PostgreSQL session never uses.
+        from dbinspect.sqlite_driver import can_load_extensions, library_description
     if needed and not can_load_extensions():
         from dbinspect.errors import ConfigError
 
