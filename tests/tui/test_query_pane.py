@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from textual.widgets import Label
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import CACHE_ROWS
@@ -398,3 +399,13 @@ async def test_tab_with_nothing_to_complete_indents(shop: Path, open_app: OpenAp
         await settle(pilot)
         assert pane.editor.text == "select\n    name"
         assert app.focused is pane.editor
+
+
+async def test_the_status_line_escapes_control_characters(shop: Path, open_app: OpenApp) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        await run(pilot, pane, "select '\x1b]0;pwned\x07' as x")
+        await finished(pilot, pane)
+        status = str(pane.query_one("#query-status", Label).render())
+        assert "\x1b" not in status and "\x07" not in status
+        assert "\\x1b]0;pwned\\x07" in status

@@ -216,7 +216,7 @@ class RecreateForm(ModalScreen[list[Path] | None]):
             shown += Text("warning: the change loses data: ", style="bold yellow")
             shown += safe_text(warning) + Text("\n")
         for path, text in ((up, made.up), (down, made.down)):
-            shown += Text(f"\n{path.name}\n", style="bold")
+            shown += Text("\n") + safe_text(path.name, style="bold") + Text("\n")
             shown += Text(escape_controls(text, keep="\n"))
         shown.no_wrap = True  # SQL keeps its lines; the preview scrolls sideways
         self._show(shown)

@@ -154,7 +154,7 @@ class QueryPane(Vertical):
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._started
         frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
-        self._status(Text(f"{frame} {self._running_label} {elapsed:.1f} s  (esc cancels)"))
+        self._status(safe_text(f"{frame} {self._running_label} {elapsed:.1f} s  (esc cancels)"))
 
     def _start_ticker(self, label: str) -> None:
         self._started = time.monotonic()
@@ -394,7 +394,7 @@ class QueryPane(Vertical):
             outcome = await console.run(statement.sql, write=self.write_mode)
         finally:
             elapsed = self._stop_ticker()
-        self._status(Text(f"{statement.label()}: {elapsed:.2f} s", style="dim"))
+        self._status(safe_text(f"{statement.label()}: {elapsed:.2f} s", style="dim"))
         if outcome.pending:
             await self._commit_or_roll_back(statement, outcome, console)
         return outcome
@@ -505,7 +505,7 @@ class QueryPane(Vertical):
             self._show_lines([safe_text(error.one_line(), style="red")])
             return
         self._stop_ticker()
-        self._status(Text(f"plan of {statement.label()}", style="dim"))
+        self._status(safe_text(f"plan of {statement.label()}", style="dim"))
         tree: Tree[None] = self.query_one("#query-plan", Tree)
         tree.clear()
         tree.root.set_label(safe_text(plan.label))
