@@ -499,7 +499,8 @@ class DataPane(Vertical):
             return
         title = safe_text(self.title_text()) if self.table else Text(self.EMPTY_HINT)
         self.query_one("#data-title", Label).update(title)
-        count = f"{self.total:,} rows" if self.exact else f"~{self.total:,} rows"
+        rows = "row" if self.total == 1 else "rows"
+        count = f"{self.total:,} {rows}" if self.exact else f"~{self.total:,} {rows}"
         if self._counting:
             count += " (counting, esc stops)"
         self.query_one("#data-count", Label).update(Text(count) if self.table else Text(""))
