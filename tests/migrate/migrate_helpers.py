@@ -103,15 +103,20 @@ def wait_for_readers_locked_out(db_path: Path, timeout: float = 20) -> None:
     assert out == b"locked out\n", out
 
 
-def wait_until_refused(db_path: Path, sql: str, timeout: float = 20) -> None:
+def wait_until_refused(
+    db_path: Path, sql: str, timeout: float = 20, *, held_for: float = 0.0
+) -> None:
     """Wait until `sql` on a new connection to `db_path` is refused at once as locked.
 
     `BEGIN EXCLUSIVE` is refused while any other connection holds a lock; a read, while a
     commit waits for readers to finish (among connections of this process; for another
-    process's commit, see `wait_for_readers_locked_out`).
+    process's commit, see `wait_for_readers_locked_out`). With `held_for`, only a refusal
+    lasting that long counts: a runner's own bookkeeping holds locks for a moment only,
+    where a long statement holds its lock throughout.
     """
     probe = sqlite3.connect(db_path, isolation_level=None, timeout=0)
     deadline = time.monotonic() + timeout
+    refused_since: float | None = None
     try:
         while True:
             try:
@@ -119,7 +124,13 @@ def wait_until_refused(db_path: Path, sql: str, timeout: float = 20) -> None:
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error):
                     raise
-                return
+                now = time.monotonic()
+                refused_since = now if refused_since is None else refused_since
+                if now - refused_since >= held_for:
+                    return
+                time.sleep(0.005)
+                continue
+            refused_since = None
             if probe.in_transaction:
                 probe.execute("ROLLBACK")
             if time.monotonic() > deadline:

@@ -410,9 +410,10 @@ def test_a_no_transaction_files_own_transaction_fails_cleanly_when_locked(
     outcome: list[str] = []
 
     def other_writer() -> None:
-        # Once the run holds a lock, the write lock is taken before the file's INSERT: the
-        # file's long SELECT holds its shared lock meanwhile.
-        wait_until_refused(db_path, "BEGIN EXCLUSIVE")
+        # Once the file's long SELECT holds its shared lock (the runner's check before the
+        # file holds a lock for a moment only), the write lock is taken before the file's
+        # INSERT.
+        wait_until_refused(db_path, "BEGIN EXCLUSIVE", held_for=0.1)
         conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO other VALUES (1)")
