@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Label
+from textual.widgets.text_area import TextAreaTheme
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.data import CACHE_ROWS
@@ -375,6 +376,43 @@ async def test_closing_a_buffer_drops_it_and_shows_the_next(shop: Path, open_app
         assert pane.editor.text == "select 1"
         saved = pane.buffers.path.read_text()
         assert "select 2" not in saved and "select 1" in saved
+
+
+async def test_switching_buffers_and_recalling_keep_one_document_and_no_undo(
+    shop: Path, open_app: OpenApp
+) -> None:
+    # A new document would compile the SQL highlight query again (about 13 MB each time).
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        document = pane.editor.document
+        await type_text(pilot, "select 1")
+        pane.action_new_buffer()
+        assert pane.editor.text == ""
+        await pilot.press("ctrl+z")  # the other buffer's typing is not undone into this one
+        assert pane.editor.text == ""
+        pane.action_next_buffer()
+        assert pane.editor.text == "select 1"
+        await pilot.press("ctrl+z")
+        assert pane.editor.text == "select 1"
+        assert pane.editor.document is document
+
+
+async def test_the_editor_styles_what_is_typed_with_its_themes_keyword_style(
+    shop: Path, open_app: OpenApp
+) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        editor = pane.editor
+        await type_text(pilot, "select 1")
+        theme = TextAreaTheme.get_builtin_theme(editor.theme)
+        assert theme is not None
+        line = editor.get_line(0)
+        keyword = [span for span in line.spans if (span.start, span.end) == (0, 6)]
+        assert [span.style for span in keyword] == [theme.syntax_styles["keyword"]]
+        # A later edit is lexed again: the keyword is gone, a string is styled.
+        write(pane, "'select'")
+        styled = [(span.start, span.end, span.style) for span in editor.get_line(0).spans]
+        assert styled == [(0, 8, theme.syntax_styles["string"])]
 
 
 async def test_the_palette_runs_the_whole_buffer(shop: Path, open_app: OpenApp) -> None:

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
+from textual.widgets.text_area import TextAreaTheme
 
 from dbinspect.query.completion import Candidate, SchemaNames, complete
 from dbinspect.query.history import HistoryCursor
 from dbinspect.query.statements import Dialect
+from dbinspect.tui.query.highlight import Span, lexer_for, line_spans
 from dbinspect.tui.sanitize import safe_text
 
 LIGHT_THEME = "github_light"
 DARK_THEME = "vscode_dark"
-
-
-def syntax_available() -> bool:
-    """Whether tree-sitter's SQL grammar is installed (highlighting needs it)."""
-    try:
-        import tree_sitter_sql  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class CompletionList(OptionList):
@@ -64,7 +58,7 @@ class SqlEditor(TextArea):
     def __init__(self, dialect: Dialect, *, id: str | None = None) -> None:
         super().__init__(
             "",
-            language="sql" if syntax_available() else None,
+            language=None,  # highlighted by `get_line` (see `highlight`), not tree-sitter
             soft_wrap=False,
             tab_behavior="focus",
             show_line_numbers=True,
@@ -77,6 +71,20 @@ class SqlEditor(TextArea):
         """Set by the pane: where Up and Down are in the history."""
         self.completing = False
         """Set by the pane while its completion list is open."""
+        self._lexer = lexer_for(dialect)
+        self._lexed_text = ""
+        self._spans: list[list[Span]] = [[]]
+        self._styles = TextAreaTheme.get_builtin_theme(LIGHT_THEME)
+
+    def load_text(self, text: str) -> None:
+        """Replace the whole text, and forget the undo history, in the same document.
+
+        `TextArea.load_text` builds a new document, and with it compiles the SQL highlight
+        query again: about 13 MB each time (a buffer switched to, a statement recalled).
+        """
+        self.replace(text, (0, 0), self.document.end, maintain_selection_offset=False)
+        self.history.clear()
+        self.update_suggestion()
 
     def on_mount(self) -> None:
         self._follow_theme()
@@ -84,6 +92,23 @@ class SqlEditor(TextArea):
 
     def _follow_theme(self) -> None:
         self.theme = DARK_THEME if self.app.current_theme.dark else LIGHT_THEME
+        self._styles = TextAreaTheme.get_builtin_theme(self.theme)
+
+    def get_line(self, line_index: int) -> Text:
+        """The line, its SQL styled by the theme (TextArea's hook for extra styling)."""
+        line = super().get_line(line_index)
+        if self._styles is None:
+            return line
+        text = self.document.text
+        if text != self._lexed_text:
+            self._lexed_text, self._spans = text, line_spans(text, self._lexer)
+        if line_index < len(self._spans):
+            styles = self._styles.syntax_styles
+            for start, end, name in self._spans[line_index]:
+                style = styles.get(name)
+                if style is not None:
+                    line.stylize(style, start, end)
+        return line
 
     # Completion ---------------------------------------------------------------------------
 
