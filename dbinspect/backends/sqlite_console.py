@@ -21,8 +21,14 @@ from typing import Any, Literal
 
 from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite import HARDENING_PRAGMAS, HardenedConnection
-from dbinspect.backends.sqlite_files import check_database_file, plan_read_only_open
+from dbinspect.backends.sqlite_files import (
+    ReadOnlyOpen,
+    check_database_file,
+    plan_read_only_open,
+)
 from dbinspect.backends.sqlite_query import fetch_all
+from dbinspect.backends.sqlite_stream import WORKER, open_watch
+from dbinspect.browse.protocol import SplitRead
 from dbinspect.errors import ConnectError
 from dbinspect.extensions import Extension
 from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row, StatementError
@@ -248,6 +254,38 @@ class SqliteResultCursor:
                 with contextlib.suppress(driver.Error, ValueError):
                     await asyncio.shield(reader.close())
 
+    async def split_read(self) -> SplitRead | None:
+        """How worker processes read this result in parts (`export.split`): for a query
+        (one `SELECT * FROM (...)` can wrap) on a file opened as it is or immutable,
+        without extensions. The workers run it under the same authorizer.
+
+        Raises:
+            StatementError: The statement or the file cannot be read.
+        """
+        console = self._console
+        plan, path = console._plan, console.path
+        if not self._wrappable or plan is None or path is None or plan.strategy == "copy":
+            return None
+        if console._extensions:
+            return None
+        rows = await self.count()
+        reader = await console.guarded(_open_reader(console._target, True, ()), self._sql)
+        try:
+            watch = await console.guarded(open_watch(reader, plan, path), self._sql)
+        except BaseException:
+            with contextlib.suppress(driver.Error, ValueError):
+                await asyncio.shield(reader.close())
+            raise
+        job = {
+            "target": console._target,
+            "uri": True,
+            "timeout": 5.0,
+            "guarded": True,
+            "sql": self._wrapped("SELECT * FROM {} LIMIT -1 OFFSET ?"),
+            "params": [],
+        }
+        return SplitRead(WORKER, job, rows, self.columns, watch.unchanged, watch.close)
+
     async def _close_cursor(self) -> None:
         cursor, self._cursor = self._cursor, None
         if cursor is not None:
@@ -300,6 +338,7 @@ class SqliteConsole:
         """Held while a result's cursor moves (one statement steps at a time)."""
         self._writer: Any = None
         self._snapshot: Path | None = None
+        self._plan: ReadOnlyOpen | None = None
         self._target, self._uri = ":memory:", False
         self._extensions: tuple[Extension, ...] = ()
         self._current: SqliteResultCursor | None = None
@@ -318,6 +357,7 @@ class SqliteConsole:
         path: Path | None = None
         target, uri = ":memory:", False
         snapshot: Path | None = None
+        plan: ReadOnlyOpen | None = None
         if url.path is not None:
             path = check_database_file(url.path)
             plan = await asyncio.to_thread(plan_read_only_open, path)
@@ -329,7 +369,7 @@ class SqliteConsole:
         except driver.Error as error:
             raise ConnectError(f"{url.path or ':memory:'}: cannot open: {error}") from None
         console = cls(url, conn, path, read_only)
-        console._snapshot = snapshot
+        console._snapshot, console._plan = snapshot, plan
         console._target, console._uri, console._extensions = target, uri, extensions
         return console
 

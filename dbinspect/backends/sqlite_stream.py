@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from dbinspect import sqlite_driver as driver
+from dbinspect.backends.sqlite_files import read_signature
 from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.backends.sqlite_rows import (
     Source,
@@ -35,12 +37,17 @@ from dbinspect.backends.sqlite_rows import (
     order_sql,
     quote,
 )
-from dbinspect.browse.protocol import RowBatch
+from dbinspect.browse.protocol import RowBatch, SplitRead
 from dbinspect.errors import QueryError
 from dbinspect.models import RowQuery, Value
 
 if TYPE_CHECKING:
+    from dbinspect.backends.sqlite_files import ReadOnlyOpen
+    from dbinspect.extensions import Extension
     from dbinspect.sqlite_driver import AsyncConnection
+
+WORKER = "dbinspect.backends.sqlite_split_worker"
+"""The module a worker process runs (not imported here: the app never needs it)."""
 
 Rows = list[tuple[Value, ...]]
 
@@ -65,6 +72,10 @@ class RowStreaming:
     """The streaming half of `SqliteBackend` (see the module's notes)."""
 
     _conn: AsyncConnection
+    _plan: ReadOnlyOpen | None
+    path: Path | None
+    _busy_timeout: float
+    extensions: tuple[Extension, ...]
 
     async def browse_source(self, table: TableRef) -> Source:  # provided by RowBrowsing
         raise NotImplementedError
@@ -74,6 +85,48 @@ class RowStreaming:
 
     def _translate(self, error: driver.Error, sql: str = "") -> QueryError:  # by the backend
         raise NotImplementedError
+
+    async def split_read(self, relation: TableRef, query: RowQuery) -> SplitRead | None:
+        """How worker processes read what `query` selects in parts (`export.split`).
+
+        For a file opened as it is (`ro`: a commit meanwhile shows in `data_version`)
+        or `immutable` (a write meanwhile shows in its size and time), not a private
+        copy; without extensions, which every worker would have to load again.
+
+        Raises:
+            QueryError: The relation cannot be read.
+        """
+        plan = self._plan
+        if plan is None or plan.strategy == "copy" or self.extensions:
+            return None
+        source = await self.browse_source(relation)
+        sql, params = stream_sql(source, query)
+        where, count_params = filter_sql(query)
+        count_sql = f"SELECT count(*) FROM {quote(source.table)}"
+        if where:
+            count_sql += f" WHERE {where}"
+        reader = await self._open_reader()  # after this, `self._plan` is the current one
+        if reader is None or self._plan is None or self.path is None:
+            return None
+        plan = self._plan
+        try:
+            watch = await open_watch(reader, plan, self.path)
+            rows = await fetch_all(reader, count_sql, count_params)
+        except driver.Error as error:
+            await asyncio.shield(reader.close())
+            raise self._translate(error, sql) from None
+        except BaseException:
+            await asyncio.shield(reader.close())
+            raise
+        job = {
+            "target": plan.uri,
+            "uri": True,
+            "timeout": self._busy_timeout,
+            "guarded": False,
+            "sql": f"{sql} LIMIT -1 OFFSET ?",
+            "params": params,
+        }
+        return SplitRead(WORKER, job, int(rows[0][0]), source.columns, watch.unchanged, watch.close)
 
     async def stream_rows(
         self, relation: TableRef, query: RowQuery, *, batch_rows: int
@@ -164,3 +217,39 @@ async def _end(
         return
     with contextlib.suppress(driver.Error, ValueError):
         await opening.result().close()
+
+
+class SnapshotWatch:
+    """Whether a file changed since this was opened: by `data_version` (another
+    connection's commit), or for an immutable open by the file's size and time."""
+
+    def __init__(self, conn: AsyncConnection, plan: ReadOnlyOpen, path: Path, version: int) -> None:
+        self._conn = conn
+        self._plan = plan
+        self._path = path
+        self._version = version
+
+    async def unchanged(self) -> bool:
+        plan = self._plan
+        if plan.strategy == "immutable":
+            return await asyncio.to_thread(read_signature, self._path) == plan.signature
+        try:
+            rows = await fetch_all(self._conn, "PRAGMA data_version")
+        except driver.Error:
+            return False
+        return bool(rows[0][0] == self._version)
+
+    async def close(self) -> None:
+        with contextlib.suppress(driver.Error, ValueError):
+            await asyncio.shield(self._conn.close())
+
+
+async def open_watch(conn: AsyncConnection, plan: ReadOnlyOpen, path: Path) -> SnapshotWatch:
+    """A watch from now on the file at `path`, opened as `plan` says, through `conn` (a
+    connection of its own, out of any transaction).
+
+    Raises:
+        driver.Error: The pragma cannot be read.
+    """
+    rows = await fetch_all(conn, "PRAGMA data_version")
+    return SnapshotWatch(conn, plan, path, int(rows[0][0]))

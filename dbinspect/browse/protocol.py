@@ -7,8 +7,9 @@ and no SQL: each backend turns a `RowQuery` (its filter and sort are data) into 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Sequence
-from typing import NamedTuple, Protocol, runtime_checkable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from dbinspect.models import CellValue, RowCount, RowPage, RowQuery, Schema, Value
 
@@ -128,4 +129,33 @@ class RowStreamer(Protocol):
         The first batch always comes, empty for an empty result, so the columns are
         known. Closing the iterator early (a cancel) ends the read at once.
         """
+        ...
+
+
+@dataclass(frozen=True)
+class SplitRead:
+    """How worker processes read one query's rows in parts, each part from its own row.
+
+    `worker` is a module run as `python -m <worker>`; it is sent `job` plus its part
+    (`offset`, `limit`, `fmt`, ...; see `export.split`). Every part runs the same
+    statement, so all read the rows in one order; `unchanged` says whether anything was
+    committed since the plan was made, so that the parts, begun one after another, are
+    known to have read one snapshot.
+    """
+
+    worker: str
+    job: dict[str, Any]
+    rows: int
+    """The rows the statement returned when counted (how the parts are sized)."""
+    columns: tuple[str, ...]
+    unchanged: Callable[[], Awaitable[bool]]
+    close: Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class RowSplitter(Protocol):
+    """A backend whose rows can be read in parts by other processes (a large export)."""
+
+    async def split_read(self, relation: Relation, query: RowQuery) -> SplitRead | None:
+        """How to read what `query` selects in parts; None where that cannot be done."""
         ...

@@ -2,7 +2,9 @@
 SQL file, a batch at a time, in bounded memory.
 
 A backend that can (`RowStreamer`: SQLite) reads the rows in one pass; any other is paged
-by key through the backend-neutral `RowPager`, with whole cell values. Either way a
+by key through the backend-neutral `RowPager`, with whole cell values. A large export to
+a file is read and written by several processes where the backend can say how
+(`RowSplitter`, see `split`). Either way a
 5,000,000-row table costs one batch of memory. A file is written beside its target under
 a temporary name (created exclusively, mode 0600, so no planted file or symlink is written
 through) and renamed over the target only when complete: a failed or cancelled export
@@ -31,6 +33,7 @@ from dbinspect.export.encode import (
     json_keys,
     sql_insert_prefix,
 )
+from dbinspect.export.split import export_in_parts
 from dbinspect.models import RowQuery, Value
 
 CHUNK_ROWS = 1000
@@ -167,9 +170,13 @@ async def export_to_file(
     fd, temp = _create_beside(target)
     try:
         with os.fdopen(fd, "wb") as out:
-            count = await write_rows(
-                pager, relation, query, fmt, out, on_progress=on_progress, chunk_rows=chunk_rows
-            )
+            count = await export_in_parts(pager, relation, query, fmt, out, temp, on_progress)
+            if count is None:  # not in parts: in one pass, over whatever a part wrote
+                out.seek(0)
+                out.truncate()
+                count = await write_rows(
+                    pager, relation, query, fmt, out, on_progress=on_progress, chunk_rows=chunk_rows
+                )
         os.replace(temp, target)  # replaces a symlink at `target` itself, never its target
     except OSError as error:
         _remove(temp)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from dbinspect.browse.protocol import SplitRead
 from dbinspect.errors import QueryError
 from dbinspect.models import Value
 from dbinspect.query.statements import Dialect
@@ -46,6 +47,15 @@ class ResultCursor(Protocol):
 
     async def close(self) -> None:
         """Release the database's cursor."""
+        ...
+
+
+@runtime_checkable
+class SplittableResult(Protocol):
+    """A result that worker processes can read in parts (a large export)."""
+
+    async def split_read(self) -> SplitRead | None:
+        """How to read the result in parts; None where that cannot be done."""
         ...
 
 

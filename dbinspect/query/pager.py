@@ -8,10 +8,11 @@ browser's window of rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable, Sequence
 
 from dbinspect.browse.offsets import offset_window
-from dbinspect.browse.protocol import Relation, RowBatch
+from dbinspect.browse.protocol import Relation, RowBatch, SplitRead
 from dbinspect.models import (
     CellValue,
     ColumnInfo,
@@ -22,7 +23,7 @@ from dbinspect.models import (
     SchemaObject,
     Value,
 )
-from dbinspect.query.console import ConsoleSession, ResultCursor, Row
+from dbinspect.query.console import ConsoleSession, ResultCursor, Row, SplittableResult
 
 RESULT = Relation(None, "result")
 """The name a result is browsed under."""
@@ -183,6 +184,12 @@ class ResultPager:
 
     async def interrupt(self) -> None:
         await self.session.interrupt()
+
+    async def split_read(self, relation: Relation, query: RowQuery) -> SplitRead | None:
+        if not isinstance(self.cursor, SplittableResult):
+            return None
+        read = await self.cursor.split_read()
+        return None if read is None else dataclasses.replace(read, columns=self.columns)
 
     async def stream_rows(
         self, relation: Relation, query: RowQuery, *, batch_rows: int
