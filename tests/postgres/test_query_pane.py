@@ -31,6 +31,7 @@ from tui.query_kit import (
     run,
     screen_text,
     shown,
+    status,
     type_text,
     write,
 )
@@ -362,3 +363,26 @@ async def test_the_second_of_three_statements_fails_and_the_third_does_not_run(
         (2, "Bob", "Rome"),
         (3, "Cy", "Lima"),
     ]
+
+
+async def test_each_result_of_a_run_all_is_shown_in_turn_with_f3(shop: str) -> None:
+    # Each statement's cursor closes when the next one runs: an earlier result is kept.
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app)
+        many = "select x from generate_series(1, 1500) as x order by x"
+        script = (
+            f"select count(*) from customers;\n{many};\nselect name from customers order by id;"
+        )
+        await run(pilot, pane, script, key="f5")
+        assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+        assert "result 3 of 3" in status(pane)
+        await pilot.press("f3")
+        await settle(pilot)
+        assert grid_rows(pane) == [["3"]]
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "result 2 of 3" in status(pane)
+        assert "the first 1,000 rows kept" in status(pane)
+        pane.results.grid.focus()
+        await pilot.press("end")
+        await wait_until(pilot, lambda: grid_rows(pane)[-1:] == [["1000"]], "the last row kept")

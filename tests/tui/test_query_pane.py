@@ -34,6 +34,7 @@ from tui.query_kit import (
     run,
     screen_text,
     shown,
+    status,
     type_text,
     write,
 )
@@ -426,6 +427,51 @@ async def test_the_palette_runs_the_whole_buffer(shop: Path, open_app: OpenApp) 
         await pilot.press("enter")
         await finished(pilot, pane)
         assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+
+
+async def test_each_result_of_a_run_all_is_shown_in_turn_with_f3(
+    shop: Path, open_app: OpenApp
+) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        script = (
+            "select count(*) from customers;\nselect 'no rows' where 0;\n"
+            "select name from customers order by id;"
+        )
+        await run(pilot, pane, script, key="f5")
+        assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+        assert "result 3 of 3" in status(pane)
+        await pilot.press("f3")  # round to the first
+        await settle(pilot)
+        assert grid_rows(pane) == [["3"]]
+        assert "result 1 of 3" in status(pane) and "select count(*)" in status(pane)
+        await pilot.press("shift+f3")
+        await settle(pilot)
+        assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+        await pilot.press("shift+f3")
+        await settle(pilot)
+        assert grid_rows(pane) == []
+        assert "result 2 of 3" in status(pane)
+        # A run of one statement leaves one result: nothing to step through.
+        await run(pilot, pane, "select 7")
+        await pilot.press("f3")
+        await settle(pilot)
+        assert grid_rows(pane) == [["7"]]
+
+
+async def test_an_earlier_result_keeps_its_first_rows_only(shop: Path, open_app: OpenApp) -> None:
+    many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1500) SELECT x"
+    many += " FROM c"
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        await run(pilot, pane, f"{many};\nselect 1;", key="f5")
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "the first 1,000 rows kept" in status(pane)
+        assert grid_rows(pane)[0] == ["1"]
+        pane.results.grid.focus()
+        await pilot.press("end")
+        await wait_until(pilot, lambda: grid_rows(pane)[-1:] == [["1000"]], "the last row kept")
 
 
 async def test_tab_with_nothing_to_complete_indents(shop: Path, open_app: OpenApp) -> None:

@@ -12,6 +12,8 @@ from dbinspect.tui.query.pane import (
     HISTORY_KEY,
     NEW_BUFFER_KEY,
     NEXT_BUFFER_KEY,
+    NEXT_RESULT_KEY,
+    PREVIOUS_RESULT_KEY,
     RUN_ALL_KEY,
     RUN_KEY,
     WRITE_KEY,
@@ -27,6 +29,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Query: new buffer", "new_buffer", f"Open an empty buffer ({NEW_BUFFER_KEY})"),
     ("Query: next buffer", "next_buffer", f"Show the next buffer ({NEXT_BUFFER_KEY})"),
     ("Query: close buffer", "close_buffer", "Close the buffer shown, dropping its text"),
+    ("Query: next result", "next_result", f"The last run's next result ({NEXT_RESULT_KEY})"),
+    ("Query: previous result", "previous_result", f"Its previous result ({PREVIOUS_RESULT_KEY})"),
     ("Query: cancel", "escape", "Stop the statement running now (esc)"),
 )  # fmt: skip
 

@@ -25,7 +25,14 @@ from dbinspect.errors import DbInspectError
 from dbinspect.models import Schema
 from dbinspect.query.buffers import Buffers
 from dbinspect.query.completion import Candidate, SchemaNames
-from dbinspect.query.console import ConsoleSession, Outcome, PlanNode, StatementError, open_console
+from dbinspect.query.console import (
+    ConsoleSession,
+    KeptRows,
+    Outcome,
+    PlanNode,
+    StatementError,
+    open_console,
+)
 from dbinspect.query.history import History, history_key
 from dbinspect.query.pager import ResultPager
 from dbinspect.query.statements import BufferStatement, Dialect, statement_at, statements_in
@@ -44,6 +51,11 @@ WRITE_KEY = "ctrl+t"
 HISTORY_KEY = "ctrl+r"
 NEW_BUFFER_KEY = "ctrl+n"
 NEXT_BUFFER_KEY = "f2"
+NEXT_RESULT_KEY = "f3"
+PREVIOUS_RESULT_KEY = "shift+f3"
+EARLIER_ROWS_KEPT = 1_000
+"""Rows kept of each result of a run but its last: the console's cursor moves on to the
+next statement, so an earlier result is held, bounded, to be shown again (`f3`)."""
 
 
 class QueryPane(Vertical):
@@ -57,6 +69,8 @@ class QueryPane(Vertical):
         Binding(HISTORY_KEY, "search_history", "History"),
         Binding(NEW_BUFFER_KEY, "new_buffer", "New buffer", show=False),
         Binding(NEXT_BUFFER_KEY, "next_buffer", "Next buffer", show=False),
+        Binding(NEXT_RESULT_KEY, "next_result", "Next result", show=False),
+        Binding(PREVIOUS_RESULT_KEY, "previous_result", "Previous result", show=False),
         Binding("escape", "escape", "Cancel", show=False),
     ]
     DEFAULT_CSS = """
@@ -90,6 +104,9 @@ class QueryPane(Vertical):
         self._ticker: Timer | None = None
         self._running_label = ""
         self._history_error_shown = False
+        self._results: list[tuple[Text, ResultPager]] = []
+        """The last run's results, each with its statement's line; the one shown last."""
+        self._result_shown = 0
         self._editor = SqlEditor(self.dialect, id="query-editor")
         """Held here: the pane's unmount, which saves the buffer, comes after the editor's."""
 
@@ -340,11 +357,12 @@ class QueryPane(Vertical):
     async def run_statements(self, statements: list[BufferStatement]) -> None:
         """Run `statements` in order, with a line each; the last rows go to the grid."""
         lines: list[Text] = []
-        shown: ResultPager | None = None
+        results: list[tuple[Text, ResultPager]] = []
+        self._results, self._result_shown = [], 0
         many = len(statements) > 1
         noted = False
         """A statement's outcome has notes (committed, rolled back) the grid does not show."""
-        for statement in statements:
+        for number, statement in enumerate(statements, 1):
             label = statement.label() if many else "running"
             try:
                 outcome = await self._run_one(statement, label)
@@ -359,17 +377,55 @@ class QueryPane(Vertical):
                 lines.append(safe_text(f"{statement.label()}: not run", style="yellow"))
                 self._show_lines(lines)
                 return
+            if outcome.cursor is not None and number < len(statements):
+                await self._keep_earlier(outcome)
             line, pager = await self._describe(statement, outcome)
             lines.append(line)
             noted = noted or bool(outcome.notes)
             if pager is not None:
-                shown = pager
-        if shown is not None:
+                results.append((line, pager))
+        if results:
+            self._results, self._result_shown = results, len(results) - 1
             if many or noted:
                 self.notify("\n".join(line.plain for line in lines), timeout=6)
-            self._show_rows(shown)
+            self._show_rows(results[-1][1])
+            if len(results) > 1:
+                self._status_result()
         else:
             self._show_lines(lines)
+
+    async def _keep_earlier(self, outcome: Outcome) -> None:
+        """Hold the first rows of a result that the next statement's run would close."""
+        cursor = outcome.cursor
+        assert cursor is not None
+        rows = await cursor.rows(0, EARLIER_ROWS_KEPT + 1)
+        await cursor.close()
+        if len(rows) > EARLIER_ROWS_KEPT:
+            outcome.notes.append(
+                f"the first {EARLIER_ROWS_KEPT:,} rows kept (run it alone for all)"
+            )
+        outcome.cursor = KeptRows(cursor.columns, rows[:EARLIER_ROWS_KEPT])
+
+    def action_next_result(self) -> None:
+        """Show the next result of the last run (of several statements)."""
+        self._step_result(1)
+
+    def action_previous_result(self) -> None:
+        """Show the previous result of the last run."""
+        self._step_result(-1)
+
+    def _step_result(self, step: int) -> None:
+        if len(self._results) < 2 or self.running:
+            self.notify("Only one result: run several statements (f5) to step through", timeout=3)
+            return
+        self._result_shown = (self._result_shown + step) % len(self._results)
+        self._show_rows(self._results[self._result_shown][1])
+        self._status_result()
+
+    def _status_result(self) -> None:
+        line, _ = self._results[self._result_shown]
+        where = f"result {self._result_shown + 1} of {len(self._results)} (f3, shift+f3): "
+        self._status(Text(where, style="dim") + line)
 
     async def _run_one(self, statement: BufferStatement, label: str) -> Outcome | None:
         if statement.controls_transaction:
