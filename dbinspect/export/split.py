@@ -35,6 +35,8 @@ from dbinspect.models import RowQuery
 MAX_PARTS = 4
 SPLIT_MIN_ROWS = 200_000
 """Below this a single pass is quicker than starting the workers (about 0.1 s each)."""
+NAME_KEPT = 100
+"""Characters of the export's temporary name that begin each part's name."""
 STARTED = b"started"
 """A worker's first line: its read has begun (its snapshot is taken)."""
 
@@ -92,8 +94,9 @@ async def _run_parts(
     workers: list[asyncio.subprocess.Process] = []
     try:
         for _ in range(parts - 1):
+            # The export's name cut short: a part's name must fit wherever the export's does.
             fd, name = tempfile.mkstemp(
-                dir=out_path.parent, prefix=f"{out_path.name}.", suffix=".part"
+                dir=out_path.parent, prefix=f"{out_path.name[:NAME_KEPT]}.", suffix=".part"
             )
             files.append(fd)
             paths.append(Path(name))
@@ -147,6 +150,7 @@ async def _run_parts(
 async def _start(module: str, job: dict[str, object], fd: int) -> asyncio.subprocess.Process:
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
+        "-P",  # not the working folder first on the path: a `pickle.py` there is not run
         "-m",
         module,
         stdin=asyncio.subprocess.PIPE,
