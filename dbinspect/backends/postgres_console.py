@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -51,6 +52,38 @@ def is_query(sql: str) -> bool:
     return True
 
 
+ACTING_OUTSIDE = frozenset(
+    {
+        "lo_export", "lo_import", "pg_terminate_backend", "pg_cancel_backend",
+        "pg_reload_conf", "pg_rotate_logfile", "pg_promote", "pg_switch_wal",
+        "pg_create_restore_point", "pg_backup_start", "pg_backup_stop", "pg_start_backup",
+        "pg_stop_backup", "pg_log_backend_memory_contexts", "pg_wal_replay_pause",
+        "pg_wal_replay_resume", "pg_logical_emit_message", "pg_notify",
+        "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+        "pg_drop_replication_slot", "pg_file_write", "pg_file_rename", "pg_file_unlink",
+        "pg_file_sync", "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
+    }
+)  # fmt: skip
+"""Functions a READ ONLY transaction lets run although they act outside the database:
+write a server file, stop another session, reload or promote the server, reach another
+database. Read-only mode refuses a statement that calls one by name; one called through
+another function (a view, a procedure) or built at run time (`EXECUTE` of a string)
+still runs with the connecting role's rights."""
+_CALLED = re.compile(r'"?([A-Za-z_][A-Za-z0-9_$]*)"?\s*\(')
+_LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def acting_outside(sql: str) -> str | None:
+    """The first function of `ACTING_OUTSIDE` that `sql` calls by name (quoted or not,
+    schema-qualified or not), outside strings and comments; None if it calls none.
+
+    Dollar-quoted text is looked at too: it is the body of a `DO` block."""
+    for match in _CALLED.finditer(_LITERALS.sub(" ", sql)):
+        if match.group(1).lower() in ACTING_OUTSIDE:
+            return match.group(1).lower()
+    return None
+
+
 def refuse_unless_one_statement(sql: str, *, write: bool = True) -> None:
     """Refuse a text of several statements, or one that starts or ends a transaction.
 
@@ -69,6 +102,13 @@ def refuse_unless_one_statement(sql: str, *, write: bool = True) -> None:
         raise StatementError(
             "read-only: COPY writes files or runs programs on the server; "
             "switch write mode on to run it",
+            sql,
+        )
+    acting = None if write else acting_outside(sql)
+    if acting is not None:
+        raise StatementError(
+            f"read-only: {acting}() acts outside the database (server files, other "
+            "sessions, the server itself); switch write mode on to run it",
             sql,
         )
     if len(found) > 1:

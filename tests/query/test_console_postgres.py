@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from pgkit import fresh_database, query, run_sql
 
@@ -190,6 +191,38 @@ async def test_read_only_refuses_copy_to_the_server(url: str) -> None:
                     await session.run(sql, write=write)
     finally:
         await session.aclose()
+    assert not await asyncio.to_thread(Path(marker).exists)
+
+
+async def test_read_only_refuses_functions_that_act_outside_the_database(url: str) -> None:
+    # A READ ONLY transaction still lets lo_export write a server file, or a session stop
+    # another one: read-only mode refuses statements that call them, however written.
+    marker = f"/tmp/dbinspect_lo_{uuid.uuid4().hex}"
+    victim = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    pid = victim.info.backend_pid
+    session = await open_console(parse_url(url), read_only=False)
+    try:
+        for sql in (
+            f"SELECT lo_export(lo_from_bytea(0, 'x'), '{marker}')",
+            f"SELECT \"lo_export\"(1, '{marker}')",
+            f"select PG_CATALOG.pg_terminate_backend ({pid})",
+            f"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = {pid}",
+            "SELECT pg_reload_conf()",
+            "DO $$BEGIN PERFORM pg_terminate_backend(0); END$$",
+        ):
+            with pytest.raises(StatementError, match=r"^read-only: "):
+                await session.run(sql)
+        # Named inside a string or a comment, nothing is called: it runs.
+        outcome = await session.run("SELECT 'lo_export(1)' AS text -- pg_reload_conf()\n")
+        assert outcome.cursor is not None
+        assert await outcome.cursor.rows(0, 5) == [("lo_export(1)",)]
+        # Write mode runs them (here a cancel of no session, which returns false).
+        done = await session.run("SELECT pg_cancel_backend(0)", write=True)
+        assert done.cursor is not None and await done.cursor.rows(0, 5) == [("f",)]
+        assert (await (await victim.execute("SELECT 1")).fetchall()) == [(1,)]
+    finally:
+        await session.aclose()
+        await victim.close()
     assert not await asyncio.to_thread(Path(marker).exists)
 
 
