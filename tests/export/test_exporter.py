@@ -12,7 +12,6 @@ import math
 import os
 import stat
 import tracemalloc
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from dbinspect.export.encode import decode_json_value
 from dbinspect.export.exporter import ExportError, default_target, export_to_file
 from dbinspect.models import Filter, RowQuery
 from dbinspect.sqlite_driver import dbapi as sqlite3
-from dbinspect.url import parse_url
 
 MIXED = [
     (1, None, 0, "plain"),
@@ -51,15 +49,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn.commit()
     conn.close()
     return path
-
-
-@pytest.fixture
-async def backend(database: Path) -> AsyncIterator[SqliteBackend]:
-    opened = await SqliteBackend.open(parse_url(str(database)))
-    try:
-        yield opened
-    finally:
-        await opened.aclose()
 
 
 def filtered(condition: Filter, **sort: Any) -> RowQuery:

@@ -102,15 +102,6 @@ def big_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-async def backend(database: Path) -> AsyncIterator[SqliteBackend]:
-    opened = await SqliteBackend.open(parse_url(str(database)))
-    try:
-        yield opened
-    finally:
-        await opened.aclose()
-
-
 def set_parts(monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
     monkeypatch.setattr(split, "parts_wanted", lambda rows: parts)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from dbinspect.export.encode import csv_record
 from dbinspect.export.exporter import write_rows
 from dbinspect.models import Filter, RowPage, RowQuery, Value
 from dbinspect.sqlite_driver import dbapi as sqlite3
-from dbinspect.url import parse_url
 
 ROWS = 5_000
 
@@ -55,15 +54,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn.commit()
     conn.close()
     return path
-
-
-@pytest.fixture
-async def backend(database: Path) -> AsyncIterator[SqliteBackend]:
-    opened = await SqliteBackend.open(parse_url(str(database)))
-    try:
-        yield opened
-    finally:
-        await opened.aclose()
 
 
 class PagesOnly:
