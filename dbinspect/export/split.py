@@ -65,8 +65,8 @@ async def export_in_parts(
     backend cannot, the export is small, the database changed as the parts began, or a
     part failed); `out` may then hold some bytes, which the caller discards.
     """
-    if not isinstance(pager, RowSplitter):
-        return None
+    if os.name != "posix" or not isinstance(pager, RowSplitter):
+        return None  # the workers inherit their file's descriptor, which Windows cannot pass
     read = await pager.split_read(relation, query)
     if read is None:
         return None
