@@ -25,7 +25,6 @@ from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
 from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
-from dbinspect.tui.data.export_dialog import ExportScreen
 from dbinspect.tui.data.filters import FILTER_SYNTAX, filter_from_text, filter_label
 from dbinspect.tui.data.format import (
     clip_value,
@@ -825,6 +824,9 @@ class DataPane(Vertical):
         if relation is None or owner is None:
             self.notify("No table to export", timeout=2)
             return
+        # Imported on first use: the exporter is not needed for the app's first frame.
+        from dbinspect.tui.data.export_dialog import ExportScreen
+
         screen = ExportScreen(owner, relation, self.row_query, self.total, exact=self.exact)
         self.app.push_screen(screen)
 
