@@ -121,6 +121,9 @@ async def _run_parts(
                 for index, worker in enumerate(workers)
             )
         )
+        # Whatever ends the export, the watchers' outcome is retrieved: one left unread is
+        # logged, traceback and all, when it is collected.
+        watching.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             if not all(await asyncio.gather(*begun)) or not await read.unchanged():
                 return None
@@ -133,11 +136,12 @@ async def _run_parts(
             await asyncio.to_thread(_append, path, out)
         return sum(counts)
     finally:
+        # Everything that cannot wait first: a second cancel (the dialog closing) may
+        # interrupt the wait for the workers to end, which then goes on by itself.
         for worker in workers:
             if worker.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     worker.kill()
-                await worker.wait()
             if worker.stdin is not None:
                 worker.stdin.close()
         for fd in files[1:]:
@@ -145,6 +149,8 @@ async def _run_parts(
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        if workers:
+            await asyncio.shield(asyncio.gather(*(worker.wait() for worker in workers)))
 
 
 async def _start(module: str, job: dict[str, object], fd: int) -> asyncio.subprocess.Process:
@@ -178,7 +184,8 @@ async def _watch(
     try:
         async for line in worker.stdout:
             if line.strip() == STARTED:
-                begun.set_result(True)
+                if not begun.done():  # cancelled meanwhile, with the export
+                    begun.set_result(True)
             elif line.strip().isdigit():
                 counts[index] = int(line)
                 if on_progress is not None:
