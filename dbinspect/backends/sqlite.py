@@ -21,6 +21,7 @@ from dbinspect.backends.sqlite_files import (
     plan_read_only_open,
     read_signature,
 )
+from dbinspect.backends.sqlite_guard import HARDENING_PRAGMAS, HardenedConnection
 from dbinspect.backends.sqlite_names import quote_identifier
 from dbinspect.backends.sqlite_pages import read_schema_names
 from dbinspect.backends.sqlite_query import fetch_all, fetch_value
@@ -39,42 +40,6 @@ if TYPE_CHECKING:
 DEFAULT_BUSY_TIMEOUT = 5.0
 ESTIMATE_ABOVE_ROWS = 200_000
 """Row counts up to this many (by rowid estimate) are counted exactly on request."""
-
-
-class HardenedConnection(driver.Connection):
-    """A SQLite connection that refuses what an inspector never needs.
-
-    Built through `connect_async(factory=...)` so the authorizer is installed on the
-    worker thread that owns the connection: SQLite's hardening hooks (authorizer, limits,
-    progress handler) must be set on the thread that runs the connection's calls.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.loading_extensions = False
-        """True only while `load_extensions` runs the user's chosen extensions."""
-        self.set_authorizer(self._authorize)
-        # A hostile file may hold text that is not UTF-8 (in names or values); strict
-        # decoding would make the whole schema unreadable, so show the bytes escaped.
-        self.text_factory = _decode_text
-
-    def allow_extension_loading(self, allowed: bool) -> None:
-        """Lift the ban on `load_extension()` while the user's extensions load."""
-        self.loading_extensions = allowed
-
-    def _authorize(self, action: int, arg1: str | None, arg2: str | None, *_: str | None) -> int:
-        """Deny ATTACH/DETACH, `writable_schema` and loading extensions from SQL."""
-        if action in (driver.SQLITE_ATTACH, driver.SQLITE_DETACH):
-            return driver.SQLITE_DENY
-        if action == driver.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
-            return driver.SQLITE_DENY
-        if action == driver.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
-            return driver.SQLITE_OK if self.loading_extensions else driver.SQLITE_DENY
-        return driver.SQLITE_OK
-
-
-def _decode_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "backslashreplace")
 
 
 class SqliteBackend(RowBrowsing, RowStreaming, TableSizes):
@@ -445,14 +410,6 @@ class SqliteBackend(RowBrowsing, RowStreaming, TableSizes):
             await asyncio.shield(self._conn.close())
         finally:
             _remove_snapshot(self._snapshot_dir)
-
-
-HARDENING_PRAGMAS = (
-    "PRAGMA trusted_schema = OFF",
-    "PRAGMA cell_size_check = ON",
-    "PRAGMA mmap_size = 0",
-    "PRAGMA query_only = ON",
-)
 
 
 def _swap_connection(

@@ -20,11 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dbinspect import sqlite_driver as driver
-from dbinspect.backends.sqlite import HARDENING_PRAGMAS, HardenedConnection
 from dbinspect.backends.sqlite_files import (
     ReadOnlyOpen,
     check_database_file,
     plan_read_only_open,
+)
+from dbinspect.backends.sqlite_guard import (
+    HARDENING_PRAGMAS,
+    ConsoleConnection,
+    WritingConnection,
 )
 from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.backends.sqlite_stream import WORKER, open_watch
@@ -35,47 +39,8 @@ from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row,
 from dbinspect.query.statements import Dialect
 from dbinspect.url import DatabaseUrl
 
-READ_PRAGMAS = frozenset(
-    {
-        "table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
-        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
-        "function_list", "module_list", "pragma_list", "collation_list", "database_list",
-        "compile_options",
-    }
-)  # fmt: skip
-"""Pragmas that take an argument yet only read; any other pragma given a value writes."""
 SKIP_BATCH = 2_000
 ONE_AT_A_TIME = "run one statement at a time"
-
-
-class ConsoleConnection(HardenedConnection):
-    """A hardened connection whose authorizer refuses writes unless `writes_allowed`."""
-
-    writes_allowed = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.refused_write = False
-        """Set when the authorizer refused a write (reset before each statement)."""
-        self.guarding = False
-        """Off while the console sets its own pragmas, on from the first user statement."""
-
-    def _authorize(self, action: int, arg1: str | None, arg2: str | None, *rest: str | None) -> int:
-        verdict = super()._authorize(action, arg1, arg2, *rest)
-        if verdict != driver.SQLITE_OK or self.writes_allowed or not self.guarding:
-            return verdict
-        if action in driver.WRITE_ACTIONS or (
-            action == driver.SQLITE_PRAGMA
-            and arg2 is not None
-            and (arg1 or "").lower() not in READ_PRAGMAS
-        ):
-            self.refused_write = True
-            return driver.SQLITE_DENY
-        return driver.SQLITE_OK
-
-
-class WritingConnection(ConsoleConnection):
-    writes_allowed = True
 
 
 _NEAR = re.compile(r'near "((?:[^"]|"")*)"')

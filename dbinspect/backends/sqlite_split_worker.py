@@ -21,12 +21,13 @@ import threading
 from typing import Any
 
 from dbinspect import sqlite_driver as driver
-from dbinspect.backends.sqlite import HARDENING_PRAGMAS, HardenedConnection
-from dbinspect.backends.sqlite_console import ConsoleConnection
+from dbinspect.backends.sqlite_guard import HARDENING_PRAGMAS, ConsoleConnection, HardenedConnection
 from dbinspect.browse.protocol import Relation
-from dbinspect.export.exporter import CHUNK_ROWS, RowEncoder
+from dbinspect.export.batch import RowEncoder
 
 UNDECODED = 3
+CHUNK_ROWS = 1000
+"""Rows read per batch, as the one-pass export reads them."""
 PROGRESS_EVERY = 50
 """Batches between progress lines."""
 

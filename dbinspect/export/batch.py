@@ -17,22 +17,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from dbinspect.export.encode import (
     CSV_NEEDS_QUOTES,
     INT64_MAX,
     INT64_MIN,
     SURROGATE,
+    Format,
     csv_field,
     csv_record,
+    file_bytes,
+    json_bytes,
+    json_keys,
     json_line,
     json_string,
     json_text,
     sql_insert,
+    sql_insert_prefix,
     sql_literal,
 )
 from dbinspect.models import Value
+
+if TYPE_CHECKING:
+    from dbinspect.browse.protocol import Relation
 
 Column = tuple[Value, ...]
 Reals = tuple[float, ...]
@@ -179,3 +187,31 @@ def sql_inserts(prefix: str, rows: Sequence[Sequence[Value]]) -> str:
         rows, _sql_column, lambda fields: _escaped(prefix) + ", ".join(fields) + ");\n"
     )
     return "".join([sql_insert(prefix, row) for row in rows]) if text is None else text
+
+
+class RowEncoder:
+    """Turns pages of one relation's rows into one format's bytes."""
+
+    def __init__(self, fmt: Format, relation: Relation, columns: Sequence[str]) -> None:
+        self.fmt = fmt
+        self._keys = json_keys(columns)
+        self._prefix = sql_insert_prefix(relation.name, columns, relation.schema)
+        self._columns = tuple(columns)
+
+    def head(self) -> bytes:
+        """What comes before the first row: CSV's header record, SQL's `BEGIN;`."""
+        if self.fmt == "csv":
+            return file_bytes(csv_record(self._columns))
+        return b"BEGIN;\n" if self.fmt == "sql" else b""
+
+    def rows(self, rows: Sequence[Sequence[Value]]) -> bytes:
+        """The records of `rows`."""
+        if self.fmt == "csv":
+            return file_bytes(csv_records(rows))
+        if self.fmt == "jsonl":
+            return json_bytes(json_lines(self._keys, rows))
+        return file_bytes(sql_inserts(self._prefix, rows))
+
+    def tail(self) -> bytes:
+        """What comes after the last row: SQL's `COMMIT;`."""
+        return b"COMMIT;\n" if self.fmt == "sql" else b""

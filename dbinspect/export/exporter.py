@@ -17,24 +17,19 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from dbinspect.browse.protocol import Relation, RowBatch, RowPager, RowStreamer
 from dbinspect.errors import DbInspectError
-from dbinspect.export.batch import csv_records, json_lines, sql_inserts
+from dbinspect.export.batch import RowEncoder
 from dbinspect.export.encode import (
     EXTENSIONS,
     Format,
-    csv_record,
-    file_bytes,
-    json_bytes,
-    json_keys,
-    sql_insert_prefix,
 )
 from dbinspect.export.split import export_in_parts
-from dbinspect.models import RowQuery, Value
+from dbinspect.models import RowQuery
 
 CHUNK_ROWS = 1000
 """Rows read per batch or page: enough that each read costs little beside its rows, few
@@ -54,34 +49,6 @@ class ByteSink(Protocol):
 
 class ExportError(DbInspectError):
     """The export file could not be written (the message names it)."""
-
-
-class RowEncoder:
-    """Turns pages of one relation's rows into one format's bytes."""
-
-    def __init__(self, fmt: Format, relation: Relation, columns: Sequence[str]) -> None:
-        self.fmt = fmt
-        self._keys = json_keys(columns)
-        self._prefix = sql_insert_prefix(relation.name, columns, relation.schema)
-        self._columns = tuple(columns)
-
-    def head(self) -> bytes:
-        """What comes before the first row: CSV's header record, SQL's `BEGIN;`."""
-        if self.fmt == "csv":
-            return file_bytes(csv_record(self._columns))
-        return b"BEGIN;\n" if self.fmt == "sql" else b""
-
-    def rows(self, rows: Sequence[Sequence[Value]]) -> bytes:
-        """The records of `rows`."""
-        if self.fmt == "csv":
-            return file_bytes(csv_records(rows))
-        if self.fmt == "jsonl":
-            return json_bytes(json_lines(self._keys, rows))
-        return file_bytes(sql_inserts(self._prefix, rows))
-
-    def tail(self) -> bytes:
-        """What comes after the last row: SQL's `COMMIT;`."""
-        return b"COMMIT;\n" if self.fmt == "sql" else b""
 
 
 async def write_rows(

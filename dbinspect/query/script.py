@@ -26,8 +26,9 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Literal
 
 from dbinspect.errors import QueryError
+from dbinspect.export.batch import RowEncoder
 from dbinspect.export.encode import csv_field
-from dbinspect.export.exporter import CHUNK_ROWS, ByteSink, RowEncoder
+from dbinspect.export.exporter import CHUNK_ROWS, ByteSink
 from dbinspect.models import Value
 from dbinspect.query.console import ConsoleSession, ResultCursor, Row, StatementError
 from dbinspect.query.pager import RESULT
