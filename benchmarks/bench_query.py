@@ -22,10 +22,12 @@ within 2x of `sqlite3 -csv`. Times are the median of the rounds, memory the high
 harlequin (one run per backend): the query typed into its editor, from ctrl+j until its
 results show, capped (reference: 22 s and 3.2 GB on SQLite, 62-64 s on PostgreSQL).
 
-Measured here at a load average near 3 on 2 cores: SQLite first rows 0.13 s, End 0.46 s,
-jumps 0.2-0.6 s, 94.5 MB, export 27 s against sqlite3's 7.4 s (3.7x); harlequin 23 s and
-3.2 GB. PostgreSQL first rows 0.11 s, End 0.10 s, scrollbar jumps never drew their rows,
-103 MB, export 42 s against psql's 7.9 s; harlequin 107 s and 5.4 GB.
+Measured here at a load average near 1 on 2 cores: SQLite first rows 0.08 s, End 0.25 s,
+jumps 0.2-0.9 s, 65.4 MB, export 9.8 s against sqlite3's 8.1 s (1.22x; the export runs in
+parts, in worker processes of about 20 MB each, not counted in the app's figure);
+harlequin 23 s and 3.2 GB. PostgreSQL first rows 0.09 s, End 0.09 s, jumps 0.2-0.4 s,
+73.4 MB, export 42 s against psql's 6.3 s (one pass; informative); harlequin 107 s and
+5.4 GB.
 
     python benchmarks/bench_query.py [--rounds N] [--only sqlite|postgres]
                                      [--no-harlequin] [--harlequin-timeout S]
