@@ -652,28 +652,23 @@ def test_a_worker_writes_its_part(database: Path, tmp_path: Path) -> None:
 
 
 def test_a_worker_exits_3_on_text_that_is_not_utf8(database: Path, tmp_path: Path) -> None:
-    code, stdout, _, _ = run_worker(
-        database,
-        tmp_path,
-        sql="SELECT id, word FROM latin ORDER BY id LIMIT -1 OFFSET ?",
-        offset=1000,
-        limit=1000,
-        fmt="jsonl",
-        relation=(None, "latin"),
-        columns=("id", "word"),
-    )
+    def latin_part(offset: int) -> tuple[int, bytes, bytes]:
+        code, stdout, _, written = run_worker(
+            database,
+            tmp_path,
+            sql="SELECT id, word FROM latin ORDER BY id LIMIT -1 OFFSET ?",
+            offset=offset,
+            limit=1000,
+            fmt="jsonl",
+            relation=(None, "latin"),
+            columns=("id", "word"),
+        )
+        return code, stdout, written
+
+    code, stdout, _ = latin_part(1000)  # holds the row that is not UTF-8
     assert code == 3
     assert b"1000" not in stdout.split()  # no count: the part was not written
-    code, _, _, written = run_worker(
-        database,
-        tmp_path,
-        sql="SELECT id, word FROM latin ORDER BY id LIMIT -1 OFFSET ?",
-        offset=0,
-        limit=1000,
-        fmt="jsonl",
-        relation=(None, "latin"),
-        columns=("id", "word"),
-    )
+    code, _, written = latin_part(0)
     assert code == 0 and written.count(b"\n") == 1000
 
 
