@@ -45,6 +45,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -434,14 +435,24 @@ def dbinspect_events(rounds: int) -> None:
     print(f"  {'  where each jump landed, rows shown after':<44} {jump_summary(jumps)}")
 
 
-def harlequin_query(timeout: float) -> None:
-    """`select * from events` typed into harlequin's editor and run: until its rows show."""
-    term = Screen(harlequin_cmd(PG5M), harlequin_env())
+@dataclass
+class Harlequin:
+    """What harlequin showed for a query: seconds until its rows (None: not within the
+    cap), its peak memory, the rows its header says it shows, and its own notice."""
+
+    took: float | None
+    peak: float
+    rows_shown: str
+    notice: str
+
+
+def time_harlequin_query(term: Screen, catalog: str, query: str, timeout: float) -> Harlequin:
+    """`query` typed into harlequin's editor (in `term`) and run, until its rows show."""
     try:
-        term.wait_for(hq_catalog(PG5M))
+        term.wait_for(catalog)
         pid = term.app_pid()
         time.sleep(1.0)  # the editor takes keys once the catalog is in
-        term.keys("-l", "select * from events")
+        term.keys("-l", query)
         time.sleep(0.5)
         term.keys("C-j")
         try:
@@ -455,12 +466,21 @@ def harlequin_query(timeout: float) -> None:
         term.close()
     header = HQ_ROWS_SHOWN.search(shown)
     notice = HQ_NOTICE.search(shown)
-    figure = f"{took:7.3f} s" if took is not None else f"  > {timeout:g} s"
+    return Harlequin(
+        took, peak, header.group(1) if header else "", notice.group() if notice else ""
+    )
+
+
+def harlequin_query(timeout: float) -> None:
+    """`select * from events` typed into harlequin's editor and run: until its rows show."""
+    term = Screen(harlequin_cmd(PG5M), harlequin_env())
+    hq = time_harlequin_query(term, hq_catalog(PG5M), "select * from events", timeout)
+    figure = f"{hq.took:7.3f} s" if hq.took is not None else f"  > {timeout:g} s"
     label = "harlequin: select * from events, rows shown"
-    said = f" (it says: {notice.group()})" if notice else ""
+    said = f" (it says: {hq.notice})" if hq.notice else ""
     print(f"  {label:<44} {figure}  reference {REFERENCE_QUERY}{said}")
-    rows = f"  (rows shown: {header.group(1)})" if header else ""
-    print(f"  {'harlequin: peak memory':<44} {peak:7.1f} MB{rows}")
+    rows = f"  (rows shown: {hq.rows_shown})" if hq.rows_shown else ""
+    print(f"  {'harlequin: peak memory':<44} {hq.peak:7.1f} MB{rows}")
 
 
 def main() -> int:

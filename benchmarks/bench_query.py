@@ -55,17 +55,16 @@ from bench_data import HEIGHT, peak_mb
 from bench_pg_tui import (
     EVENTS_LEAF,
     EXITED,
-    HQ_NOTICE,
-    HQ_ROWS,
-    HQ_ROWS_SHOWN,
     ROW_ID,
     SCROLLBAR_COLUMN,
+    Harlequin,
     ProgramEnded,
     Screen,
     hq_catalog,
     last_words,
     line,
     thumb_row,
+    time_harlequin_query,
 )
 from bytecode import compile_package
 from datasets import big_events
@@ -362,14 +361,6 @@ def export_round(backend: str, target: str, first: int | None, result: Round) ->
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@dataclass
-class Harlequin:
-    took: float | None
-    peak: float
-    rows_shown: str
-    notice: str
-
-
 def harlequin_round(backend: str, target: str, timeout: float) -> Harlequin:
     """`select * from events` typed into harlequin's editor and run: until its rows show."""
     if backend == "sqlite":
@@ -378,28 +369,7 @@ def harlequin_round(backend: str, target: str, timeout: float) -> Harlequin:
         adapter, where, catalog = "postgres", target, hq_catalog(PG5M)
     # --profile None: harlequin's defaults (no row limit), whatever config file it would find.
     command = [*fresh_folders(), *harlequin(), "-a", adapter, "--profile", "None", where]
-    term = Screen(command)
-    try:
-        term.wait_for(catalog)
-        pid = term.app_pid()
-        time.sleep(1.0)  # the editor takes keys once the catalog is in
-        term.keys("-l", QUERY)
-        time.sleep(0.5)
-        term.keys("C-j")
-        try:
-            took: float | None = term.wait_for(HQ_ROWS, timeout=timeout)
-        except TimeoutError:
-            took = None
-        time.sleep(0.5)  # its notice of the query's own duration follows the rows
-        peak = peak_mb(pid)
-        shown = term.screen()
-    finally:
-        term.close()
-    header = HQ_ROWS_SHOWN.search(shown)
-    notice = HQ_NOTICE.search(shown)
-    return Harlequin(
-        took, peak, header.group(1) if header else "", notice.group() if notice else ""
-    )
+    return time_harlequin_query(Screen(command), catalog, QUERY, timeout)
 
 
 def report(backend: str, rounds: list[Round], hq: Harlequin | None, timeout: float) -> None:
