@@ -7,7 +7,9 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import TextAreaTheme
@@ -74,6 +76,7 @@ class SqlEditor(TextArea):
         self._lexer = lexer_for(dialect)
         self._lexed_text = ""
         self._spans: list[list[Span]] = [[]]
+        self._rendering = False
         self._styles = TextAreaTheme.get_builtin_theme(LIGHT_THEME)
 
     def load_text(self, text: str) -> None:
@@ -94,14 +97,23 @@ class SqlEditor(TextArea):
         self.theme = DARK_THEME if self.app.current_theme.dark else LIGHT_THEME
         self._styles = TextAreaTheme.get_builtin_theme(self.theme)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The text is looked at once a frame, not once a line: it is joined from the
+        # document's lines each time it is asked for.
+        self._lex()
+        self._rendering = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._rendering = False
+
     def get_line(self, line_index: int) -> Text:
         """The line, its SQL styled by the theme (TextArea's hook for extra styling)."""
         line = super().get_line(line_index)
         if self._styles is None:
             return line
-        text = self.document.text
-        if text != self._lexed_text:
-            self._lexed_text, self._spans = text, line_spans(text, self._lexer)
+        if not self._rendering:
+            self._lex()
         if line_index < len(self._spans):
             styles = self._styles.syntax_styles
             for start, end, name in self._spans[line_index]:
@@ -109,6 +121,12 @@ class SqlEditor(TextArea):
                 if style is not None:
                     line.stylize(style, start, end)
         return line
+
+    def _lex(self) -> None:
+        """The spans of the text as it is now (lexed again only when it changed)."""
+        text = self.document.text
+        if text != self._lexed_text:
+            self._lexed_text, self._spans = text, line_spans(text, self._lexer)
 
     # Completion ---------------------------------------------------------------------------
 
