@@ -97,7 +97,7 @@ class RowStreaming:
             QueryError: The relation cannot be read.
         """
         plan = self._plan
-        if plan is None or plan.strategy == "copy" or self.extensions:
+        if plan is None or plan.strategy == "copy" or self.extensions or self.path is None:
             return None
         source = await self.browse_source(relation)
         sql, params = stream_sql(source, query)
@@ -106,9 +106,12 @@ class RowStreaming:
         if where:
             count_sql += f" WHERE {where}"
         reader = await self._open_reader()  # after this, `self._plan` is the current one
-        if reader is None or self._plan is None or self.path is None:
+        if reader is None:
             return None
-        plan = self._plan
+        plan = self._plan or plan
+        if plan.strategy == "copy":  # the file was written meanwhile, and is read from a copy
+            await asyncio.shield(reader.close())
+            return None
         try:
             watch = await open_watch(reader, plan, self.path)
             rows = await fetch_all(reader, count_sql, count_params)
