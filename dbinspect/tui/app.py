@@ -12,8 +12,6 @@ from textual.command import Provider
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from dbinspect.tui.migration_runs import CANCEL_KEY
-from dbinspect.tui.panes import MigrationsPane
 from dbinspect.tui.sanitize import escape_controls
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
@@ -110,14 +108,18 @@ class DbInspectApp(App[None]):
         yield SystemCommand(
             "Filter schema", "Filter the schema tree by name (/)", screen.action_filter_schema
         )
-        migrations = screen.query_one(MigrationsPane)
-        if migrations.running:
+        from dbinspect.tui.migration_runs import CANCEL_KEY
+        from dbinspect.tui.panes.migrations import MigrationsPane
+
+        # None for a moment after the first frame, until the pane is built.
+        migrations = screen.pane("migrations", MigrationsPane)
+        if migrations is not None and migrations.running:
             yield SystemCommand(
                 "Cancel the migration run",
                 f"Roll back the migration in flight; the ones before it stay ({CANCEL_KEY})",
                 migrations.action_cancel_run,
             )
-        if not self.session.read_only:
+        if migrations is not None and not self.session.read_only:
             for kind, title, key in (
                 ("next", "Apply next migration", "a"),
                 ("all", "Apply all pending migrations", "A"),

@@ -20,7 +20,7 @@ from dbinspect.ops.backup import run_backup
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.data import DataPane
-from dbinspect.tui.panes import SchemaPane
+from dbinspect.tui.panes.schema import SchemaPane
 from dbinspect.tui.screens.operation_dialogs import (
     BackupScreen,
     CheckScreen,

@@ -1,17 +1,5 @@
-"""The panes of the main screen (the Query pane lives in `dbinspect.tui.query`)."""
+"""The panes of the main screen (the Query pane lives in `dbinspect.tui.query`).
 
-from __future__ import annotations
-
-from dbinspect.tui.panes.connection import ConnectionPane
-from dbinspect.tui.panes.help import HelpPane
-from dbinspect.tui.panes.metadata import MetadataPane
-from dbinspect.tui.panes.migrations import MigrationsPane
-from dbinspect.tui.panes.schema import SchemaPane
-
-__all__ = [
-    "ConnectionPane",
-    "HelpPane",
-    "MetadataPane",
-    "MigrationsPane",
-    "SchemaPane",
-]
+Each pane is imported from its own module, when the screen builds it (see
+`dbinspect.tui.screens.pane_builders`): the first frame imports only the pane it shows.
+"""

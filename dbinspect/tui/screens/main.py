@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.console import Group
 from rich.text import Text
@@ -20,7 +20,6 @@ from dbinspect.errors import DbInspectError
 from dbinspect.extensions import allow_config_extensions
 from dbinspect.migrate import MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
-from dbinspect.tui.data import DataPane
 from dbinspect.tui.messages import (
     DatabaseChanged,
     FactsLoaded,
@@ -32,20 +31,20 @@ from dbinspect.tui.messages import (
     SchemaLoaded,
     SizesLoaded,
 )
-from dbinspect.tui.panes import (
-    ConnectionPane,
-    HelpPane,
-    MetadataPane,
-    MigrationsPane,
-    SchemaPane,
-)
-from dbinspect.tui.panes.help import shell_url
+from dbinspect.tui.panes.schema import SchemaPane
 from dbinspect.tui.sanitize import safe_text
 from dbinspect.tui.screens.dialogs import ConfirmScreen
+from dbinspect.tui.screens.pane_builders import PANE_WIDGET_IDS, build_pane
 from dbinspect.tui.session import Session
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from dbinspect.tui.data.pane import DataPane
+    from dbinspect.tui.panes.migrations import MigrationsPane
     from dbinspect.tui.query import QueryPane
+
+    PaneT = TypeVar("PaneT", bound=Widget)
 
 PANES = (
     ("connection", "Connection"),
@@ -56,6 +55,9 @@ PANES = (
     ("help", "Help"),
     ("query", "Query"),
 )
+BUILT_AFTER_FIRST_FRAME = ("connection", "metadata", "data", "migrations", "help")
+"""The panes built once the first frame is on screen (unless a key wants one sooner);
+the Query pane is built when it is first shown."""
 SIZE_TABLES_LIMIT = 1000
 """Row estimates cost a query per table; beyond this many tables the chart samples."""
 CHART_BARS = 12
@@ -84,6 +86,12 @@ class MainScreen(Screen[None]):
         self._sizes_wanted = False
         self._data_table: str | None = None
         self._first_frame = asyncio.Event()
+        self._built: dict[str, asyncio.Event] = {}
+        """Each pane built so far, by tab id: its event is set once it is mounted and
+        filled with what the screen knows."""
+        self._sizes: SizesLoaded | None = None
+        self._statuses_known = False
+        self._selection: MigrationsPane.SelectionChanged | None = None
 
     def compose(self) -> ComposeResult:
         mode = "read-only" if self.session.read_only else "read-write"
@@ -94,31 +102,23 @@ class MainScreen(Screen[None]):
         outcome = self.session.outcome
         if outcome is not None and (outcome.applied or outcome.error):
             initial = "migrations"
+        # The first frame builds the pane it shows (and the Schema pane, whose tree the
+        # outline fills); every other tab is empty until `_build_hidden_panes`.
         with TabbedContent(initial=initial, id="panes"):
-            with TabPane("Connection", id="connection"):
-                yield ConnectionPane(id="connection-pane")
-            with TabPane("Metadata", id="metadata"):
-                yield MetadataPane(id="metadata-pane")
-            with TabPane("Schema", id="schema"):
-                yield SchemaPane(id="schema-pane")
-            with TabPane("Data", id="data"):
-                yield DataPane(id="data-pane", connections=self.session.connections)
-            with TabPane("Migrations", id="migrations"):
-                yield MigrationsPane(self.session, id="migrations-pane")
-            with TabPane("Help", id="help"):
-                yield HelpPane(id="help-pane")
-            # Empty until first shown: the editor (and its grammar) loads after the first frame.
-            yield TabPane("Query", id="query")
+            for pane_id, title in PANES:
+                if pane_id in (initial, "schema"):
+                    with TabPane(title, id=pane_id):
+                        yield build_pane(pane_id, self.session)
+                    self._built[pane_id] = asyncio.Event()
+                else:
+                    yield TabPane(title, id=pane_id)
         yield Footer()
 
     def on_mount(self) -> None:
         session = self.session
-        self.query_one(HelpPane).show(
-            shell_url(session.url),
-            session.folder_label,
-            session.path_label or (str(session.url.path) if session.url.path else None),
-            explicit=session.settings.migrations.explicit,
-        )
+        for pane_id, built in self._built.items():
+            built.set()
+            self._fill_pane(pane_id)
         self._focus_pane(self.query_one(TabbedContent).active)
         early = session.outline
         if early is not None and early.done() and early.exception() is None:
@@ -130,6 +130,79 @@ class MainScreen(Screen[None]):
             self.watch_changes()  # (an in-memory database has no other writer)
         if session.settings.extensions.awaiting_consent:
             self._ask_extension_consent()
+        self._build_hidden_panes()
+
+    # Building the panes
+
+    @work(group="panes")
+    async def _build_hidden_panes(self) -> None:
+        """Build the panes the first frame left out, once it is on screen."""
+        await self._first_frame.wait()
+        for pane_id in BUILT_AFTER_FIRST_FRAME:
+            self._build_pane(pane_id)
+
+    def _build_pane(self, pane_id: str) -> asyncio.Event:
+        """Mount the pane of tab `pane_id` unless it is already there; the event is set
+        once it is mounted and filled with what the screen knows."""
+        built = self._built.get(pane_id)
+        if built is not None:
+            return built
+        built = self._built[pane_id] = asyncio.Event()
+        mounting = self.query_one(f"#{pane_id}", TabPane).mount(build_pane(pane_id, self.session))
+
+        async def fill() -> None:
+            await mounting
+            built.set()
+            self._fill_pane(pane_id)
+
+        self.run_worker(fill(), group="panes")
+        return built
+
+    def _fill_pane(self, pane_id: str) -> None:
+        """Show in a newly built pane what the screen has read so far."""
+        if pane_id == "help":
+            self._fill_help()
+        elif pane_id == "migrations" and self._statuses_known:
+            migrations = self.pane("migrations", _migrations_pane_class())
+            if migrations is not None:
+                migrations.show(self.statuses, self.statuses_error)
+        elif pane_id in ("connection", "metadata"):
+            self._show_facts()
+            if pane_id == "metadata" and self._sizes is not None:
+                self._sizes_loaded(self._sizes)
+        elif pane_id == "query" and self.schema_ is not None:
+            query_pane = self.query_pane()
+            if query_pane is not None:
+                query_pane.show_schema(self.schema_)
+
+    def _fill_help(self) -> None:
+        from dbinspect.tui.panes.help import HelpPane, shell_url
+
+        help_pane = self.pane("help", HelpPane)
+        if help_pane is None:
+            return
+        session = self.session
+        help_pane.show(
+            shell_url(session.url),
+            session.folder_label,
+            session.path_label or (str(session.url.path) if session.url.path else None),
+            explicit=session.settings.migrations.explicit,
+        )
+        if self._selection is not None:
+            help_pane.show_selection(self._selection.statuses, self._selection.selected)
+
+    def pane(self, pane_id: str, kind: type[PaneT]) -> PaneT | None:
+        """The pane of tab `pane_id` once it is built and filled; None until then (what
+        it would show is kept, and shown when it is built)."""
+        built = self._built.get(pane_id)
+        if built is None or not built.is_set():
+            return None
+        return self.query_one(f"#{PANE_WIDGET_IDS[pane_id]}", kind)
+
+    async def built_pane(self, pane_id: str, kind: type[PaneT]) -> PaneT:
+        """The pane of tab `pane_id`, built now if it is not yet."""
+        await self._build_pane(pane_id).wait()
+        return self.query_one(f"#{PANE_WIDGET_IDS[pane_id]}", kind)
 
     def _ask_extension_consent(self) -> None:
         """The config file names extensions: load them only when the user says so."""
@@ -152,30 +225,20 @@ class MainScreen(Screen[None]):
     # Panes and keys
 
     def action_show_pane(self, pane_id: str) -> None:
-        """Switch to a pane and focus its main widget."""
-        if pane_id == "query" and not self.query("#query-pane"):
-            self._mount_query_pane()
+        """Switch to a pane (built now if it is not yet) and focus its main widget."""
+        self._build_pane(pane_id)
         self.query_one(TabbedContent).active = pane_id
         self._focus_pane(pane_id)
 
-    def _mount_query_pane(self) -> None:
-        from dbinspect.tui.query import QueryPane
-
-        pane = QueryPane(self.session, id="query-pane")
-        self.query_one("#query", TabPane).mount(pane)
-        if self.schema_ is not None:
-            pane.call_after_refresh(pane.show_schema, self.schema_)
-
     def query_pane(self) -> QueryPane | None:
         """The Query pane, once it has been shown."""
-        found = self.query("#query-pane")
-        if not found:
+        if "query" not in self._built:
             # Never shown: its module (the editor, pglast's keywords) is not imported
             # yet, and the first frame must not wait for it.
             return None
         from dbinspect.tui.query import QueryPane
 
-        return found.first(QueryPane)
+        return self.pane("query", QueryPane)
 
     def _focus_pane(self, pane_id: str) -> None:
         """Focus the pane's main widget now, before the next key is read.
@@ -193,7 +256,7 @@ class MainScreen(Screen[None]):
             "query": "#query-editor",
         }
         found = self.query(targets[pane_id])
-        if not found:  # the Query pane is being mounted: focus once it is
+        if not found:  # the pane is being built: focus once it is
             self.call_after_refresh(self._focus_pane, pane_id)
             return
         widget = found.first()
@@ -225,11 +288,12 @@ class MainScreen(Screen[None]):
         self.load_all(reopen=True)
 
     @on(SchemaPane.DataRequested)
-    def _open_data(self, event: SchemaPane.DataRequested) -> None:
+    async def _open_data(self, event: SchemaPane.DataRequested) -> None:
         self._data_table = event.name
-        pane = self.query_one("#data-pane", DataPane)
-        pane.show(self.session.url, event.name)
         self.action_show_pane("data")
+        pane = await self.built_pane("data", _data_pane_class())
+        if self._data_table == event.name:  # not another table asked for meanwhile
+            pane.show(self.session.url, event.name)
 
     # Loading
 
@@ -246,8 +310,9 @@ class MainScreen(Screen[None]):
                 # A size scan still running on the old connection is stopped, not awaited.
                 self.workers.cancel_group(self, "sizes")
                 await session.connections.reopen()
-                if reopen_data and self._data_table is not None:
-                    self.query_one("#data-pane", DataPane).show(session.url, self._data_table)
+                data_pane = self.pane("data", _data_pane_class())
+                if reopen_data and self._data_table is not None and data_pane is not None:
+                    data_pane.show(session.url, self._data_table)
             else:
                 if self.schema_ is None:  # not already shown from the launch outline
                     # Names first: the tree fills long before every column has been read.
@@ -343,58 +408,88 @@ class MainScreen(Screen[None]):
     @on(MigrationsLoaded)
     def _migrations_loaded(self, message: MigrationsLoaded) -> None:
         self.statuses, self.statuses_error = message.statuses, message.error
-        self.query_one(MigrationsPane).show(message.statuses, message.error)
+        self._statuses_known = True
+        migrations = self.pane("migrations", _migrations_pane_class())
+        if migrations is not None:
+            migrations.show(message.statuses, message.error)
         self._show_facts()
 
-    @on(MigrationsPane.SelectionChanged)
-    def _migration_selected(self, message: MigrationsPane.SelectionChanged) -> None:
-        self.query_one(HelpPane).show_selection(message.statuses, message.selected)
+    def on_migrations_pane_selection_changed(
+        self, message: MigrationsPane.SelectionChanged
+    ) -> None:
+        # Named, not decorated with `@on`: the decorator would import the Migrations
+        # pane's module before the first frame.
+        from dbinspect.tui.panes.help import HelpPane
+
+        self._selection = message
+        help_pane = self.pane("help", HelpPane)
+        if help_pane is not None:
+            help_pane.show_selection(message.statuses, message.selected)
 
     @on(SizesLoaded)
     def _sizes_loaded(self, message: SizesLoaded) -> None:
-        self.query_one(MetadataPane).show_sizes(message.sizes, message.unit, message.note)
+        from dbinspect.tui.panes.metadata import MetadataPane
+
+        self._sizes = message
+        metadata = self.pane("metadata", MetadataPane)
+        if metadata is not None:
+            metadata.show_sizes(message.sizes, message.unit, message.note)
 
     @on(LoadFailed)
     def _load_failed(self, message: LoadFailed) -> None:
+        if message.area == "database":  # no tree is coming: build the other panes now
+            self.call_after_refresh(self._first_frame.set)
         self.notify(message.error.one_line(), title=f"Cannot read {message.area}",
                     severity="error", markup=False)  # fmt: skip
 
     def _show_facts(self) -> None:
+        from dbinspect.tui.panes.connection import ConnectionPane
+        from dbinspect.tui.panes.metadata import MetadataPane
+
         if self.facts is None:
             return
         session = self.session
-        self.query_one(ConnectionPane).show(
-            url=session.url.masked,
-            facts=self.facts,
-            path_label=session.path_label,
-            statuses=self.statuses,
-            read_only=session.read_only,
-        )
-        self.query_one(MetadataPane).show_counts(self.facts, self.statuses)
+        connection = self.pane("connection", ConnectionPane)
+        if connection is not None:
+            connection.show(
+                url=session.url.masked,
+                facts=self.facts,
+                path_label=session.path_label,
+                statuses=self.statuses,
+                read_only=session.read_only,
+            )
+        metadata = self.pane("metadata", MetadataPane)
+        if metadata is not None:
+            metadata.show_counts(self.facts, self.statuses)
 
     # Noticing other writers
 
     @work(exclusive=True, group="watch")
     async def watch_changes(self) -> None:
         """Reload the panes when another process writes to the database."""
-        migrations = self.query_one(MigrationsPane)
 
         def changed(catalog: bool) -> None:
-            if not migrations.running:  # our own migrations reload when they finish
+            if not self.migrations_running():  # our own migrations reload when they finish
                 self.post_message(DatabaseChanged(catalog))
 
         connections = self.session.connections
         connections.subscribe(changed)
         await connections.watch()
 
+    def migrations_running(self) -> bool:
+        """Whether the Migrations pane is running a plan."""
+        migrations = self.pane("migrations", _migrations_pane_class())
+        return migrations is not None and migrations.running
+
     @on(DatabaseChanged)
     def _database_changed(self, event: DatabaseChanged) -> None:
-        pane = self.query_one("#data-pane", DataPane)
+        pane = self.pane("data", _data_pane_class())
         if event.catalog:
             self.reload()
-            pane.follow_writes()
-        else:  # rows, maybe in another database: only rows in view that changed are reread
-            pane.check_rows()
+            if pane is not None:
+                pane.follow_writes()
+        elif pane is not None:  # rows, maybe in another database: only rows in view
+            pane.check_rows()  # that changed are reread
 
     @on(MigrationsFinished)
     @on(MigrationsFailed)
@@ -402,3 +497,17 @@ class MainScreen(Screen[None]):
     def _migrations_ended(self) -> None:
         """The Migrations pane reported its action's outcome: reread every pane."""
         self.reload()
+
+
+def _migrations_pane_class() -> type[MigrationsPane]:
+    """The Migrations pane's class; its module loads after the first frame."""
+    from dbinspect.tui.panes.migrations import MigrationsPane
+
+    return MigrationsPane
+
+
+def _data_pane_class() -> type[DataPane]:
+    """The Data pane's class; its module loads after the first frame."""
+    from dbinspect.tui.data.pane import DataPane
+
+    return DataPane

@@ -1,0 +1,149 @@
+"""The first frame builds only the pane it shows; the others are built right after it,
+or at once when a key asks for one, and show everything read before they were built."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import TabbedContent, TabPane
+
+import dbinspect.tui.screens.main as main_module
+from dbinspect.errors import DbInspectError
+from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.data.pane import DataPane
+from dbinspect.tui.outcome import LaunchOutcome
+from dbinspect.tui.panes.connection import ConnectionPane
+from dbinspect.tui.panes.help import HelpPane
+from dbinspect.tui.panes.metadata import MetadataPane
+from dbinspect.tui.panes.migrations import MigrationsPane
+from dbinspect.tui.panes.schema_tree import SchemaTree
+from dbinspect.tui.screens.main import MainScreen
+from tui.helpers import SIZE, OpenApp, main_screen, plain, settle
+
+
+def built_tabs(screen: MainScreen) -> list[str]:
+    """The tabs whose pane has been mounted."""
+    return [str(tab.id) for tab in screen.query(TabPane) if tab.children]
+
+
+def test_the_app_module_leaves_the_hidden_panes_unimported() -> None:
+    # In a fresh interpreter: this process has imported every pane already.
+    hidden = [
+        "dbinspect.tui.data.pane",
+        "dbinspect.tui.panes.migrations",
+        "dbinspect.tui.panes.connection",
+        "dbinspect.tui.panes.metadata",
+        "dbinspect.tui.panes.help",
+        "dbinspect.tui.query",
+    ]
+    code = (
+        "import sys, dbinspect.tui.app\n"
+        f"print([m for m in {hidden!r} if m in sys.modules])\n"
+        "print('dbinspect.tui.panes.schema' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+async def test_the_first_frame_holds_only_the_schema_pane(demo_db: Path, open_app: OpenApp) -> None:
+    at_first_frame: list[list[str]] = []
+    async with open_app(demo_db) as app:
+        app.session.on_first_frame = lambda: at_first_frame.append(built_tabs(main_screen(app)))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = main_screen(app)
+            assert at_first_frame == [["schema"]]
+            # Right after it, every pane but the Query pane (built when first shown).
+            assert built_tabs(screen) == [
+                "connection", "metadata", "schema", "data", "migrations", "help",
+            ]  # fmt: skip
+            assert_panes_filled(app, screen)
+
+
+async def test_a_launch_outcome_shows_the_migrations_pane_in_the_first_frame(
+    demo_db: Path, open_app: OpenApp
+) -> None:
+    at_first_frame: list[list[str]] = []
+    outcome = LaunchOutcome(error=DbInspectError("migration 3 failed"))
+    async with open_app(demo_db, source="migrations", outcome=outcome) as app:
+        app.session.on_first_frame = lambda: at_first_frame.append(built_tabs(main_screen(app)))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = main_screen(app)
+            assert at_first_frame == [["schema", "migrations"]]
+            assert screen.query_one(TabbedContent).active == "migrations"
+            assert_panes_filled(app, screen)
+            await pilot.press("escape")  # the failure report, over the banner
+            await settle(pilot)
+            banner = plain(screen.query_one("#migrations-banner"), width=400)
+            assert "migration 3 failed" in banner
+
+
+async def test_a_pane_asked_for_before_it_is_built_is_built_once_and_filled(
+    demo_db: Path, open_app: OpenApp
+) -> None:
+    async with open_app(demo_db) as app:
+
+        def ask_at_first_frame() -> None:
+            screen = main_screen(app)
+            for pane_id in ("connection", "help", "data", "migrations"):
+                assert screen.pane(pane_id, DataPane) is None  # not built yet
+                screen.action_show_pane(pane_id)
+
+        app.session.on_first_frame = ask_at_first_frame
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = main_screen(app)
+            assert screen.query_one(TabbedContent).active == "migrations"
+            for kind in (ConnectionPane, MetadataPane, DataPane, MigrationsPane, HelpPane):
+                assert len(screen.query(kind)) == 1, kind  # the later build added none
+            assert_panes_filled(app, screen)
+            # `d` on a table asks for the Data pane: it shows the table's rows.
+            await pilot.press("2")
+            await pilot.press("3")
+            assert screen.query_one(SchemaTree).select_object("users")
+            await pilot.press("d")
+            await settle(pilot)
+            assert screen.query_one(TabbedContent).active == "data"
+            assert screen.query_one(DataPane).table == "users"
+
+
+def assert_panes_filled(app: DbInspectApp, screen: MainScreen) -> None:
+    """Every built pane shows what the screen has read: facts, statuses, help commands."""
+    assert screen.facts is not None and screen.statuses is not None
+    connection = plain(screen.query_one(ConnectionPane).query_one("#connection-facts"))
+    applied = [s for s in screen.statuses if s.applied is not None]
+    assert "Loading" not in connection
+    assert applied[-1].description in connection  # the latest migration
+    migrations = screen.query_one(MigrationsPane)
+    assert migrations.table.row_count == len(screen.statuses) > 0
+    help_context = screen.query_one(HelpPane).command_context
+    assert help_context is not None
+    assert help_context.statuses == screen.statuses
+    assert app.session.url.masked in plain(screen.query_one("#status-line"))
+
+
+async def test_a_pane_built_after_the_reads_shows_what_was_read(
+    demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing built after the first frame: each pane is built by its key, once the
+    # facts and statuses were read without it.
+    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
+    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        assert built_tabs(screen) == ["schema"]
+        assert screen.facts is not None and screen.statuses is not None
+        for key in "215364":
+            await pilot.press(key)
+            await settle(pilot)
+        assert_panes_filled(app, screen)
+        counts = plain(screen.query_one(MetadataPane).query_one("#metadata-counts"))
+        assert f"{screen.facts.page_count:,}" in counts
+        chart = plain(screen.query_one(MetadataPane).query_one("#metadata-chart"))
+        assert "Largest tables" in chart  # measured once 2 showed the pane
