@@ -66,6 +66,9 @@ CHART_BARS = 12
 class MainScreen(Screen[None]):
     """The panes on one database; the workers here do every bit of database work."""
 
+    AUTO_FOCUS = ""
+    """None: `on_mount` focuses the shown pane's widget. Textual's default would focus the
+    tabs first, and restyle them twice (focus, then blur) before the first frame."""
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: acted on as the app reads the key, so the keys typed after it go to
         # the new pane. (A focused text box still takes digits: it consumes them first.)
