@@ -20,7 +20,8 @@ from dbinspect.tui.panes.help import HelpPane
 from dbinspect.tui.panes.metadata import MetadataPane
 from dbinspect.tui.panes.migrations import MigrationsPane
 from dbinspect.tui.panes.schema_tree import SchemaTree
-from dbinspect.tui.screens.main import MainScreen
+from dbinspect.tui.screens.main import PANES, MainScreen
+from dbinspect.tui.session import Session
 from tui.helpers import SIZE, OpenApp, main_screen, plain, settle
 
 
@@ -147,3 +148,44 @@ async def test_a_pane_built_after_the_reads_shows_what_was_read(
         assert f"{screen.facts.page_count:,}" in counts
         chart = plain(screen.query_one(MetadataPane).query_one("#metadata-chart"))
         assert "Largest tables" in chart  # measured once 2 showed the pane
+
+
+class KeysTypedAhead(DbInspectApp):
+    """The app, its main screen sent `keys` before it is mounted (typed while it starts)."""
+
+    def __init__(self, session: Session, keys: str) -> None:
+        super().__init__(session)
+        self.keys = keys
+
+    def get_default_screen(self) -> MainScreen:
+        screen = MainScreen(self.session)
+        for key in self.keys:  # what the screen's bindings call for these keys
+            if key == "R":
+                screen.action_refresh()
+            else:
+                screen.action_show_pane(PANES[int(key) - 1][0])
+        return screen
+
+
+@pytest.mark.parametrize(
+    ("keys", "shown", "focused"),
+    [
+        ("1", "connection", "connection-pane"),
+        ("4", "data", "data-grid"),
+        ("5", "migrations", "migrations-table"),
+        ("7", "query", "query-editor"),
+        ("R", "schema", "schema-tree"),
+        ("51", "connection", "connection-pane"),
+    ],
+)
+async def test_keys_typed_while_the_app_starts_act_once_it_is_up(
+    demo_db: Path, open_app: OpenApp, keys: str, shown: str, focused: str
+) -> None:
+    async with open_app(demo_db) as started:
+        app = KeysTypedAhead(started.session, keys)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = main_screen(app)
+            assert screen.query_one(TabbedContent).active == shown
+            assert app.focused is not None and app.focused.id == focused
+            assert_panes_filled(app, screen)

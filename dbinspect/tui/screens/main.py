@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.console import Group
@@ -95,6 +97,11 @@ class MainScreen(Screen[None]):
         self._sizes: SizesLoaded | None = None
         self._statuses_known = False
         self._selection: MigrationsPane.SelectionChanged | None = None
+        self._showing: str | None = None
+        """The pane a key asked for while it is being built (see `action_show_pane`)."""
+        self._typed_ahead: list[Callable[[], None]] | None = []
+        """Keys acted on before the panes exist (typed while the app starts), run at the
+        end of `on_mount`; None from then on."""
 
     def compose(self) -> ComposeResult:
         mode = "read-only" if self.session.read_only else "read-write"
@@ -122,7 +129,6 @@ class MainScreen(Screen[None]):
         for pane_id, built in self._built.items():
             built.set()
             self._fill_pane(pane_id)
-        self._focus_pane(self.query_one(TabbedContent).active)
         early = session.outline
         if early is not None and early.done() and early.exception() is None:
             # Read while the app was importing: the tree is filled in the very first frame.
@@ -134,6 +140,19 @@ class MainScreen(Screen[None]):
         if session.settings.extensions.awaiting_consent:
             self._ask_extension_consent()
         self._build_hidden_panes()
+        typed, self._typed_ahead = self._typed_ahead or [], None
+        for action in typed:
+            action()
+        # Last, on the pane the keys typed ahead chose: a focus shows the focused pane.
+        self._focus_pane(self.query_one(TabbedContent).active)
+
+    def _until_mounted(self, action: Callable[[], None]) -> bool:
+        """Keep `action` for the end of `on_mount` if the screen is not mounted yet (a key
+        typed while the app starts): True when kept."""
+        if self._typed_ahead is None:
+            return False
+        self._typed_ahead.append(action)
+        return True
 
     # Building the panes
 
@@ -157,6 +176,13 @@ class MainScreen(Screen[None]):
             await mounting
             built.set()
             self._fill_pane(pane_id)
+            tabs = self.query_one(TabbedContent)
+            if self._showing == pane_id:
+                # Shown again: a focus given before the key moved the tabs back meanwhile.
+                self._showing = None
+                tabs.active = pane_id
+            if tabs.active == pane_id:
+                self._focus_pane(pane_id)
 
         self.run_worker(fill(), group="panes")
         return built
@@ -229,7 +255,12 @@ class MainScreen(Screen[None]):
 
     def action_show_pane(self, pane_id: str) -> None:
         """Switch to a pane (built now if it is not yet) and focus its main widget."""
-        self._build_pane(pane_id)
+        if self._until_mounted(partial(self.action_show_pane, pane_id)):
+            return
+        built = self._build_pane(pane_id)
+        # Textual shows the tab of a focused widget, on a later message: the focus given
+        # to the pane left behind would show it again before this one can take focus.
+        self._showing = None if built.is_set() else pane_id
         self.query_one(TabbedContent).active = pane_id
         self._focus_pane(pane_id)
 
@@ -258,11 +289,10 @@ class MainScreen(Screen[None]):
             "help": "#help-pane",
             "query": "#query-editor",
         }
-        found = self.query(targets[pane_id])
-        if not found:  # the pane is being built: focus once it is
-            self.call_after_refresh(self._focus_pane, pane_id)
-            return
-        widget = found.first()
+        built = self._built.get(pane_id)
+        if built is None or not built.is_set():
+            return  # being built: `_build_pane` focuses it once it is, if still shown
+        widget = self.query_one(targets[pane_id])
         focusable = (
             widget
             if widget.focusable
@@ -273,17 +303,23 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:  # a click on a tab not built yet builds it
+            self._build_pane(event.pane.id)
         if event.pane.id == "metadata" and not self._sizes_wanted:
             self._sizes_wanted = True
             self.load_sizes()
 
     def action_filter_schema(self) -> None:
         """Show the Schema pane with the filter focused."""
+        if self._until_mounted(self.action_filter_schema):
+            return
         self.action_show_pane("schema")
         self.query_one(SchemaPane).action_filter()
 
     def action_refresh(self) -> None:
         """Reopen the database and reread everything, the Data pane's table included."""
+        if self._until_mounted(self.action_refresh):
+            return
         self.load_all(reopen=True, reopen_data=True)
 
     def reload(self) -> None:
