@@ -329,10 +329,12 @@ class MainScreen(Screen[None]):
     @on(SchemaPane.DataRequested)
     async def _open_data(self, event: SchemaPane.DataRequested) -> None:
         self._data_table = event.name
-        self.action_show_pane("data")
+        if self.pane("data", _data_pane_class()) is None:  # being built: its tab shows now
+            self.action_show_pane("data")
         pane = await self.built_pane("data", _data_pane_class())
         if self._data_table == event.name:  # not another table asked for meanwhile
-            pane.show(self.session.url, event.name)
+            pane.show(self.session.url, event.name)  # first: the rows are asked for sooner
+            self.action_show_pane("data")
 
     # Loading
 
