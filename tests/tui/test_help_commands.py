@@ -29,8 +29,7 @@ from dbinspect.errors import DbInspectError
 from dbinspect.migrate import run_migrations
 from dbinspect.ops.demo import SAMPLE_MIGRATIONS
 from dbinspect.tui.app import DbInspectApp
-from dbinspect.tui.panes.help import HelpPane
-from dbinspect.tui.panes.help import HelpContext, commands, shell_url
+from dbinspect.tui.panes.help import HelpContext, HelpPane, commands, shell_url
 from dbinspect.tui.panes.migrations import MigrationsPane
 from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import display_path
