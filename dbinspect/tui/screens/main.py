@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend
@@ -22,6 +22,7 @@ from dbinspect.errors import DbInspectError
 from dbinspect.extensions import allow_config_extensions
 from dbinspect.migrate import MigrationStatus
 from dbinspect.models import DatabaseFacts, Schema
+from dbinspect.tui.key_bar import KeyBar
 from dbinspect.tui.messages import (
     DatabaseChanged,
     FactsLoaded,
@@ -122,7 +123,7 @@ class MainScreen(Screen[None]):
                     self._built[pane_id] = asyncio.Event()
                 else:
                     yield TabPane(title, id=pane_id)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         session = self.session
