@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import TabbedContent, TabPane
+from textual.widgets._tabbed_content import ContentTabs
 
 import dbinspect.tui.screens.main as main_module
 from dbinspect.errors import DbInspectError
@@ -19,10 +20,11 @@ from dbinspect.tui.panes.connection import ConnectionPane
 from dbinspect.tui.panes.help import HelpPane
 from dbinspect.tui.panes.metadata import MetadataPane
 from dbinspect.tui.panes.migrations import MigrationsPane
+from dbinspect.tui.panes.schema import SchemaPane
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from dbinspect.tui.screens.main import PANES, MainScreen
 from dbinspect.tui.session import Session
-from tui.helpers import SIZE, OpenApp, main_screen, plain, settle
+from tui.helpers import SIZE, OpenApp, main_screen, plain, settle, wait_until
 
 
 def built_tabs(screen: MainScreen) -> list[str]:
@@ -182,6 +184,7 @@ async def test_keys_typed_while_the_app_starts_act_once_it_is_up(
     demo_db: Path, open_app: OpenApp, keys: str, shown: str, focused: str
 ) -> None:
     async with open_app(demo_db) as started:
+        launched = started.session.connections.peek("panes")
         app = KeysTypedAhead(started.session, keys)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
@@ -189,3 +192,56 @@ async def test_keys_typed_while_the_app_starts_act_once_it_is_up(
             assert screen.query_one(TabbedContent).active == shown
             assert app.focused is not None and app.focused.id == focused
             assert_panes_filled(app, screen)
+            reopened = started.session.connections.peek("panes") is not launched
+            assert reopened == ("R" in keys)  # R reread everything on a new connection
+
+
+async def test_a_pane_being_built_takes_the_keys_not_the_pane_left_behind(
+    demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
+    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        assert app.focused is screen.query_one(SchemaTree)
+        screen.action_show_pane("data")  # the key `4`: the Data pane is being built
+        assert app.focused is None  # `/` now would not open the hidden tree's filter
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "data"
+        assert app.focused is screen.query_one(DataPane).grid
+
+
+async def test_the_tab_bar_used_while_a_pane_is_built_has_the_last_word(
+    demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
+    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        screen.action_show_pane("data")  # the key `4`: the Data pane is being built
+        # Then, before it is built, a click on the Schema tab: the tab bar takes focus.
+        screen.set_focus(screen.query_one(ContentTabs))
+        screen.query_one(TabbedContent).active = "schema"
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "schema"
+        assert screen.pane("data", DataPane) is not None  # built all the same
+
+
+async def test_a_table_opened_while_the_data_pane_is_built_leaves_the_user_where_they_went(
+    demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
+    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        screen.post_message(SchemaPane.DataRequested("users"))  # `d` on users
+        await wait_until(pilot, lambda: "data" in built_tabs(screen), "the Data pane building")
+        screen.action_show_pane("migrations")  # the key `5`, before the rows show
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "migrations"
+        data = screen.query_one(DataPane)
+        assert data.table == "users"  # opened all the same, for when the user comes back
+        await pilot.press("4")
+        await settle(pilot)
+        assert screen.query_one(TabbedContent).active == "data"
+        assert data.grid.total > 0

@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from dbinspect import migrate  # the engine loads on first use, after the first frame
 from dbinspect.backends import Backend
@@ -70,7 +70,7 @@ class MainScreen(Screen[None]):
     """The panes on one database; the workers here do every bit of database work."""
 
     AUTO_FOCUS = ""
-    """None: `on_mount` focuses the shown pane's widget. Textual's default would focus the
+    """Off: `on_mount` focuses the shown pane's widget. Textual's default would focus the
     tabs first, and restyle them twice (focus, then blur) before the first frame."""
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: acted on as the app reads the key, so the keys typed after it go to
@@ -166,7 +166,7 @@ class MainScreen(Screen[None]):
 
     def _build_pane(self, pane_id: str) -> asyncio.Event:
         """Mount the pane of tab `pane_id` unless it is already there; the event is set
-        once it is mounted and filled with what the screen knows."""
+        once it is mounted, just before it is filled with what the screen knows."""
         built = self._built.get(pane_id)
         if built is not None:
             return built
@@ -178,6 +178,8 @@ class MainScreen(Screen[None]):
             built.set()
             self._fill_pane(pane_id)
             tabs = self.query_one(TabbedContent)
+            if isinstance(self.focused, Tabs):  # the user went on with the tab bar
+                self._showing = None
             if self._showing == pane_id:
                 # Shown again: a focus given before the key moved the tabs back meanwhile.
                 self._showing = None
@@ -263,6 +265,10 @@ class MainScreen(Screen[None]):
         # to the pane left behind would show it again before this one can take focus.
         self._showing = None if built.is_set() else pane_id
         self.query_one(TabbedContent).active = pane_id
+        if not built.is_set():
+            # Keys typed meanwhile must not reach the pane left behind (`3/cust` would
+            # filter the hidden tree): nothing has focus until this pane takes it.
+            self.set_focus(None)
         self._focus_pane(pane_id)
 
     def query_pane(self) -> QueryPane | None:
@@ -328,14 +334,23 @@ class MainScreen(Screen[None]):
         self.load_all(reopen=True)
 
     @on(SchemaPane.DataRequested)
-    async def _open_data(self, event: SchemaPane.DataRequested) -> None:
+    def _open_data(self, event: SchemaPane.DataRequested) -> None:
         self._data_table = event.name
-        if self.pane("data", _data_pane_class()) is None:  # being built: its tab shows now
+        pane = self.pane("data", _data_pane_class())
+        if pane is None:  # being built: its tab shows now, its rows once it is built
             self.action_show_pane("data")
+            self._open_data_when_built(event.name)
+            return
+        pane.show(self.session.url, event.name)  # first: the rows are asked for sooner
+        self.action_show_pane("data")
+
+    @work(exclusive=True, group="open-data")
+    async def _open_data_when_built(self, table: str) -> None:
+        """Show `table` in the Data pane once it is built (a later `d` replaces this one);
+        the user may have moved to another pane meanwhile: they stay there."""
         pane = await self.built_pane("data", _data_pane_class())
-        if self._data_table == event.name:  # not another table asked for meanwhile
-            pane.show(self.session.url, event.name)  # first: the rows are asked for sooner
-            self.action_show_pane("data")
+        if self._data_table == table:  # else a `d` on the built pane came first: it won
+            pane.show(self.session.url, table)
 
     # Loading
 

@@ -1,7 +1,7 @@
 """Builds the main screen's panes one by one, importing each pane's module when it is built.
 
 The first frame shows one pane; the others are built right after it (see
-`MainScreen._mount_pane`). Building them, and importing their modules (the Data pane's
+`MainScreen._build_pane`). Building them, and importing their modules (the Data pane's
 grid and exporter, the Migrations pane's runner), off the first frame's path brings it
 to the screen about a sixth sooner.
 """
