@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
@@ -30,6 +33,17 @@ from tui.helpers import SIZE, OpenApp, main_screen, plain, settle, wait_until
 def built_tabs(screen: MainScreen) -> list[str]:
     """The tabs whose pane has been mounted."""
     return [str(tab.id) for tab in screen.query(TabPane) if tab.children]
+
+
+@asynccontextmanager
+async def on_demand(
+    path: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[DbInspectApp, Pilot[None], MainScreen]]:
+    """The app settled with only its first frame's pane built: the others wait for a key."""
+    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        yield app, pilot, main_screen(app)
 
 
 def test_the_app_module_leaves_the_hidden_panes_unimported() -> None:
@@ -136,10 +150,7 @@ async def test_a_pane_built_after_the_reads_shows_what_was_read(
 ) -> None:
     # Nothing built after the first frame: each pane is built by its key, once the
     # facts and statuses were read without it.
-    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
-    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(app)
+    async with on_demand(demo_db, open_app, monkeypatch) as (app, pilot, screen):
         assert built_tabs(screen) == ["schema"]
         assert screen.facts is not None and screen.statuses is not None
         for key in "215364":
@@ -199,10 +210,7 @@ async def test_keys_typed_while_the_app_starts_act_once_it_is_up(
 async def test_a_pane_being_built_takes_the_keys_not_the_pane_left_behind(
     demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
-    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(app)
+    async with on_demand(demo_db, open_app, monkeypatch) as (app, pilot, screen):
         assert app.focused is screen.query_one(SchemaTree)
         screen.action_show_pane("data")  # the key `4`: the Data pane is being built
         assert app.focused is None  # `/` now would not open the hidden tree's filter
@@ -214,10 +222,7 @@ async def test_a_pane_being_built_takes_the_keys_not_the_pane_left_behind(
 async def test_the_tab_bar_used_while_a_pane_is_built_has_the_last_word(
     demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
-    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(app)
+    async with on_demand(demo_db, open_app, monkeypatch) as (_app, pilot, screen):
         screen.action_show_pane("data")  # the key `4`: the Data pane is being built
         # Then, before it is built, a click on the Schema tab: the tab bar takes focus.
         screen.set_focus(screen.query_one(ContentTabs))
@@ -230,10 +235,7 @@ async def test_the_tab_bar_used_while_a_pane_is_built_has_the_last_word(
 async def test_a_table_opened_while_the_data_pane_is_built_leaves_the_user_where_they_went(
     demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(main_module, "BUILT_AFTER_FIRST_FRAME", ())
-    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = main_screen(app)
+    async with on_demand(demo_db, open_app, monkeypatch) as (_app, pilot, screen):
         screen.post_message(SchemaPane.DataRequested("users"))  # `d` on users
         await wait_until(pilot, lambda: "data" in built_tabs(screen), "the Data pane building")
         screen.action_show_pane("migrations")  # the key `5`, before the rows show
