@@ -70,4 +70,7 @@ def escape_json(document: str) -> str:
     the parsed value is unchanged and the bytes are the same in a pipe, a file or a terminal.
     Indentation newlines are kept.
     """
+    if document.isascii() and document.replace("\n", " ").isprintable():
+        # No control but the newlines: two C sweeps, twice as fast as the pattern.
+        return document
     return _JSON_UNSAFE.sub(_json_escape, document)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 from hostile_text import HOSTILE, raw_controls
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,21 @@ def test_escaped_text_holds_no_control_and_json_keeps_its_value(value: str) -> N
     document = escape_json(json.dumps({"v": value}, ensure_ascii=False, indent=2))
     assert raw_controls(document, allow="\n") == []
     assert json.loads(document) == {"v": value}
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a\x7fb", "a\\u007fb"),  # ASCII, but DEL
+        ("a\tb\rc", "a\\u0009b\\u000dc"),  # ASCII controls written raw
+        ("a\x9bb", "a\\u009bb"),  # C1
+        ("plain\nlines", "plain\nlines"),  # nothing to escape: the document as it was
+    ],
+)
+def test_a_json_document_keeps_its_newlines_and_escapes_every_other_control(
+    raw: str, escaped: str
+) -> None:
+    assert escape_json(f'{{\n  "v": "{raw}"\n}}\n') == f'{{\n  "v": "{escaped}"\n}}\n'
 
 
 def test_styled_text_is_escaped_and_keeps_its_styles() -> None:
