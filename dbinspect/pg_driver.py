@@ -313,6 +313,16 @@ NATIVE_TYPES = frozenset(
 """Types whose Python values the console keeps: numbers, text and bytes."""
 
 
+def bound_identifier(*names: str) -> sql.Identifier:
+    """`sql.Identifier(*names)` for a statement run with parameters.
+
+    psycopg reads every `%` of such a statement's text as a placeholder or as `%%`, an
+    identifier's too: a column named `a%sb` would take a parameter that is not its own.
+    Doubled here, each `%` reaches the server as one.
+    """
+    return sql.Identifier(*(name.replace("%", "%%") for name in names))
+
+
 def values_as_text(conn: psycopg.AsyncConnection[Any]) -> None:
     """Make `conn` return every other type as PostgreSQL prints it (as psql shows it).
 

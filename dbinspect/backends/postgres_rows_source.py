@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.pg_driver import sql
+from dbinspect.pg_driver import bound_identifier, sql
 
 if TYPE_CHECKING:
     from dbinspect.pg_driver import AsyncConnection
@@ -113,7 +113,7 @@ class PgColumn:
     def ref(self) -> sql.Composable:
         """The column of the row being read (`r."name"`); qualified, so that an ORDER BY
         never takes it for a select-list alias of the same name."""
-        return sql.SQL("r.{}").format(sql.Identifier(self.name))
+        return sql.SQL("r.{}").format(bound_identifier(self.name))
 
     @property
     def ordered(self) -> sql.Composable:
@@ -159,7 +159,7 @@ class RowSource:
         """The relation as a FROM item aliased `r`. Plain tables are read ONLY: a legacy
         inheritance child's rows are its own table's (their ctids would collide)."""
         only = sql.SQL("ONLY ") if self.relkind in ("r", "m") else sql.SQL("")
-        return sql.SQL("{}{} AS r").format(only, sql.Identifier(self.schema, self.name))
+        return sql.SQL("{}{} AS r").format(only, bound_identifier(self.schema, self.name))
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -7,10 +7,10 @@ rows. NULLs sort where PostgreSQL puts them by default, last ascending and first
 descending, so that a plain index serves both directions; the seeks say so explicitly
 because `NULL > x` is never true.
 
-Every value is a bound parameter, and every identifier is quoted by psycopg. Values go
-as text of unknown type (numbers too), so the server reads each as the type of the
-column it meets: a key read as text (a uuid, a timestamp, a real) seeks to exactly the
-row it came from.
+Every value is a bound parameter, and every identifier is quoted by psycopg, its `%`
+doubled as in any statement with parameters (`bound_identifier`). Values go as text of
+unknown type (numbers too), so the server reads each as the type of the column it meets:
+a key read as text (a uuid, a timestamp, a real) seeks to exactly the row it came from.
 """
 
 from __future__ import annotations

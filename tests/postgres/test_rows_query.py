@@ -279,10 +279,11 @@ async def test_the_key_of_a_matching_row(rows: BrowsableRows) -> None:
     assert heap_key is not None and str(heap_key[0]).startswith("(")
 
 
-SCHEMA = 'we"ird sch ema'
-TABLE = 'ta"ble ü 日'
-NO_KEY = "no key; DROP TABLE x"
-VIEW = 'vi"ew'
+# `%s`, `%(x)s` and `%%` in names: psycopg reads them as placeholders in a statement's text.
+SCHEMA = 'we"ird sch%s ema'
+TABLE = 'ta"ble %(x)s ü 日'
+NO_KEY = "no key%%; DROP TABLE x"
+VIEW = 'vi"ew%'
 
 
 def ident(*names: str) -> str:
@@ -293,7 +294,7 @@ HOSTILE = f"""
 CREATE SCHEMA {ident(SCHEMA)};
 CREATE TABLE {ident(SCHEMA, TABLE)} (
   {ident('id "x"')} int PRIMARY KEY, c0 text, k0 text, s0 int, r text, page text,
-  "select" text, "ünï code" text, {ident("a'b")} text
+  "select" text, "ünï %s code" text, {ident("a'b")} text
 );
 INSERT INTO {ident(SCHEMA, TABLE)}
   SELECT g, 'c' || g, 'k' || g, g % 3, 'r' || g, 'p' || g, 's' || g, 'ü' || g,
@@ -309,7 +310,7 @@ async def test_hostile_identifiers(rows: BrowsableRows, url: str) -> None:
     run_sql(url, HOSTILE)
     table = Relation(SCHEMA, TABLE)
     filters = (
-        Filter("ünï code", "like", "Ü1%", case_sensitive=False),
+        Filter("ünï %s code", "like", "Ü1%", case_sensitive=False),
         Filter("a'b", "is not null"),
     )
     query = RowQuery(filters=filters, sort_column="s0", descending=True)
