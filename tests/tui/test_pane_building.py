@@ -15,6 +15,7 @@ from textual.widgets import TabbedContent, TabPane
 from textual.widgets._tabbed_content import ContentTabs
 
 import dbinspect.tui.screens.main as main_module
+from dbinspect.browse.protocol import Relation
 from dbinspect.errors import DbInspectError
 from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.data.pane import DataPane
@@ -236,7 +237,7 @@ async def test_a_table_opened_while_the_data_pane_is_built_leaves_the_user_where
     demo_db: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with on_demand(demo_db, open_app, monkeypatch) as (_app, pilot, screen):
-        screen.post_message(SchemaPane.DataRequested("users"))  # `d` on users
+        screen.post_message(SchemaPane.DataRequested(Relation(None, "users")))  # `d` on users
         await wait_until(pilot, lambda: "data" in built_tabs(screen), "the Data pane building")
         screen.action_show_pane("migrations")  # the key `5`, before the rows show
         await settle(pilot)

@@ -16,13 +16,14 @@ from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Label, ProgressBar
 from textual.worker import Worker
 
-from dbinspect.browse.browser import RowBrowser
+from dbinspect.browse.browser import RowBrowser, find_relation
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import FetchPlan, RowWindow
 from dbinspect.connections import ConnectionOwner, PagerSource
 from dbinspect.errors import DbInspectError
 from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
+from dbinspect.textsafe import escape_controls
 from dbinspect.tui.clipboard import copy_text
 from dbinspect.tui.data.detail import CellDetail, DetailScreen
 from dbinspect.tui.data.filters import FILTER_SYNTAX, filter_from_text, filter_label
@@ -50,7 +51,7 @@ FULL_LIMIT = 1 << 20
 class Place:
     """Where the user was: restored by `b` after following a foreign key."""
 
-    table: str
+    relation: Relation
     query: RowQuery
     key: tuple[Value, ...] | None
     column: int
@@ -141,6 +142,11 @@ class DataPane(Vertical):
         return None if relation is None else relation.name
 
     @property
+    def relation(self) -> Relation | None:
+        """The relation shown, qualified by its schema where the database has schemas."""
+        return self.browser.relation
+
+    @property
     def row_query(self) -> RowQuery:
         """The filter and sort the rows are browsed under."""
         return self.browser.query
@@ -184,28 +190,34 @@ class DataPane(Vertical):
 
     # Opening ------------------------------------------------------------------------------
 
-    def show(self, url: DatabaseUrl, table: str) -> None:
-        """Show the rows of `table` in the database at `url`."""
+    def show(self, url: DatabaseUrl, table: Relation | str) -> None:
+        """Show the rows of `table` in the database at `url` (a bare name: SQLite's, or a
+        table in PostgreSQL's `public`)."""
         self.history.clear()
-        self.open_table(url, table, RowQuery(), None, 0)
+        relation = table if isinstance(table, Relation) else Relation(None, table)
+        self.open_table(url, relation, RowQuery(), None, 0)
 
     @work(exclusive=True, group="data-open")
     async def open_table(
         self,
         url: DatabaseUrl,
-        table: str,
+        relation: Relation,
         query: RowQuery,
         target: tuple[Value, ...] | None,
         column: int,
     ) -> None:
-        """Open `table` under `query`, on the row at `target` (or the first row)."""
+        """Open `relation` under `query`, on the row at `target` (or the first row).
+
+        Filters, sorts, `b` and followed keys open the relation by its schema and name, as
+        the browser resolved it: a bare name would find only SQLite's tables or `public`'s.
+        """
         self._generation += 1
         generation = self._generation
         self._stop_fetching()
         self._stop_counting()
         try:
             await self._use_database(url)
-            opened = await self._guard(self.browser.open(Relation(None, table), query, target))
+            opened = await self._guard(self.browser.open(relation, query, target))
         except DbInspectError as error:
             if generation == self._generation:
                 self._show_unreadable()
@@ -653,13 +665,13 @@ class DataPane(Vertical):
         if any(v is None for v in values) or len(values) != len(fk.columns):
             self.notify("The key is NULL: it points at no row", timeout=2)
             return
-        parent = fk.ref_table if fk.ref_schema is None else f"{fk.ref_schema}.{fk.ref_table}"
+        parent = Relation(fk.ref_schema, fk.ref_table)
         self.follow_key(parent, fk.ref_columns, tuple(values), fk.columns.index(column))
 
     @work(exclusive=True, group="data-follow")
     async def follow_key(
         self,
-        ref_table: str,
+        referenced: Relation,
         ref_columns: tuple[str | None, ...],
         values: tuple[Value, ...],
         part: int,
@@ -671,9 +683,9 @@ class DataPane(Vertical):
         url = owner.url
         try:
             backend = await owner.get("browse")
-            parent = (await backend.schema()).get(ref_table)
+            parent = find_relation(await backend.schema(), referenced)
             if parent is None:
-                raise DbInspectError(f"the referenced table {ref_table} does not exist")
+                raise DbInspectError(f"the referenced table {referenced} does not exist")
             names = [c for c in ref_columns if c is not None]
             if len(names) != len(values):
                 pk = sorted((c for c in parent.columns if c.pk), key=lambda c: c.pk)
@@ -686,16 +698,13 @@ class DataPane(Vertical):
         if key is None:
             self.notify("No row matches the key (a dangling reference)", severity="warning")
             return
-        here = self.grid.cursor_cached_row
-        self.history.append(
-            Place(self.table, self.row_query, here.key if here else None, self.grid.cursor_col)
-        )
+        self._remember_place()
         target_column = 0
         if names[part] in [c.name for c in parent.columns]:
             target_column = [c.name for c in parent.columns if c.hidden in (0, 2, 3)].index(
                 names[part]
             )
-        self.open_table(url, parent.qualified_name, RowQuery(), key, target_column)
+        self.open_table(url, Relation(parent.schema, parent.name), RowQuery(), key, target_column)
 
     @work(exclusive=True, group="data-follow")
     async def follow_references(self, column: str, row: dict[str, Value]) -> None:
@@ -726,12 +735,18 @@ class DataPane(Vertical):
         """Open the referencing rows, remembering this row for `b`."""
         if reference is None or self.connections is None or self.table is None:
             return
-        here = self.grid.cursor_cached_row
-        self.history.append(
-            Place(self.table, self.row_query, here.key if here else None, self.grid.cursor_col)
-        )
+        self._remember_place()
         query = RowQuery(filters=reference.filters)
-        self.open_table(self.connections.url, reference.table, query, None, 0)
+        self.open_table(self.connections.url, reference.relation, query, None, 0)
+
+    def _remember_place(self) -> None:
+        """Note the row under the cursor, for `b` to return to."""
+        relation, here = self.relation, self.grid.cursor_cached_row
+        if relation is not None:
+            place = Place(
+                relation, self.row_query, here.key if here else None, self.grid.cursor_col
+            )
+            self.history.append(place)
 
     def action_go_back(self) -> None:
         """Return to the row a foreign key was followed from."""
@@ -739,7 +754,7 @@ class DataPane(Vertical):
             self.notify("Nowhere to go back to", timeout=2)
             return
         place = self.history.pop()
-        self.open_table(self.connections.url, place.table, place.query, place.key, place.column)
+        self.open_table(self.connections.url, place.relation, place.query, place.key, place.column)
 
     # Filter and sort ----------------------------------------------------------------------
 
@@ -750,7 +765,8 @@ class DataPane(Vertical):
             return
         column = grid.columns[grid.cursor_col]
         box = self.query_one("#data-filter", Input)
-        box.placeholder = f"{column}: {FILTER_SYNTAX}   (empty clears all)"
+        # A placeholder is drawn as it is: the column's name is escaped here.
+        box.placeholder = f"{escape_controls(column)}: {FILTER_SYNTAX}   (empty clears all)"
         box.value = ""
         box.add_class("-open")
         box.focus()
@@ -775,10 +791,10 @@ class DataPane(Vertical):
 
     def _filter_by(self, filters: tuple[Filter, ...]) -> None:
         """Browse the same table under `filters` (every one must hold), keeping the sort."""
-        if self.connections is None or self.table is None:
+        if self.connections is None or self.relation is None:
             return
         query = replace(self.row_query, filters=filters)
-        self.open_table(self.connections.url, self.table, query, None, self.grid.cursor_col)
+        self.open_table(self.connections.url, self.relation, query, None, self.grid.cursor_col)
 
     def _drop_filter(self, index: int) -> None:
         filters = self.row_query.filters
@@ -800,7 +816,8 @@ class DataPane(Vertical):
     def action_sort(self, column: int | None = None) -> None:
         """Sort by the cursor's column: ascending, then descending, then key order."""
         grid = self.grid
-        if self.connections is None or self.table is None or not grid.columns:
+        relation = self.relation
+        if self.connections is None or relation is None or not grid.columns:
             return
         name = grid.columns[grid.cursor_col if column is None else column]
         query = self.row_query
@@ -810,7 +827,7 @@ class DataPane(Vertical):
             query = replace(query, descending=True)
         else:
             query = replace(query, sort_column=None, descending=False)
-        self.open_table(self.connections.url, self.table, query, None, grid.columns.index(name))
+        self.open_table(self.connections.url, relation, query, None, grid.columns.index(name))
 
     @on(RowGrid.HeaderClicked)
     def _header_clicked(self, event: RowGrid.HeaderClicked) -> None:

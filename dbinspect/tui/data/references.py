@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from dbinspect.browse.protocol import Relation
 from dbinspect.models import Filter, Schema, SchemaObject, Value
 from dbinspect.tui.sanitize import safe_text
 
@@ -22,13 +23,13 @@ from dbinspect.tui.sanitize import safe_text
 class Reference:
     """The rows of `table` whose foreign key holds one row's key: `filters` find them."""
 
-    table: str
+    relation: Relation
     filters: tuple[Filter, ...]
 
     @property
     def label(self) -> Text:
         """`table (column = value, ...)`, every name and value escaped."""
-        text = safe_text(self.table, style="bold")
+        text = safe_text(str(self.relation), style="bold")
         text.append(" (")
         for index, found in enumerate(self.filters):
             if index:
@@ -64,9 +65,7 @@ def references_to(
         filters = tuple(
             Filter(child, "equals", value) for child, value in zip(fk.columns, values, strict=True)
         )
-        found.append(
-            Reference(fk.table if fk.schema is None else f"{fk.schema}.{fk.table}", filters)
-        )
+        found.append(Reference(Relation(fk.schema, fk.table), filters))
     return found
 
 

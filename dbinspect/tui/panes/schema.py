@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static, Tree
 
+from dbinspect.browse.protocol import Relation
 from dbinspect.models import RELATION_KINDS, Schema, SchemaObject
 from dbinspect.tui.panes.schema_detail import (
     NOTHING_SELECTED,
@@ -41,9 +42,9 @@ class SchemaPane(Horizontal):
     class DataRequested(Message):
         """The user asked to see a table's or view's rows."""
 
-        def __init__(self, name: str) -> None:
+        def __init__(self, relation: Relation) -> None:
             super().__init__()
-            self.name = name
+            self.relation = relation
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -109,7 +110,7 @@ class SchemaPane(Horizontal):
 
     def _open(self, obj: SchemaObject) -> None:
         if obj.kind in RELATION_KINDS:
-            self.post_message(self.DataRequested(obj.qualified_name))
+            self.post_message(self.DataRequested(Relation(obj.schema, obj.name)))
 
     @on(SchemaTree.OpenRequested)
     def _open_requested(self, event: SchemaTree.OpenRequested) -> None:

@@ -60,7 +60,7 @@ class ResultPane(DataPane):
         self.history.clear()
         self.browser.forget()
         self.connections = ResultSource(url, pager)
-        self.open_table(url, RESULT.name, RowQuery(), None, 0)
+        self.open_table(url, RESULT, RowQuery(), None, 0)
 
     def clear_result(self) -> None:
         """Show no rows (a statement without rows ran, or the console was reset)."""

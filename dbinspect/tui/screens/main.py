@@ -90,7 +90,7 @@ class MainScreen(Screen[None]):
         self.statuses: list[MigrationStatus] | None = None
         self.statuses_error: str | None = None
         self._sizes_wanted = False
-        self._data_table: str | None = None
+        self._data_table: Relation | None = None
         self._first_frame = asyncio.Event()
         self._built: dict[str, asyncio.Event] = {}
         """Each pane built so far, by tab id: its event is set once it is mounted and
@@ -335,17 +335,17 @@ class MainScreen(Screen[None]):
 
     @on(SchemaPane.DataRequested)
     def _open_data(self, event: SchemaPane.DataRequested) -> None:
-        self._data_table = event.name
+        self._data_table = event.relation
         pane = self.pane("data", _data_pane_class())
         if pane is None:  # being built: its tab shows now, its rows once it is built
             self.action_show_pane("data")
-            self._open_data_when_built(event.name)
+            self._open_data_when_built(event.relation)
             return
-        pane.show(self.session.url, event.name)  # first: the rows are asked for sooner
+        pane.show(self.session.url, event.relation)  # first: the rows are asked for sooner
         self.action_show_pane("data")
 
     @work(exclusive=True, group="open-data")
-    async def _open_data_when_built(self, table: str) -> None:
+    async def _open_data_when_built(self, table: Relation) -> None:
         """Show `table` in the Data pane once it is built (a later `d` replaces this one);
         the user may have moved to another pane meanwhile: they stay there."""
         pane = await self.built_pane("data", _data_pane_class())
