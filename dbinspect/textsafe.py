@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["UNSAFE", "escape_controls", "escape_json"]
+__all__ = ["UNSAFE", "escape_controls", "escape_json", "file_stem"]
 
 UNSAFE = re.compile(
     "["
@@ -50,6 +50,16 @@ def escape_controls(value: str, *, keep: str = "") -> str:
     if keep:
         return UNSAFE.sub(lambda m: m.group() if m.group() in keep else _escape(m), value)
     return UNSAFE.sub(_escape, value)
+
+
+def file_stem(name: str) -> str:
+    """`name` fit to start a file name that dbinspect proposes (in a dialog or by default).
+
+    A `/`, a `\\` or a NUL would put the file elsewhere, and a control or bidi character
+    would act on the terminal that shows the proposal: each becomes `_`. Leading dots,
+    which would hide the file, are dropped.
+    """
+    return UNSAFE.sub("_", name.replace("/", "_").replace("\\", "_")).lstrip(".")
 
 
 def _json_escape(match: re.Match[str]) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote as quote_url
 
 import pytest
 from hostile_text import HOSTILE, raw_controls
@@ -12,8 +15,13 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from dbinspect.textsafe import escape_controls, escape_json
+from dbinspect.browse.protocol import Relation
+from dbinspect.export.exporter import default_target
+from dbinspect.ops.backup import default_target as backup_target
+from dbinspect.ops.repair import default_output as repair_output
+from dbinspect.textsafe import escape_controls, escape_json, file_stem
 from dbinspect.tui.sanitize import escape_text
+from dbinspect.url import parse_url
 
 
 def test_every_kind_of_control_becomes_a_visible_escape() -> None:
@@ -65,3 +73,26 @@ def test_styled_text_is_escaped_and_keeps_its_styles() -> None:
     assert last.color is not None and last.color.name == "red"
     plain = Text("nothing to escape", style="dim")
     assert escape_text(plain) is plain
+
+
+@given(st.text())
+def test_a_proposed_file_name_holds_no_control_and_stays_in_its_folder(name: str) -> None:
+    stem = file_stem(name)
+    assert raw_controls(stem) == []
+    assert "/" not in stem and "\\" not in stem and not stem.startswith(".")
+    assert len(stem) <= len(name)
+
+
+def test_every_proposed_file_name_is_safe_to_show(tmp_path: Path) -> None:
+    database = tmp_path / f"{HOSTILE}.db"
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    proposals = [
+        default_target(Relation(None, HOSTILE), "csv", tmp_path),
+        backup_target(parse_url(str(database)), "sqlite", stamp),
+        backup_target(parse_url(f"postgres://localhost/{quote_url(HOSTILE)}"), "json", stamp),
+        repair_output(database, stamp),
+    ]
+    for proposal in proposals:
+        assert proposal.parent == tmp_path or proposal.parent == Path.cwd()
+        assert raw_controls(proposal.name) == [], proposal.name
+        assert proposal.name.startswith("a_")  # the name's ordinary characters stay

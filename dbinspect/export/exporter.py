@@ -30,6 +30,7 @@ from dbinspect.export.encode import (
 )
 from dbinspect.export.split import export_in_parts
 from dbinspect.models import RowQuery
+from dbinspect.textsafe import file_stem
 
 CHUNK_ROWS = 1000
 """Rows read per batch or page: enough that each read costs little beside its rows, few
@@ -211,7 +212,6 @@ def _remove(path: Path) -> None:
 
 def default_target(relation: Relation, fmt: Format, folder: Path | None = None) -> Path:
     """`<table>.<ext>` in `folder` (the working directory), the name made safe as a file
-    name: a `/`, a NUL or a leading dot would put the file elsewhere or hide it."""
-    stem = "".join("_" if c in "/\\\x00" or ord(c) < 32 else c for c in relation.name)
-    stem = stem.lstrip(".") or "export"
+    name that a dialog shows (see `file_stem`)."""
+    stem = file_stem(relation.name) or "export"
     return (folder or Path.cwd()) / f"{stem[:200]}.{EXTENSIONS[fmt]}"

@@ -17,6 +17,7 @@ from typing import Literal
 from dbinspect import sqlite_driver as driver
 from dbinspect.errors import OperationError
 from dbinspect.export.exporter import replacing_file
+from dbinspect.textsafe import file_stem
 from dbinspect.url import DatabaseUrl
 
 BackupFormat = Literal["sqlite", "sql", "json", "custom"]
@@ -56,7 +57,7 @@ def default_target(url: DatabaseUrl, fmt: BackupFormat, now: datetime | None = N
     """
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     if url.backend == "sqlite" and url.path is not None:
-        folder, stem = url.path.resolve().parent, url.path.stem
+        folder, stem = url.path.resolve().parent, file_stem(url.path.stem) or "backup"
     else:
         folder, stem = Path.cwd(), _database_name(url)
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -71,7 +72,7 @@ def _database_name(url: DatabaseUrl) -> str:
     from urllib.parse import unquote, urlsplit
 
     name = unquote(urlsplit(url.raw).path.lstrip("/")) or "postgres"
-    return "".join("_" if c in "/\\\x00" or ord(c) < 32 else c for c in name).lstrip(".")
+    return file_stem(name)
 
 
 def open_source(url: DatabaseUrl) -> driver.Connection:

@@ -24,6 +24,7 @@ from dbinspect import sqlite_driver as driver
 from dbinspect.errors import OperationError
 from dbinspect.ops.repair_pages import has_dbpage
 from dbinspect.ops.repair_salvage import Salvage, is_damage, salvage_into
+from dbinspect.textsafe import UNSAFE, file_stem
 from dbinspect.url import DatabaseUrl
 
 
@@ -46,9 +47,11 @@ Step = Callable[[str], None]
 
 
 def default_output(path: Path, now: datetime | None = None) -> Path:
-    """`<db>-repaired-<UTC timestamp><suffix>` beside the database."""
+    """`<db>-repaired-<UTC timestamp><suffix>` beside the database (the name made safe to
+    show: see `file_stem`)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return path.with_name(f"{path.stem}-repaired-{stamp}{path.suffix or '.db'}")
+    suffix = path.suffix if path.suffix and not UNSAFE.search(path.suffix) else ".db"
+    return path.with_name(f"{file_stem(path.stem)}-repaired-{stamp}{suffix}")
 
 
 def repair_database(
