@@ -107,3 +107,20 @@ def run_in_pty(
         if process.poll() is None:
             process.kill()
     return status, b"".join(chunks).decode("utf-8", "replace")
+
+
+def dbinspect(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m dbinspect` with its output piped; bytes, as they were written."""
+    return subprocess.run(
+        [sys.executable, "-m", "dbinspect", *map(str, args)],
+        capture_output=True,
+        cwd=cwd,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def text(result: subprocess.CompletedProcess[bytes]) -> str:
+    """stdout and stderr, decoded strictly: an escaped line is plain UTF-8."""
+    return result.stdout.decode() + result.stderr.decode()

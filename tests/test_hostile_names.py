@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,33 +18,17 @@ from hostile_text import (
     HOSTILE,
     OSC2,
     OSC52,
-    clean_env,
+    dbinspect,
     names,
     quote,
     raw_controls,
     run_in_pty,
+    text,
     write_migration,
 )
 from hypothesis import given, settings
 
 ESCAPED_PARTS = ("\\x1b]52;c;aGk=\\x1b\\", "\\x1b[2J", "\\x9b31m", "\\u202eevil", "\\x1b]2;pwned")
-
-
-def dbinspect(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run `python -m dbinspect` with its output piped; bytes, as they were written."""
-    return subprocess.run(
-        [sys.executable, "-m", "dbinspect", *map(str, args)],
-        capture_output=True,
-        cwd=cwd,
-        env=clean_env(),
-        timeout=60,
-        check=False,
-    )
-
-
-def text(result: subprocess.CompletedProcess[bytes]) -> str:
-    """stdout and stderr, decoded strictly: an escaped line is plain UTF-8."""
-    return result.stdout.decode() + result.stderr.decode()
 
 
 def hostile_folder(tmp_path: Path) -> Path:

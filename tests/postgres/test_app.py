@@ -16,7 +16,7 @@ import pytest
 from pgkit import fresh_database, load_chinook, query, run_sql
 from rich.console import Console
 from textual.pilot import Pilot
-from tui.helpers import SIZE, main_screen, settle, wait_until
+from tui.helpers import SIZE, schema_read, screen_text, settle, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
@@ -48,16 +48,6 @@ async def open_app(url: str, cwd: Path, source: str | None = None) -> AsyncItera
         await session.connections.aclose()
 
 
-def screen_text(app: DbInspectApp) -> str:
-    """What the screen shows, as plain text."""
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
-    with console.capture() as capture:
-        console.print(update)
-    return capture.get()
-
-
 def psql(url: str, sql: str) -> str:
     """One value from psql, as psql prints it unaligned."""
     done = subprocess.run(
@@ -71,17 +61,6 @@ def psql_status(url: str, sql: str) -> int:
     return subprocess.run(
         ["psql", "-X", "-q", "-d", url, "-c", sql], capture_output=True
     ).returncode
-
-
-async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
-    """Wait for the full schema (columns included), not just the first outline of names."""
-    screen = main_screen(app)
-    await wait_until(
-        pilot,
-        lambda: screen.schema_ is not None and any(o.columns for o in screen.schema_.objects),
-        "the schema's columns read",
-    )
-    await settle(pilot)
 
 
 async def open_in_data(pilot: Pilot[None], app: DbInspectApp, name: str) -> None:

@@ -12,11 +12,8 @@ browses, filters and sorts such a table as any other.
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -30,19 +27,19 @@ from hostile_text import (
     CLEAR,
     OSC2,
     OSC52,
-    clean_env,
+    dbinspect,
     names,
     quote,
     raw_controls,
     run_in_pty,
+    text,
     write_migration,
 )
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pgkit import query, run_sql
-from rich.console import Console
 from textual.pilot import Pilot
-from tui.helpers import main_screen, plain, settle, wait_until
+from tui.helpers import plain, schema_read, settle, terminal_text, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
@@ -247,23 +244,6 @@ def write_migrations(folder: Path, descriptions: tuple[str, str, str]) -> Path:
     return source
 
 
-def dbinspect(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run `python -m dbinspect` with its output piped; bytes, as they were written."""
-    return subprocess.run(
-        [sys.executable, "-m", "dbinspect", *map(str, args)],
-        capture_output=True,
-        cwd=cwd,
-        env=clean_env(),
-        timeout=60,
-        check=False,
-    )
-
-
-def text(result: subprocess.CompletedProcess[bytes]) -> str:
-    """stdout and stderr, decoded strictly: an escaped line is plain UTF-8."""
-    return result.stdout.decode() + result.stderr.decode()
-
-
 def migrate(url: str, *args: str) -> list[str]:
     return ["migrate", *args, "-D", url, "--source", "migrations"]
 
@@ -411,35 +391,8 @@ async def open_app(url: str, cwd: Path) -> AsyncIterator[DbInspectApp]:
         await session.connections.aclose()
 
 
-def screen_text(app: DbInspectApp) -> str:
-    """What the terminal receives for the whole screen (toasts included), but Textual's
-    own cursor moves and colours."""
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        legacy_windows=False,
-    )
-    return "".join(segment.text for segment in console.render(update) if not segment.control)
-
-
 def errors_shown(app: DbInspectApp) -> list[str]:
     return [n.message for n in app._notifications if n.severity == "error"]
-
-
-async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
-    """Wait for the full schema (columns included), not just the first outline."""
-    screen = main_screen(app)
-    await wait_until(
-        pilot,
-        lambda: screen.schema_ is not None and any(o.columns for o in screen.schema_.objects),
-        "the schema's columns read",
-    )
-    await settle(pilot)
 
 
 def find(tree: SchemaTree, name: str) -> bool:
@@ -486,7 +439,7 @@ async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) 
 
 def look(app: DbInspectApp) -> None:
     """The screen as the terminal gets it holds no raw control character (line ends aside)."""
-    shown = screen_text(app)
+    shown = terminal_text(app)
     assert raw_controls(shown, allow="\n") == [], shown
 
 

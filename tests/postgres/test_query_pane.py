@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from pgkit import query, run_sql
 from textual.pilot import Pilot
-from tui.helpers import SIZE, main_screen, settle, wait_until
+from tui.helpers import SIZE, main_screen, screen_text, settle, wait_until
 from tui.query_kit import (
     cancel_running,
     commit_question,
@@ -29,7 +29,6 @@ from tui.query_kit import (
     mode,
     open_query,
     run,
-    screen_text,
     shown,
     status,
     type_text,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from rich.console import Console
 from textual.app import App
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
@@ -97,3 +99,40 @@ def plain(static: object, width: int = 160) -> str:
     console = Console(width=width, record=True, color_system=None)
     console.print(static.content)
     return console.export_text()
+
+
+def screen_text(app: DbInspectApp) -> str:
+    """What the screen shows (dialogs, toasts and the screens under them), as plain text."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(update)
+    return capture.get()
+
+
+def terminal_text(app: DbInspectApp) -> str:
+    """The text the terminal receives for the whole screen (toasts included), without
+    Textual's own cursor moves and colours: where a raw control would act."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        legacy_windows=False,
+    )
+    return "".join(segment.text for segment in console.render(update) if not segment.control)
+
+
+async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
+    """Wait for the full schema (columns included), not just the first outline of names."""
+    screen = main_screen(app)
+    await wait_until(
+        pilot,
+        lambda: screen.schema_ is not None and any(o.columns for o in screen.schema_.objects),
+        "the schema's columns read",
+    )
+    await settle(pilot)

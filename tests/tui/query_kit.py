@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from pathlib import Path
 
-from rich.console import Console
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Label, Static
@@ -17,16 +15,6 @@ from dbinspect.tui.query import QueryPane
 from dbinspect.tui.query.dialogs import CommitScreen
 from dbinspect.tui.query.editor import CompletionList
 from tui.helpers import main_screen, plain, settle, wait_until
-
-
-def screen_text(app: DbInspectApp) -> str:
-    """What the screen shows, as plain text."""
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
-    with console.capture() as capture:
-        console.print(update)
-    return capture.get()
 
 
 async def open_query(pilot: Pilot[None], app: DbInspectApp, *, names: bool = True) -> QueryPane:

@@ -7,14 +7,12 @@ renders (Textual's own cursor moves and colours aside), with notifications shown
 from __future__ import annotations
 
 import asyncio
-import io
 import sqlite3
 from pathlib import Path
 
 import pytest
 from hostile_text import BIDI, C1_CSI, CLEAR, HOSTILE, OSC2, names, quote, raw_controls
 from hypothesis import HealthCheck, given, settings
-from rich.console import Console
 from textual.pilot import Pilot
 
 from dbinspect.errors import DbInspectError
@@ -23,24 +21,9 @@ from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.outcome import LaunchOutcome
 from dbinspect.tui.screens.dialogs import ConfirmScreen, ReportScreen
 from dbinspect.url import parse_url
-from tui.helpers import SIZE, OpenApp, plain, settle
+from tui.helpers import SIZE, OpenApp, plain, settle, terminal_text
 
 PANE_KEYS = "123456"
-
-
-def screen_text(app: DbInspectApp) -> str:
-    """The text of everything on screen (dialogs, toasts and the screens under them)."""
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        legacy_windows=False,
-    )
-    return "".join(segment.text for segment in console.render(update) if not segment.control)
 
 
 async def build(folder: Path, name: str, description: str, *, missing_row: bool) -> Path:
@@ -78,10 +61,10 @@ async def visit_every_pane(pilot: Pilot[None], app: DbInspectApp) -> list[str]:
     for key in PANE_KEYS:
         await pilot.press(key)
         await settle(pilot)
-        shown.append(screen_text(app))
+        shown.append(terminal_text(app))
     await pilot.press("3", "d")  # open the selected table in the Data pane
     await settle(pilot)
-    shown.append(screen_text(app))
+    shown.append(terminal_text(app))
     return shown
 
 
@@ -106,7 +89,7 @@ async def test_the_migrations_heading_and_every_pane_escape_hostile_names(
         await pilot.press("A")
         await settle(pilot)
         assert isinstance(app.screen, ReportScreen | ConfirmScreen)
-        assert raw_controls(screen_text(app), allow="\n") == []
+        assert raw_controls(terminal_text(app), allow="\n") == []
 
 
 async def test_the_confirmation_and_the_banner_escape_hostile_names(
@@ -122,12 +105,12 @@ async def test_the_confirmation_and_the_banner_escape_hostile_names(
         await pilot.press("5", "a")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        shown = screen_text(app)
+        shown = terminal_text(app)
         assert "2 up: \\x1b[2J\\x9b31m\\u202eevil" in shown
         assert raw_controls(shown, allow="\n") == []
         await pilot.press("y")
         await settle(pilot)
-        assert raw_controls(screen_text(app), allow="\n") == []
+        assert raw_controls(terminal_text(app), allow="\n") == []
 
 
 async def test_a_warning_in_the_confirmation_escapes_the_file_it_names(
@@ -148,7 +131,7 @@ async def test_a_warning_in_the_confirmation_escapes_the_file_it_names(
         assert isinstance(app.screen, ConfirmScreen)
         shown = plain(app.screen.query_one("#dialog-body Static"), width=400)
         assert "warning: 3_\\x1b[2J\\x9b31mfk.sql: statement 1" in shown
-        assert raw_controls(screen_text(app), allow="\n") == []
+        assert raw_controls(terminal_text(app), allow="\n") == []
 
 
 async def test_a_failed_launch_banner_escapes_the_file_it_names(
@@ -168,12 +151,12 @@ async def test_a_failed_launch_banner_escapes_the_file_it_names(
         app.run_test(size=SIZE, notifications=True) as pilot,
     ):
         await settle(pilot)
-        assert raw_controls(screen_text(app), allow="\n") == []
+        assert raw_controls(terminal_text(app), allow="\n") == []
         await pilot.press("escape")  # close the failure report: the banner is under it
         await settle(pilot)
         banner = plain(app.screen.query_one("#migrations-banner"), width=400)
         assert "\\x1b]52;c;aGk=" in banner
-        assert raw_controls(screen_text(app), allow="\n") == []
+        assert raw_controls(terminal_text(app), allow="\n") == []
 
 
 async def test_a_notification_quoting_an_unreadable_folder_is_escaped(
@@ -189,7 +172,7 @@ async def test_a_notification_quoting_an_unreadable_folder_is_escaped(
         await settle(pilot)
         await pilot.press("5", "a")  # refused: the folder cannot be read; a toast says why
         await settle(pilot)
-        shown = screen_text(app)
+        shown = terminal_text(app)
         assert "\\x1b]52;c;aGk=" in shown
         assert raw_controls(shown, allow="\n") == []
 

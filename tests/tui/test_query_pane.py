@@ -18,7 +18,7 @@ from dbinspect.tui.data import CACHE_ROWS
 from dbinspect.tui.data.export_dialog import ExportScreen
 from dbinspect.tui.query import dialogs
 from dbinspect.tui.query.dialogs import CommitScreen
-from tui.helpers import SIZE, OpenApp, palette_highlights, settle, wait_until
+from tui.helpers import SIZE, OpenApp, palette_highlights, screen_text, settle, wait_until
 from tui.query_kit import (
     cancel_running,
     commit_question,
@@ -32,7 +32,6 @@ from tui.query_kit import (
     mode,
     open_query,
     run,
-    screen_text,
     shown,
     status,
     type_text,

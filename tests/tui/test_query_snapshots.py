@@ -11,8 +11,8 @@ from pathlib import Path
 
 from syrupy.assertion import SnapshotAssertion
 
-from tui.helpers import SIZE, OpenApp, settle
-from tui.query_kit import completions, finished, grid_rows, open_query, screen_text, write
+from tui.helpers import SIZE, OpenApp, screen_text, settle
+from tui.query_kit import completions, finished, grid_rows, open_query, write
 
 TOP_PROJECTS = """\
 -- the projects with the most code generations

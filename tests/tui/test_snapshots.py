@@ -5,29 +5,16 @@ Regenerate with `pytest tests/tui/test_snapshots.py --snapshot-update` and revie
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from syrupy.assertion import SnapshotAssertion
 
 from dbinspect import sqlite_driver
-from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.panes.migrations import MigrationsPane
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from tui.chinook import NARROW, copy_chinook
-from tui.helpers import SIZE, OpenApp, settle
-
-
-def screen_text(app: DbInspectApp) -> str:
-    """What the screen shows, as plain text lines."""
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), color_system=None)
-    with console.capture() as capture:
-        console.print(update)
-    return capture.get()
+from tui.helpers import SIZE, OpenApp, screen_text, settle
 
 
 async def screenshot(demo_db: Path, open_app: OpenApp, key: str) -> str:
