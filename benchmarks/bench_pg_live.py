@@ -27,6 +27,7 @@ from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
 from dbinspect.tui.app import DbInspectApp
 from dbinspect.tui.data.pane import DataPane
+from dbinspect.tui.screens.main import MainScreen
 from dbinspect.tui.session import Session
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -51,7 +52,9 @@ async def measure(url: str, runs: int) -> list[float]:
     delays: list[float] = []
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            pane = app.screen.query_one(DataPane)
+            screen = app.screen
+            assert isinstance(screen, MainScreen)
+            pane = await screen.built_pane("data", DataPane)  # built after the first frame
             pane.show(settings.url, "note")
             await pilot.press("4")
             while not shown(app, "r000"):
