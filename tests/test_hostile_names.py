@@ -204,7 +204,7 @@ def test_schema_on_a_terminal_is_escaped(tmp_path: Path) -> None:
     assert_escaped(output)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(first=names(), second=names())
 def test_random_names_never_reach_the_terminal_raw(
     tmp_path_factory: pytest.TempPathFactory, first: str, second: str

@@ -302,7 +302,7 @@ def assert_exact(document: dict[str, Any], objects: Objects, migrated: str) -> N
 
 
 CLI_SETTINGS = settings(
-    max_examples=5,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -521,7 +521,7 @@ async def test_fixed_hostile_names_never_reach_the_terminal_from_a_pane(
 
 
 APP_SETTINGS = settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # seconds an example: no shrinking
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -178,7 +178,7 @@ async def test_a_notification_quoting_an_unreadable_folder_is_escaped(
 
 
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
