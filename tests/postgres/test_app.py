@@ -16,13 +16,12 @@ import pytest
 from pgkit import fresh_database, load_chinook, query, run_sql
 from rich.console import Console
 from textual.pilot import Pilot
-from tui.helpers import SIZE, schema_read, screen_text, settle, wait_until
+from tui.helpers import SIZE, open_in_data, schema_read, screen_text, settle, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
 from dbinspect.connections import ConnectionOwner
 from dbinspect.tui.app import DbInspectApp
-from dbinspect.tui.data.pane import DataPane
 from dbinspect.tui.panes.schema_detail import render_object
 from dbinspect.tui.panes.schema_tree import SchemaTree
 from dbinspect.tui.session import Session
@@ -61,28 +60,6 @@ def psql_status(url: str, sql: str) -> int:
     return subprocess.run(
         ["psql", "-X", "-q", "-d", url, "-c", sql], capture_output=True
     ).returncode
-
-
-async def open_in_data(pilot: Pilot[None], app: DbInspectApp, name: str) -> None:
-    """Select `name` in the Schema tree and press `d`, as a user would, until it opens.
-
-    A schema read that lands between the selection and the key rebuilds the tree (the
-    cursor comes back after the next refresh): then the key is pressed again.
-    """
-    tree = app.screen.query_one(SchemaTree)
-    pane = app.screen.query_one(DataPane)
-    for _ in range(5):
-        await wait_until(pilot, lambda: tree.select_object(name), f"{name} in the tree")
-        await settle(pilot)
-        chosen = tree.selected_object
-        if chosen is None or chosen.name != name:
-            continue
-        await pilot.press("d")
-        await settle(pilot)
-        relation = pane.browser.relation
-        if relation is not None and relation.name == name:
-            return
-    raise AssertionError(f"{name} did not open in the Data pane")
 
 
 async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float = 15) -> str:

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pgkit import query, run_sql
 from textual.pilot import Pilot
-from tui.helpers import plain, schema_read, settle, terminal_text, wait_until
+from tui.helpers import open_in_data, plain, schema_read, settle, terminal_text, wait_until
 
 from dbinspect.backends import open_backend
 from dbinspect.config import resolve_settings
@@ -406,24 +406,6 @@ def find(tree: SchemaTree, name: str) -> bool:
     return tree.select_object(name)
 
 
-async def open_in_data(pilot: Pilot[None], app: DbInspectApp, name: str) -> DataPane:
-    """Select `name` in the Schema tree and press `d` until the Data pane has it open."""
-    tree = app.screen.query_one(SchemaTree)
-    pane = app.screen.query_one(DataPane)
-    for _ in range(5):
-        await wait_until(pilot, lambda: find(tree, name), "the table in the tree")
-        await settle(pilot)
-        chosen = tree.selected_object
-        if chosen is None or chosen.name != name:
-            continue
-        await pilot.press("d")
-        await settle(pilot)
-        relation = pane.browser.relation
-        if relation is not None and relation.name == name:
-            return pane
-    raise AssertionError(f"{name!r} did not open in the Data pane")
-
-
 def ids_shown(pane: DataPane) -> list[object]:
     rows = (pane.window.get(i) for i in range(pane.total))
     return [row.values[0] if row is not None else None for row in rows]
@@ -468,7 +450,7 @@ async def browse_every_pane(pilot: Pilot[None], app: DbInspectApp, objects: Obje
     for part in (objects.column, objects.comment, objects.constraint):  # not wrapped
         assert escaped(part) in plain(detail, width=400), part
 
-    pane = await open_in_data(pilot, app, objects.table)
+    pane = await open_in_data(pilot, app, objects.table, find)
     await until(pilot, lambda: pane.total == 2 and None not in ids_shown(pane), "2 rows")
     look(app)
     assert escaped(objects.table) in plain(app.screen.query_one("#data-title"), width=400)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pgkit import SERVER_URL, database_url, load_chinook, run_sql
 from syrupy.assertion import SnapshotAssertion
-from test_app import open_app, open_in_data
-from tui.helpers import SIZE, schema_read, screen_text, settle, wait_until
+from test_app import open_app
+from tui.helpers import SIZE, open_in_data, schema_read, screen_text, settle, wait_until
 
 from dbinspect.tui.data.grid import RowGrid
 from dbinspect.tui.panes.migrations import MigrationsPane

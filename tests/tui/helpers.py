@@ -16,6 +16,8 @@ from textual.widgets import DataTable
 
 from dbinspect.sqlite_driver import dbapi as sqlite3
 from dbinspect.tui.app import DbInspectApp
+from dbinspect.tui.data.pane import DataPane
+from dbinspect.tui.panes.schema_tree import SchemaTree
 from dbinspect.tui.screens.main import MainScreen
 
 BACKGROUND_GROUPS = ("watch",)
@@ -136,3 +138,31 @@ async def schema_read(pilot: Pilot[None], app: DbInspectApp) -> None:
         "the schema's columns read",
     )
     await settle(pilot)
+
+
+async def open_in_data(
+    pilot: Pilot[None],
+    app: DbInspectApp,
+    name: str,
+    select: Callable[[SchemaTree, str], bool] = SchemaTree.select_object,
+) -> DataPane:
+    """Select `name` in the Schema tree (with `select`) and press `d`, as a user would,
+    until the Data pane has it open.
+
+    A schema read that lands between the selection and the key rebuilds the tree (the
+    cursor comes back after the next refresh): then the key is pressed again.
+    """
+    tree = app.screen.query_one(SchemaTree)
+    for _ in range(5):
+        await wait_until(pilot, lambda: select(tree, name), f"{name!r} in the tree")
+        await settle(pilot)
+        chosen = tree.selected_object
+        if chosen is None or chosen.name != name:
+            continue
+        await pilot.press("d")
+        await settle(pilot)
+        pane = app.screen.query_one(DataPane)
+        relation = pane.browser.relation
+        if relation is not None and relation.name == name:
+            return pane
+    raise AssertionError(f"{name!r} did not open in the Data pane")
