@@ -286,9 +286,8 @@ def schema(
         dbinspect schema --format json app.db
         dbinspect schema --format dbmate app.db -o db/schema.sql
     """
-    import json
-
     from dbinspect.cli_output import document_bytes
+    from dbinspect.json_document import indented
     from dbinspect.ops.schema_dump import schema_to_json, schema_to_sql
     from dbinspect.textsafe import escape_json
 
@@ -308,18 +307,16 @@ def schema(
 
         text = dump_schema(url)  # pg_dump's own, not a second DDL generator
     elif url.backend == "postgres":
-        from dbinspect.ops import json_layout
         from dbinspect.ops.schema_dump_postgres import postgres_schema_to_json
 
         loaded = run_async(with_backend(url, gather))
-        text = escape_json(json_layout.dumps(postgres_schema_to_json(loaded))) + "\n"
+        text = escape_json(indented(postgres_schema_to_json(loaded))) + "\n"
     else:
         loaded = run_async(with_backend(url, gather, settings.extensions.inspection))
         text = (
             schema_to_sql(loaded)
             if fmt == "sql"
-            else escape_json(json.dumps(schema_to_json(loaded), indent=2, ensure_ascii=False))
-            + "\n"
+            else escape_json(indented(schema_to_json(loaded))) + "\n"
         )
     if output is None:
         write_document(text)

@@ -79,10 +79,10 @@ def check(
     finally:
         progress.clear()
     if as_json:
-        from dbinspect.ops import json_layout
+        from dbinspect.json_document import indented
         from dbinspect.textsafe import escape_json
 
-        write_document(escape_json(json_layout.dumps(report_to_json(report))) + "\n")
+        write_document(escape_json(indented(report_to_json(report))) + "\n")
     else:
         for line in report_to_lines(report):
             say(line)

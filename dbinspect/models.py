@@ -177,6 +177,9 @@ class DatabaseFacts:
     """A PostgreSQL server's facts; None for SQLite."""
 
 
+_GENERATED = {2: "virtual", 3: "stored"}
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnInfo:
     """One column of a table or view, from `pragma_table_xinfo`."""
@@ -201,7 +204,7 @@ class ColumnInfo:
     @property
     def generated(self) -> str | None:
         """`virtual` or `stored` for a generated column, else None."""
-        return {2: "virtual", 3: "stored"}.get(self.hidden)
+        return _GENERATED.get(self.hidden)
 
 
 @dataclass(frozen=True, slots=True)

