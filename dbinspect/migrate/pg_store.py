@@ -33,7 +33,8 @@ Connection = driver.Connection[tuple[Any, ...]]
 SQLX_LOCK_FACTOR = 0x3D32AD9E
 """sqlx's advisory lock key is this times the CRC-32 of the database's name."""
 IDLE_SESSION_TIMEOUT_SINCE = 140000
-"""The server version that brought `idle_session_timeout` (PostgreSQL 14)."""
+"""The server version that brought `idle_session_timeout` and
+`client_connection_check_interval` (PostgreSQL 14)."""
 
 
 def sqlx_lock_key(database: str) -> int:
@@ -47,7 +48,7 @@ class PgStore:  # implements migrate.store.MigrationStore
     Args:
         conn: An autocommit connection; transactions here are explicit.
         table: The tracking table's name, as sqlx writes it into SQL.
-        url: The database, for messages and for the lock's own connection.
+        url: The database, for messages.
         cancellation: Stops the run from another thread: a cancel request to the server.
     """
 
@@ -61,7 +62,7 @@ class PgStore:  # implements migrate.store.MigrationStore
         self.url = url
         self.cancellation = cancellation
         self._handles = [cancellation.attach(conn.cancel_safe)]
-        self._lock_conn: Connection | None = None
+        self._locked = False
         self._lock_key = 0
         self._untimed: tuple[int, int] | None = None
         """(version, ns) of an applied migration whose execution_time is still -1."""
@@ -91,7 +92,7 @@ class PgStore:  # implements migrate.store.MigrationStore
         conn = driver.connect(url, read_only=not write)
         if write:
             try:
-                _keep_when_idle(conn)  # it waits idle while the lock is waited for
+                _settle_migration_session(conn)
             except driver.Error as error:
                 conn.close()
                 raise driver.connect_error(url, error) from error
@@ -102,9 +103,6 @@ class PgStore:  # implements migrate.store.MigrationStore
         for handle in self._handles:
             self.cancellation.detach(handle)
         self._handles = []
-        if self._lock_conn is not None:
-            self._lock_conn.close()
-            self._lock_conn = None
         self.conn.close()
 
     def _lost_or(self, error: driver.Error, message: str) -> MigrationError:
@@ -191,46 +189,34 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             raise self._lost_or(error, "cannot create the tracking table") from error
 
     def lock(self) -> None:
-        """Take sqlx's advisory lock on a connection of its own, waiting for its holder.
+        """Take sqlx's advisory lock on the migration session itself, waiting for its holder.
 
-        Session-level, as sqlx's: held across every migration of the run, released by
-        `unlock` or, if this process dies, by the server when the session ends. A cancel
-        while waiting sends the server a cancel request for the wait.
+        Session-level, as sqlx's, and on the session that runs the migrations, as sqlx
+        takes it: the lock cannot be lost while the run goes on, since a session that
+        ends (terminated, timed out, its network gone) takes the run's statements with it.
+        Released by `unlock` or by the server when the session ends. A cancel while
+        waiting sends the server a cancel request for the wait.
         """
-        lock_conn = driver.connect(self.url)
-        handle = self.cancellation.attach(lock_conn.cancel_safe)
         try:
             self._check_cancel()
-            # This session sits idle for the whole run, holding the lock: a server set
-            # to end idle sessions would end it, and let another runner in.
-            _keep_when_idle(lock_conn)
-            database = lock_conn.execute("SELECT current_database()").fetchone()
+            database = self.conn.execute(b"SELECT current_database()").fetchone()
             assert database is not None
             self._lock_key = sqlx_lock_key(database[0])
-            lock_conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+            self.conn.execute(b"SELECT pg_advisory_lock(%s)", (self._lock_key,))
         except driver.Error as error:
-            self.cancellation.detach(handle)
-            lock_conn.close()
             self._check_cancel(error)
             raise self._lost_or(error, "cannot take the migration lock") from error
-        except BaseException:
-            self.cancellation.detach(handle)
-            lock_conn.close()
-            raise
-        self._handles.append(handle)
-        self._lock_conn = lock_conn
+        self._locked = True
 
     def unlock(self) -> None:
-        """Release the advisory lock (closing its connection releases it too)."""
-        lock_conn, self._lock_conn = self._lock_conn, None
-        if lock_conn is None:
+        """Release the advisory lock (the session's end releases it too)."""
+        if not self._locked:
             return
+        self._locked = False
         try:
-            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+            self.conn.execute(b"SELECT pg_advisory_unlock(%s)", (self._lock_key,))
         except driver.Error:
             pass  # the session is gone, and the lock with it
-        finally:
-            lock_conn.close()
 
     def restamp(self, version: int, checksum: bytes) -> None:
         """Store `checksum` as the applied checksum of `version`."""
@@ -460,14 +446,20 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         )
 
 
-def _keep_when_idle(conn: Connection) -> None:
-    """Exempt a migration session from the server's `idle_session_timeout`.
+def _settle_migration_session(conn: Connection) -> None:
+    """Keep a migration session alive while idle, and end it soon after its client dies.
+
+    It holds the advisory lock for the whole run, idle between migrations: a server set
+    to end idle sessions (`idle_session_timeout`) would end it and let another runner in.
+    And when this process is killed, the server would otherwise run the statement in
+    flight to its end, holding the lock all along: `client_connection_check_interval`
+    makes it notice the closed socket, roll back and release the lock within a second.
 
     Raises:
         driver.Error: The connection failed.
     """
     if conn.info.server_version >= IDLE_SESSION_TIMEOUT_SINCE:
-        conn.execute("SET idle_session_timeout = 0")
+        conn.execute(b"SET idle_session_timeout = 0; SET client_connection_check_interval = 1000")
 
 
 def _first_line(error: BaseException) -> str:

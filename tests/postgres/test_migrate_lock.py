@@ -228,3 +228,81 @@ def test_a_long_wait_for_the_lock_survives_a_server_ending_idle_sessions(
         _, err = runner.communicate(timeout=HANG_S)
     assert runner.returncode == 0, err
     assert [r[0] for r in tracking_rows(pg_url)] == [1]
+
+
+def advisory_holder(url: str) -> int:
+    """The pid of the session holding sqlx's lock on `url`'s database."""
+    rows = query(
+        url,
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND ((classid::bigint << 32) | objid::bigint) = %s",
+        (sqlx_key(database_name(url)),),
+    )
+    assert len(rows) == 1, rows
+    return int(str(rows[0][0]))
+
+
+def waiting_for_gate(url: str) -> bool:
+    return any(
+        t == "Lock" and "FROM gate" in str(sql) for _, _, t, _, sql in dbinspect_backends(url)
+    )
+
+
+def test_the_lock_is_held_by_the_session_that_migrates(pg_url: str, tmp_path: Path) -> None:
+    # As sqlx takes it: the session that ends takes the lock and the run with it, so no
+    # other runner can get in while a file is still running (a -- no-transaction file
+    # would then run twice).
+    run_sql(pg_url, "CREATE TABLE gate (x int); CREATE TABLE log (what text)")
+    write_folder(
+        tmp_path / "migrations",
+        {
+            "1_a.sql": "CREATE TABLE a (x int);\n",
+            "2_charge.sql": "-- no-transaction\n"
+            "INSERT INTO log VALUES ('charge'); SELECT count(*) FROM gate;\n",
+        },
+    )
+    with psycopg.connect(pg_url, autocommit=True) as gatekeeper:
+        gatekeeper.execute("BEGIN")
+        gatekeeper.execute("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
+        first = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+        second = None
+        try:
+            wait_until(lambda: waiting_for_gate(pg_url), "migration 2 waiting for the table gate")
+            running = [pid for pid, _, t, _, _ in dbinspect_backends(pg_url) if t == "Lock"]
+            assert running == [advisory_holder(pg_url)]
+            run_sql(pg_url, f"SELECT pg_terminate_backend({advisory_holder(pg_url)})")
+            _, err = first.communicate(timeout=HANG_S)
+            second = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+            wait_until(lambda: waiting_for_gate(pg_url), "the second run waiting for gate")
+        finally:
+            gatekeeper.execute("ROLLBACK")
+            first.kill()
+        assert second is not None
+        out, _ = second.communicate(timeout=HANG_S)
+    assert first.returncode == 1 and len(err.strip().splitlines()) == 1, err
+    assert second.returncode == 0 and out.startswith("Applied 2/migrate charge"), out
+    assert query(pg_url, "SELECT what FROM log") == [("charge",)]  # ran once
+    assert [r[0] for r in tracking_rows(pg_url)] == [1, 2]
+
+
+def test_a_killed_runner_releases_the_lock_without_waiting_for_its_statement(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(pg_url, "CREATE TABLE gate (x int)")
+    write_folder(tmp_path / "migrations", {"1_wait.sql": "SELECT count(*) FROM gate;\n"})
+    with psycopg.connect(pg_url, autocommit=True) as gatekeeper:
+        gatekeeper.execute("BEGIN")
+        gatekeeper.execute("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE")
+        runner = start_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+        try:
+            wait_until(lambda: waiting_for_gate(pg_url), "migration 1 waiting for the table gate")
+            runner.kill()
+            runner.communicate(timeout=HANG_S)
+            # The server notices the closed socket and ends the orphaned session, while
+            # the statement it ran would otherwise wait for the gate as long as it is shut.
+            wait_until(lambda: dbinspect_backends(pg_url) == [], "the orphaned session to end")
+            key = sqlx_key(database_name(pg_url))
+            assert query(pg_url, "SELECT pg_try_advisory_lock(%s)", (key,)) == [(True,)]
+        finally:
+            gatekeeper.execute("ROLLBACK")
+    assert tracking_rows(pg_url) == []
