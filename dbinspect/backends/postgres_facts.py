@@ -31,8 +31,8 @@ SELECT current_setting('server_version'), current_setting('server_version_num'):
 # sqlx's tracking table, found on the search path as sqlx finds it.
 MIGRATIONS = """
 SELECT t.version, t.description, t.installed_on::text, t.success,
-       (SELECT count(*) FROM {table} WHERE success),
-       (SELECT count(*) FROM {table} WHERE NOT success)
+       (SELECT count(*) FROM {table} WHERE success IS NOT false),
+       (SELECT count(*) FROM {table} WHERE success = false)
 FROM {table} t ORDER BY t.version DESC LIMIT 1
 """
 
@@ -95,11 +95,13 @@ async def _latest_migration(
     if row is None:
         return None, None
     version, description, installed_on, success, applied, failed = row
+    if type(version) is not int:  # a table of the same name that is not sqlx's
+        return None, f"version {version!r} is not an integer"
     fact = MigrationFact(
-        version=int(version),
-        description=str(description),
-        installed_on=str(installed_on),
-        success=bool(success),
+        version=version,
+        description="" if description is None else str(description),
+        installed_on="" if installed_on is None else str(installed_on),
+        success=success is not False,  # sqlx's failure is `success = false`, not NULL
         applied=int(applied),
         failed=int(failed),
     )

@@ -20,6 +20,7 @@ from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.statements import Statement
 
 _WORDS = re.compile(r"[A-Za-z_]+")
+_SPACES = re.compile(r"\s*")
 _SEMICOLON = "ASCII_59"
 _COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
 
@@ -64,14 +65,20 @@ _NEVER_IN_TRANSACTION_WORDS = (
     ("REINDEX", "SCHEMA"),
 )
 _CONCURRENT_WORDS = frozenset({"CREATE", "DROP", "REINDEX"})
+_ROUTINE_HEADS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
+"""psql's marks for the words that start `CREATE [OR REPLACE] FUNCTION|PROCEDURE`."""
 
 
 def _scanner_spans(sql: str) -> list[tuple[int, int]]:
     """(start of its first token, end just past its `;`) of each statement, by the scanner.
 
-    Every `;` outside quotes and comments ends a statement. An unterminated quote or
-    comment hides every `;` after it from the server too: from there the file is one
-    statement, which the server refuses with its reason.
+    For a file PostgreSQL's parser rejects (a typo, or a word a newer server reserves):
+    a `;` outside quotes and comments ends a statement, as psql's own lexer decides it,
+    which libpg_query does not offer and is written out here: not inside parentheses (a
+    rule's `DO ALSO (...; ...)`), nor inside the `BEGIN ... END` body of a
+    `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (where a `CASE ... END` nests). An
+    unterminated quote or comment hides every `;` after it from the server too: from
+    there the file is one statement, which the server refuses with its reason.
     """
     unterminated: int | None = None
     try:
@@ -85,13 +92,30 @@ def _scanner_spans(sql: str) -> list[tuple[int, int]]:
             tokens, unterminated = [], 0
     spans = []
     body: int | None = None
+    parentheses = depth = 0
+    heads = ""  # psql's mark for each of the statement's first four words
     for token in tokens:
-        if token.name == _SEMICOLON:
+        name = token.name
+        if name == _SEMICOLON and parentheses == 0 and depth == 0:
             if body is not None:  # `;;` is an empty statement, which the server skips
                 spans.append((body, token.end + 1))
-            body = None
-        elif body is None and token.name not in _COMMENTS:
+            body, heads = None, ""
+            continue
+        if body is None and name not in _COMMENTS:
             body = token.start
+        if name == "ASCII_40":
+            parentheses += 1
+        elif name == "ASCII_41":
+            parentheses = max(parentheses - 1, 0)
+        elif token.kind != "NO_KEYWORD" or (name == "IDENT" and sql[token.start] != '"'):
+            word = sql[token.start : token.end + 1].lower()
+            if len(heads) < 4:
+                heads += _ROUTINE_HEADS.get(word, "-")
+            if parentheses == 0 and heads.startswith(("cf", "cp", "corf", "corp")):
+                if word == "begin" or (word == "case" and depth > 0):
+                    depth += 1
+                elif word == "end" and depth > 0:
+                    depth -= 1
     if unterminated is not None:
         spans.append((unterminated if body is None else body, len(sql)))
     elif body is not None:
@@ -111,12 +135,9 @@ def _statement_spans(sql: str) -> list[tuple[int, int]]:
         return _scanner_spans(sql)
     spans = []
     for found in slices:
-        end = found.stop
-        rest = sql[end:]
-        after = len(rest) - len(rest.lstrip())
-        if rest[after : after + 1] == ";":
-            end += after + 1
-        spans.append((found.start, end))
+        gap = _SPACES.match(sql, found.stop)  # matched in place: no copy of the rest
+        end = gap.end() if gap else found.stop
+        spans.append((found.start, end + 1 if sql[end : end + 1] == ";" else found.stop))
     return spans
 
 

@@ -24,7 +24,13 @@ from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.migrator import baseline_refusal
 from dbinspect.migrate.pg_dialect import POSTGRES, checked_table_name
-from dbinspect.migrate.records import AppliedMigration, InvalidIndex, Migration
+from dbinspect.migrate.records import (
+    AppliedMigration,
+    InvalidIndex,
+    Migration,
+    applied_from_row,
+    checked_version,
+)
 from dbinspect.migrate.statements import Statement
 from dbinspect.url import DatabaseUrl
 
@@ -154,10 +160,7 @@ class PgStore:  # implements migrate.store.MigrationStore
             "SELECT version, description, installed_on::text, success, checksum, "
             f"execution_time FROM {self.table} ORDER BY version"
         )
-        return [
-            AppliedMigration(int(v), str(d), str(i), bool(s), bytes(c), int(t))
-            for v, d, i, s, c, t in rows
-        ]
+        return [applied_from_row(row, self.table) for row in rows]
 
     def dirty_version(self) -> int | None:
         """The lowest version whose tracking row says it failed, if any."""
@@ -166,7 +169,7 @@ class PgStore:  # implements migrate.store.MigrationStore
         rows = self._query(
             f"SELECT version FROM {self.table} WHERE success = false ORDER BY version LIMIT 1"
         )
-        return int(rows[0][0]) if rows else None
+        return checked_version(rows[0][0], self.table) if rows else None
 
     def ensure_table(self) -> None:
         """Create the tracking table with sqlx's exact DDL when it is missing."""

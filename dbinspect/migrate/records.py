@@ -7,8 +7,11 @@ define and to build. Every command is a new process that builds thousands of the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
+
+from dbinspect.errors import MigrationError
 
 MigrationKind = Literal["simple", "reversible"]
 StatusKind = Literal["applied", "pending", "modified", "missing", "failed"]
@@ -47,6 +50,50 @@ class AppliedMigration(NamedTuple):
     checksum: bytes
     execution_time: int
     """Nanoseconds; -1 while the migration's transaction had not been timed."""
+
+
+def _not_sqlxs(table: str, problem: str) -> MigrationError:
+    return MigrationError(
+        f"the tracking table {table} is not sqlx's: {problem}",
+        "sqlx cannot read it either; compare it with sqlx's CREATE TABLE",
+    )
+
+
+def checked_version(version: object, table: str) -> int:
+    """A tracking row's version, which sqlx reads as a 64-bit integer.
+
+    Raises:
+        MigrationError: It is not an integer (a table made by hand, or a hostile file's).
+    """
+    if type(version) is not int:
+        raise _not_sqlxs(table, f"version {version!r} is not an integer")
+    return version
+
+
+def applied_from_row(row: Sequence[object], table: str) -> AppliedMigration:
+    """A tracking row as read, checked as sqlx checks it when it reads the table.
+
+    The table may not be sqlx's (made by hand, or a hostile file's): sqlx reads each
+    row's version as a 64-bit integer and its checksum as bytes, and stops at a row it
+    cannot. A NULL `success` is not a failure (sqlx looks for `success = false`); the
+    other columns are shown only.
+
+    Raises:
+        MigrationError: A version that is not an integer, or a checksum that is not bytes.
+    """
+    version, description, installed_on, success, checksum, execution_time = row
+    number = checked_version(version, table)
+    if not isinstance(checksum, bytes | bytearray | memoryview):
+        what = "NULL" if checksum is None else f"a {type(checksum).__name__}, not bytes"
+        raise _not_sqlxs(table, f"the checksum of version {number} is {what}")
+    return AppliedMigration(
+        number,
+        "" if description is None else str(description),
+        "" if installed_on is None else str(installed_on),
+        success is None or bool(success),
+        bytes(checksum),
+        execution_time if type(execution_time) is int else -1,
+    )
 
 
 class MigrationStatus(NamedTuple):

@@ -28,7 +28,12 @@ from dbinspect.migrate import sqlite_tx
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
 from dbinspect.migrate.dialect import Dialect
 from dbinspect.migrate.migrator import baseline_refusal
-from dbinspect.migrate.records import AppliedMigration, Migration
+from dbinspect.migrate.records import (
+    AppliedMigration,
+    Migration,
+    applied_from_row,
+    checked_version,
+)
 from dbinspect.migrate.sqlite_dialect import SQLITE
 from dbinspect.migrate.sqlite_tx import Job, StatementFailedError
 from dbinspect.migrate.statements import Statement
@@ -239,7 +244,7 @@ class SqliteStore:  # implements migrate.store.MigrationStore
         rows = self._read(
             f"SELECT version FROM {self._quoted} WHERE success = false ORDER BY version LIMIT 1"
         )
-        return int(rows[0][0]) if rows else None
+        return checked_version(rows[0][0], self.table) if rows else None
 
     def close(self) -> None:
         """Close the connection, and delete the journal a truncating run leaves behind."""
@@ -287,10 +292,7 @@ class SqliteStore:  # implements migrate.store.MigrationStore
             "SELECT version, description, installed_on, success, checksum, execution_time "
             f"FROM {self._quoted} ORDER BY version"
         )
-        return [
-            AppliedMigration(int(v), str(d), str(i), bool(s), bytes(c), int(t))
-            for v, d, i, s, c, t in rows
-        ]
+        return [applied_from_row(row, self.table) for row in rows]
 
     def ensure_table(self) -> None:
         """Create the tracking table if it is missing, under the write lock."""

@@ -438,3 +438,36 @@ def test_invalid_utf8_name_still_shows_the_schema(tmp_path: Path, run_cli: RunCl
     result = run_cli("info", "--json", path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["tables"] == 2
+
+
+# --- A tracking table that is not sqlx's --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("(1, 'a', 'now', 1, NULL, NULL)", "the checksum of version 1 is NULL"),
+        ("(1, 'a', 'now', 1, 'text', 1)", "the checksum of version 1 is a str, not bytes"),
+        ("('x', NULL, NULL, 0, x'00', 1.5)", "version 'x' is not an integer"),
+    ],
+)
+def test_a_tracking_table_that_is_not_sqlxs_is_one_line(
+    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError, row: str, problem: str
+) -> None:
+    # SQLite keeps any value in any column: a hand-made or hostile table holds anything.
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE _sqlx_migrations "
+        "(version, description, installed_on, success, checksum, execution_time);"
+        f"INSERT INTO _sqlx_migrations VALUES {row};"
+    )
+    conn.close()
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "1_a.sql").write_text("CREATE TABLE a (x);\n")
+    before = path.read_bytes()
+    for command in (("migrate", "info"), ("migrate", "run"), ("migrate", "revert")):
+        one_line_error(run_cli(*command, path, timeout=20), problem)
+    checked = run_cli("check", path, timeout=20)
+    assert checked.returncode == 1 and problem in checked.stdout, checked
+    assert path.read_bytes() == before

@@ -254,3 +254,49 @@ def test_a_hostile_table_name_is_refused_before_connecting(
     assert "not a table name sqlx can use on PostgreSQL" in line
     assert "Traceback" not in result.stderr
     assert tables(pg_url) == {"t"}
+
+
+@pytest.mark.parametrize(
+    ("columns", "row", "problem"),
+    [
+        (
+            "version bigint, description text, installed_on timestamptz, success boolean, "
+            "checksum bytea, execution_time bigint",
+            "(1, NULL, NULL, NULL, NULL, NULL)",
+            "the checksum of version 1 is NULL",
+        ),
+        (
+            "version int, description text, installed_on text, success text, checksum text, "
+            "execution_time text",
+            "(1, 'a', 'yesterday', 'yes', 'zz', 'fast')",
+            "the checksum of version 1 is a str, not bytes",
+        ),
+        (
+            "version text, description text, installed_on text, success boolean, "
+            "checksum bytea, execution_time bigint",
+            "('x', 'a', 'now', false, '\\x00', 1)",
+            "version 'x' is not an integer",
+        ),
+    ],
+)
+def test_a_tracking_table_that_is_not_sqlxs_is_one_line(
+    pg_url: str, tmp_path: Path, columns: str, row: str, problem: str
+) -> None:
+    run_sql(
+        pg_url,
+        f"CREATE TABLE _sqlx_migrations ({columns}); INSERT INTO _sqlx_migrations VALUES {row}",
+    )
+    write_folder(tmp_path / "migrations", {"1_a.sql": "CREATE TABLE a (x int);\n"})
+    for command in (
+        ["migrate", "info"],
+        ["migrate", "run"],
+        ["migrate", "run", "--dry-run"],
+        ["check"],
+    ):
+        result = run_cli(*command, "--database-url", pg_url, cwd=tmp_path)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert problem in result.stdout + result.stderr, (command, result.stdout, result.stderr)
+    info = run_cli("info", "--database-url", pg_url, cwd=tmp_path)
+    assert info.returncode == 0 and "Traceback" not in info.stderr, info.stderr
+    assert tables(pg_url) == {"_sqlx_migrations"}  # nothing ran

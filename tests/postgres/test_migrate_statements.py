@@ -89,6 +89,51 @@ def test_split_points(sql: str, expected: list[str]) -> None:
     assert [s.body.strip() for s in split_statements(sql)] == expected
 
 
+# A file PostgreSQL 15 runs but pglast (PostgreSQL 18's grammar) rejects: `system_user`
+# became a reserved word in 16. Split by the scanner, as psql splits it.
+NEWER_GRAMMAR_REJECTS = """\
+CREATE TABLE audit (id int, system_user text);
+CREATE TABLE audit_log (id int);
+CREATE RULE r AS ON INSERT TO audit DO ALSO (
+    INSERT INTO audit_log VALUES (NEW.id); INSERT INTO audit_log VALUES (-NEW.id)
+);
+CREATE FUNCTION two() RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+    SELECT 1;
+    SELECT CASE WHEN true THEN 2 END;
+END;
+CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO audit_log VALUES (9); END;
+"""
+
+
+def test_a_file_the_parser_rejects_is_split_as_psql_splits_it() -> None:
+    statements = split_statements(NEWER_GRAMMAR_REJECTS)
+    assert [s.body.split("(")[0].split()[:3] for s in statements] == [
+        ["CREATE", "TABLE", "audit"],
+        ["CREATE", "TABLE", "audit_log"],
+        ["CREATE", "RULE", "r"],
+        ["CREATE", "FUNCTION", "two"],
+        ["CREATE", "OR", "REPLACE"],
+    ]
+    assert transaction_refusal(statements) is None  # the bodies' END is not a COMMIT
+    assert split_statements("SELECT 1; SELEC 2; CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; END;")[
+        -1
+    ].body.startswith("CREATE FUNCTION")
+
+
+def test_a_file_the_parser_rejects_runs_as_the_server_reads_it(pg_url: str, tmp_path: Path) -> None:
+    sql = NEWER_GRAMMAR_REJECTS
+    if query(pg_url, "SELECT current_setting('server_version_num')::int >= 160000") == [(True,)]:
+        sql = sql.replace("system_user", '"system_user"')  # reserved there too
+    folder = write_folder(tmp_path / "migrations", {"1_audit.sql": sql})
+    result = run_cli("migrate", "run", "-D", pg_url, "--source", folder, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_sql(pg_url, "INSERT INTO audit VALUES (5, 'x'); CALL p()")
+    assert query(pg_url, "SELECT two(), array_agg(id ORDER BY id) FROM audit_log") == [
+        (2, [-5, 5, 9])
+    ]
+
+
 def test_atuin_trigger_files_split_into_whole_statements() -> None:
     path = ATUIN_POSTGRES / "20220419082412_add_count_trigger.sql"
     if not path.is_file():
