@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -25,7 +26,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from dbinspect.errors import ConfigError, ConnectError, QueryError
-from dbinspect.url import DatabaseUrl, mask_url
+from dbinspect.url import DatabaseUrl, mask_secrets
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,12 +101,9 @@ def split_secrets(url: DatabaseUrl) -> tuple[str, dict[str, str]]:
     Raises:
         ConfigError: libpq cannot read the URL.
     """
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.conninfo import make_conninfo
 
-    try:
-        parameters = conninfo_to_dict(conninfo(url))
-    except psycopg.ProgrammingError as error:
-        raise ConfigError(f"cannot read the URL {url.masked}: {mask_url(str(error))}") from None
+    parameters = _parameters(url)
     secrets = {k: str(parameters.pop(k)) for k in SECRET_PARAMETERS if k in parameters}
     parameters["application_name"] = APPLICATION_NAME
     return make_conninfo("", **parameters), secrets
@@ -117,25 +115,62 @@ def database_name(url: DatabaseUrl) -> str | None:
     Raises:
         ConfigError: libpq cannot read the URL.
     """
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        name = conninfo_to_dict(conninfo(url)).get("dbname")
-    except psycopg.ProgrammingError as error:
-        raise ConfigError(f"cannot read the URL {url.masked}: {mask_url(str(error))}") from None
+    name = _parameters(url).get("dbname")
     return str(name) if name else None
 
 
-def _options(url: DatabaseUrl, *, read_only: bool) -> dict[str, Any]:
+def _parameters(url: DatabaseUrl) -> dict[str, Any]:
+    """The URL's parameters as libpq reads them: keys and values percent-decoded.
+
+    Raises:
+        ConfigError: libpq cannot read the URL (the password never shown).
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(conninfo(url))
+    except psycopg.ProgrammingError as error:
+        detail = mask_secrets(str(error).strip(), url.raw)
+        raise ConfigError(f"cannot read the URL {url.masked}: {detail}") from None
+
+
+def with_database(url: DatabaseUrl, name: str) -> DatabaseUrl:
+    """The URL of database `name` on `url`'s server, with the same user, host and settings.
+
+    Built from libpq's own reading of the URL, every key decoded as libpq decodes it, so
+    that no spelling of `dbname` (`?db%6Eame=`) can point it back at `url`'s database: a
+    scratch database must never be the live one.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    parameters = {k: str(v) for k, v in _parameters(url).items() if k != "dbname"}
+    query = urlencode(parameters, quote_via=quote)
+    raw = f"postgres:///{quote(name, safe='')}" + (f"?{query}" if query else "")
+    return DatabaseUrl("postgres", None, None, raw)
+
+
+def connect_options(url: DatabaseUrl, *, read_only: bool = True) -> dict[str, Any]:
+    """What dbinspect adds to the URL's own parameters when it connects.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    parameters = _parameters(url)
     options: dict[str, Any] = {"application_name": APPLICATION_NAME}
-    if "connect_timeout" not in url.raw and "PGCONNECT_TIMEOUT" not in os.environ:
+    if "connect_timeout" not in parameters and "PGCONNECT_TIMEOUT" not in os.environ:
         options["connect_timeout"] = CONNECT_TIMEOUT_S
     if read_only:
-        options["options"] = (
+        # After the user's own (the URL's `options`, else PGOPTIONS, which ours would
+        # replace): a `search_path` set there holds, and the later `-c` of the same
+        # setting wins, so the session is read-only whatever they say.
+        own = str(parameters.get("options") or os.environ.get("PGOPTIONS", "")).strip()
+        ours = (
             "-c default_transaction_read_only=on "
             f"-c statement_timeout={INSPECTION_STATEMENT_TIMEOUT_MS} "
             f"-c lock_timeout={INSPECTION_LOCK_TIMEOUT_MS}"
         )
+        options["options"] = f"{own} {ours}" if own else ours
     return options
 
 
@@ -149,9 +184,9 @@ def connect(
     """
     try:
         return psycopg.connect(
-            conninfo(url), autocommit=autocommit, **_options(url, read_only=read_only)
+            conninfo(url), autocommit=autocommit, **connect_options(url, read_only=read_only)
         )
-    except psycopg.Error as error:
+    except (psycopg.Error, UnicodeError) as error:
         raise connect_error(url, error) from error
 
 
@@ -165,9 +200,9 @@ async def connect_async(
     """
     try:
         return await psycopg.AsyncConnection.connect(
-            conninfo(url), autocommit=autocommit, **_options(url, read_only=read_only)
+            conninfo(url), autocommit=autocommit, **connect_options(url, read_only=read_only)
         )
-    except psycopg.Error as error:
+    except (psycopg.Error, UnicodeError) as error:
         raise connect_error(url, error) from error
 
 
@@ -241,8 +276,11 @@ def _connect_timeout(url: DatabaseUrl) -> str:
 
     libpq waits at least 2 s, whatever a smaller setting says.
     """
-    found = re.search(r"[?&]connect_timeout=(\d+)", url.raw)
-    given = found.group(1) if found else os.environ.get("PGCONNECT_TIMEOUT")
+    try:
+        given = _parameters(url).get("connect_timeout")
+    except ConfigError:
+        given = None
+    given = str(given) if given is not None else os.environ.get("PGCONNECT_TIMEOUT")
     if given is None or not given.strip().isdigit() or int(given) <= 0:
         return str(CONNECT_TIMEOUT_S)
     return str(max(2, int(given)))
@@ -250,7 +288,12 @@ def _connect_timeout(url: DatabaseUrl) -> str:
 
 def connect_error(url: DatabaseUrl, error: BaseException) -> ConnectError:
     """One clear line for a failed connection, by its cause, the password never shown."""
-    detail = mask_url(str(error).strip().splitlines()[0] if str(error).strip() else "")
+    detail = mask_secrets(str(error).strip().splitlines()[0] if str(error).strip() else "", url.raw)
+    if isinstance(error, UnicodeError):  # Python's IDNA codec refused the host name
+        return ConnectError(
+            f"cannot connect to {url.masked}: the host name is not a valid DNS name",
+            "check the host in the URL (each dot-separated label is 1 to 63 characters)",
+        )
     for pattern, cause, hint in _CAUSES:
         if pattern.search(str(error)):
             cause = cause.format(timeout=_connect_timeout(url))

@@ -79,6 +79,35 @@ def mask_url(text: str) -> str:
     return "".join([*shown, text[cursor:]])
 
 
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def mask_secrets(message: str, url_text: str) -> str:
+    """`message` (a driver's error about the URL `url_text`) with the URL's passwords hidden.
+
+    libpq quotes the part of a URL it cannot read (`invalid percent-encoded token:
+    "pa%zz"`), a password included: a quoted part that holds a password, or is part of
+    one, is masked, and so is every password as written or decoded.
+    """
+    spans = [span for span in (_userinfo_secret(url_text), _parameter_secret(url_text)) if span]
+    written = [url_text[begin:end] for begin, end in spans]
+    # A query's password runs to the end of the text (see `_parameter_secret`); libpq
+    # quotes its value alone, up to the next `&`.
+    written += [value.split("&")[0] for value in written]
+    secrets = {value for text in written for value in (text, unquote(text)) if value}
+
+    def hidden(found: re.Match[str]) -> str:
+        inside = found.group()[1:-1]
+        holds = any(inside and (inside in secret or secret in inside) for secret in secrets)
+        return f'"{MASK}"' if holds else found.group()
+
+    message = _QUOTED.sub(hidden, mask_url(message))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:  # a shorter one would hide ordinary words
+            message = message.replace(secret, MASK)
+    return message
+
+
 def without_password(text: str) -> str:
     """The URL with every password left out (not masked), for commands meant to be run.
 

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Collection
 from pathlib import Path
 from typing import Literal, NamedTuple
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from dbinspect.config import SqlxSettings
 from dbinspect.errors import OperationError
@@ -175,24 +174,15 @@ async def _replay_sqlite(
         store.close()
 
 
-def scratch_url(server: DatabaseUrl, name: str) -> DatabaseUrl:
-    """The URL of database `name` on the server of `server` (same user, host, options)."""
-    parts = urlsplit(server.raw.strip())
-    query = "&".join(
-        p for p in parts.query.split("&") if p and p.split("=", 1)[0] not in ("dbname",)
-    )
-    raw = urlunsplit((parts.scheme, parts.netloc, "/" + quote(name), query, parts.fragment))
-    return DatabaseUrl("postgres", None, None, raw)
-
-
 async def _replay_postgres(
     plan: list[tuple[Migration, list[Statement]]], settings: SqlxSettings, server: DatabaseUrl
 ) -> Schema:
+    from dbinspect import pg_driver
     from dbinspect.backends import open_backend
     from dbinspect.ops.pg_scratch import scratch_database
 
     async with scratch_database(server, f"dbinspect_scratch_{uuid.uuid4().hex[:12]}") as name:
-        url = scratch_url(server, name)
+        url = pg_driver.with_database(server, name)
         store = open_store(url, settings.table_name, write=True)
         try:
             await asyncio.to_thread(_apply, store, plan)

@@ -25,7 +25,6 @@ from typing import Any
 from dbinspect import pg_driver
 from dbinspect.errors import ConnectError, OperationError
 from dbinspect.ops.backup import Progress
-from dbinspect.ops.replay import scratch_url
 from dbinspect.url import DatabaseUrl
 
 sql = pg_driver.sql
@@ -86,7 +85,7 @@ def restore_postgres(
         step(f"Loading the {kind} backup into a new database, {temp}")
         _create(admin, temp, live)
         try:
-            _load(backup, kind, scratch_url(url, temp), on_progress)
+            _load(backup, kind, pg_driver.with_database(url, temp), on_progress)
             if live is not None and live["owner"] != _current_user(admin):
                 _give(admin, temp, live["owner"], tell)
             step(f"Swapping {temp} in place of {name}")
@@ -115,7 +114,7 @@ def _admin_connection(url: DatabaseUrl, name: str) -> pg_driver.Connection[tuple
         if other == name:
             continue
         try:
-            return pg_driver.connect(scratch_url(url, other))
+            return pg_driver.connect(pg_driver.with_database(url, other))
         except ConnectError as error:
             last = error
     assert last is not None

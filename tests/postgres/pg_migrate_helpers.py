@@ -40,12 +40,14 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run `dbinspect ARGS` in `cwd` to the end."""
+def run_cli(
+    *args: str | Path, cwd: Path, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `dbinspect ARGS` in `cwd` to the end (with `env` added to the environment)."""
     return subprocess.run(
         cli_command(*args),
         cwd=cwd,
-        env=cli_env(),
+        env={**cli_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
