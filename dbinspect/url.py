@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,17 +218,14 @@ def _file_path(text: str) -> Path:
 
 
 def _postgres_url(text: str) -> DatabaseUrl:
-    # The host follows the authority's last `@` (urlsplit would reject a `[` in a password).
-    authority = re.match(r"^[^:]*://([^/?#]*)", text)
-    host = authority.group(1).rpartition("@")[2].split(":")[0] if authority else ""
-    # As with psql, PGHOST (or a service) may name the server a URL leaves out.
-    from_environment = any(os.environ.get(name) for name in _LIBPQ_HOST_VARIABLES)
-    if not host and "host=" not in text and not from_environment:
+    # Without a host (`postgres:///db`), libpq, psql and sqlx take PGHOST, a `host=`
+    # parameter, a service, or the default Unix socket: so does dbinspect. Only a URL
+    # without its `//` is no URL libpq reads.
+    if not re.match(r"^[^:]*://", text):
         raise ConfigError(
-            f"PostgreSQL URL has no host: {mask_url(text)}",
-            "write postgres://USER@HOST/DB, or set PGHOST",
+            f"not a PostgreSQL URL: {mask_url(text)}",
+            "write postgres://USER@HOST/DB (or postgres:///DB for the local socket)",
         )
     return DatabaseUrl("postgres", None, None, text)
 
 
-_LIBPQ_HOST_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGSERVICE")

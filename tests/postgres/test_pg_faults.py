@@ -249,5 +249,9 @@ def test_libpq_variables_and_pgpass_work_as_with_psql(
         "cannot connect to",
         "SSL",
     )
-    no_host = {"PGHOST": "", "PGHOSTADDR": "", "PGSERVICE": ""}
-    one_line_error(run_cli("info", "postgres:///db", env=no_host), "has no host", "PGHOST")
+    # No host anywhere: the default Unix socket, as with psql and sqlx.
+    no_host = {"PGHOST": "", "PGHOSTADDR": ""}
+    by_socket = run_cli("info", "--json", "postgres:///postgres?user=postgres", env=no_host)
+    assert by_socket.returncode == 0, by_socket.stderr
+    assert json.loads(by_socket.stdout)["host"].startswith("/")
+    one_line_error(run_cli("info", "postgres:db", env=no_host), "not a PostgreSQL URL")
