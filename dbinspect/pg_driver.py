@@ -150,6 +150,16 @@ def with_database(url: DatabaseUrl, name: str) -> DatabaseUrl:
     return DatabaseUrl("postgres", None, None, raw)
 
 
+def user_name(url: DatabaseUrl) -> str | None:
+    """The user the URL names (its userinfo or `user`), None when it names none.
+
+    Raises:
+        ConfigError: libpq cannot read the URL.
+    """
+    name = _parameters(url).get("user")
+    return str(name) if name else None
+
+
 def connect_options(url: DatabaseUrl, *, read_only: bool = True) -> dict[str, Any]:
     """What dbinspect adds to the URL's own parameters when it connects.
 

@@ -227,5 +227,3 @@ def _postgres_url(text: str) -> DatabaseUrl:
             "write postgres://USER@HOST/DB (or postgres:///DB for the local socket)",
         )
     return DatabaseUrl("postgres", None, None, text)
-
-

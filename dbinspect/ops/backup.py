@@ -69,10 +69,23 @@ def default_target(url: DatabaseUrl, fmt: BackupFormat, now: datetime | None = N
 
 
 def _database_name(url: DatabaseUrl) -> str:
-    from urllib.parse import unquote, urlsplit
+    """The database a PostgreSQL URL connects to, found as libpq finds it.
 
-    name = unquote(urlsplit(url.raw).path.lstrip("/")) or "postgres"
-    return file_stem(name)
+    Its `dbname` (the path, or a `dbname=` parameter however spelled), else PGDATABASE,
+    else the user's name, which libpq takes for the database's when none is given.
+    """
+    import getpass
+
+    from dbinspect import pg_driver
+
+    name = (
+        pg_driver.database_name(url)
+        or os.environ.get("PGDATABASE")
+        or pg_driver.user_name(url)
+        or os.environ.get("PGUSER")
+        or getpass.getuser()
+    )
+    return file_stem(name) or "postgres"
 
 
 def open_source(url: DatabaseUrl) -> driver.Connection:

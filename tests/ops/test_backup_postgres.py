@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pgkit import fresh_database, load_chinook, query
 from testkit import RunCli
 
@@ -65,3 +66,26 @@ def test_a_missing_pg_dump_is_one_line_pointing_to_json(
                      env={"PATH": str(tmp_path)})  # fmt: skip
     one_line_error(result, "pg_dump is not installed", "--format json")
     assert not (tmp_path / "x.sql").exists()
+
+
+def test_the_default_file_is_named_after_the_database_libpq_connects_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from dbinspect.ops.backup import default_target
+    from dbinspect.url import parse_url
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PGDATABASE", raising=False)
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    def named(url: str) -> str:
+        return default_target(parse_url(url), "sql", now).name
+
+    assert named("postgres://u@h/shop") == "shop-20260102T030405Z.sql"
+    assert named("postgres://u@h/shop?dbname=other") == "other-20260102T030405Z.sql"
+    assert named("postgres://u@h?db%6Eame=other") == "other-20260102T030405Z.sql"
+    assert named("postgres://u@h") == "u-20260102T030405Z.sql"  # libpq: the user's name
+    monkeypatch.setenv("PGDATABASE", "from_env")
+    assert named("postgres://u@h") == "from_env-20260102T030405Z.sql"
