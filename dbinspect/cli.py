@@ -159,11 +159,7 @@ async def with_backend(
     """Open the database (with `extensions`), run `action`, and always close it (even on Ctrl+C)."""
     from dbinspect.backends import open_backend
 
-    try:
-        backend = await open_backend(url, extensions=extensions)
-    except DbInspectError as error:
-        logging.getLogger("dbinspect.cli").error("cannot open %s: %s", url.masked, error.message)
-        raise
+    backend = await open_backend(url, extensions=extensions)  # its error is logged by main
     try:
         return await action(backend)
     finally:
@@ -547,6 +543,8 @@ def _run_cli() -> None:
         say_block(usage.getvalue(), err=True)
         sys.exit(error.exit_code)
     except DbInspectError as error:
+        # Every command's failure goes to --log-file too (the message masks the password).
+        logging.getLogger("dbinspect.cli").error("%s", error.one_line())
         # Messages quote paths and names from the database: never let them drive the terminal.
         fail(error.one_line())
     except KeyboardInterrupt:

@@ -284,13 +284,20 @@ def test_errors_never_show_the_password(
     run_cli: RunCli, one_line_error: OneLineError, url: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "log.txt"
-    for args in (["info", "--database-url", url, "--log-file", str(log)], ["schema", url]):
+    for args in (
+        ["info", "--database-url", url, "--log-file", str(log)],
+        ["migrate", "info", "--database-url", url, "--log-file", str(log)],
+        ["schema", url],
+    ):
         line = one_line_error(run_cli(*args))
         assert "s3cr3tpw" not in line
     logged_text = log.read_text() if log.exists() else ""
     assert "s3cr3tpw" not in logged_text
     if url.startswith("postgres://admin:"):
-        assert "cannot open postgres://admin:***@" in logged_text  # logged, masked
+        # Every command's failure is logged, masked.
+        assert (
+            logged_text.count("ERROR dbinspect.cli: cannot connect to postgres://admin:***@") == 2
+        )
     # DBINSPECT_LOG without a log file logs to stderr: masked there too.
     logged = run_cli("info", url, env={"DBINSPECT_LOG": "debug"})
     assert logged.returncode == 1
