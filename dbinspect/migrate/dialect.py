@@ -22,3 +22,7 @@ class Dialect(NamedTuple):
     """Warnings about statements that run but do not do what they say (file name given)."""
     nul_reason: str
     """Why a NUL character in a file is refused."""
+    client_refusal: Callable[[list[Statement]], Statement | None] = lambda statements: None
+    """The first statement that needs a client to send or take data (in any file)."""
+    client_reason: str = ""
+    """Why such a statement is refused, for the error message."""

@@ -174,7 +174,8 @@ def prepare(migration: Migration, dialect: Dialect, *, down: bool = False) -> Pr
 
     Raises:
         MigrationError: A transactional file holds what would end its transaction or
-            cannot run inside one, or any file holds a NUL character.
+            cannot run inside one, or any file holds a NUL character or a statement that
+            needs a client's data (`COPY ... FROM STDIN`).
     """
     sql = migration.down_sql if down else migration.up_sql
     path = migration.down_path if down else migration.path
@@ -188,6 +189,12 @@ def prepare(migration: Migration, dialect: Dialect, *, down: bool = False) -> Pr
             "remove it; save the file as text",
         )
     statements = dialect.split(sql)
+    needs_client = dialect.client_refusal(statements)
+    if needs_client is not None:
+        raise MigrationError(
+            f"{path.name}: {needs_client.label()} {dialect.client_reason}",
+            "load the data with INSERT statements, or COPY from a file on the server",
+        )
     if no_tx:
         return PreparedSql(statements, ())
     refused = dialect.transaction_refusal(statements)

@@ -242,6 +242,31 @@ def transaction_refusal(statements: list[Statement]) -> Statement | None:
     return None
 
 
+_CLIENT_COPY = re.compile(r"(?i)\b(?:FROM|TO)\s+(?:STDIN|STDOUT)\b")
+
+
+def _copies_with_the_client(statement: Statement) -> bool:
+    try:
+        parsed = json.loads(pg_parser.parse_sql_json(statement.sql))
+    except pg_parser.ParseError:  # a COPY followed by its data rows, say
+        return bool(_CLIENT_COPY.search(statement.body))
+    return any(
+        "CopyStmt" in found["stmt"]
+        and "filename" not in found["stmt"]["CopyStmt"]
+        and not found["stmt"]["CopyStmt"].get("is_program")
+        for found in parsed.get("stmts", [])
+    )
+
+
+def client_refusal(statements: list[Statement]) -> Statement | None:
+    """The first `COPY ... FROM STDIN` or `COPY ... TO STDOUT`: the server would wait for
+    (or send) data that only a client such as psql exchanges; sqlx cannot run it either."""
+    for statement in statements:
+        if statement.keyword == "COPY" and _copies_with_the_client(statement):
+            return statement
+    return None
+
+
 _PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\x00]|"")+")'
 _TABLE_NAME = re.compile(rf"{_PART}(?:\.{_PART})?")
 
@@ -282,4 +307,7 @@ POSTGRES = Dialect(
     "sqlx would fail or commit half the file",
     warnings=_no_warnings,
     nul_reason="which PostgreSQL text cannot hold",
+    client_refusal=client_refusal,
+    client_reason="copies from or to the client (STDIN/STDOUT), which only psql can feed: "
+    "sqlx sends the file to the server alone, and so does dbinspect",
 )

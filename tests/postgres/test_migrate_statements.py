@@ -264,6 +264,41 @@ def test_a_refused_file_is_one_line_and_writes_nothing(
     assert tables(pg_url) == set()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "COPY c (a, b) FROM stdin;\n1\thello\n\\.\n",
+        "COPY c FROM STDIN WITH (FORMAT csv);\n",
+        "COPY (SELECT 1) TO STDOUT;\n",
+        "-- no-transaction\nCOPY c (a, b) FROM stdin;\n1\thello\n\\.\n",
+    ],
+)
+def test_copy_with_the_client_is_refused_before_anything_runs(
+    pg_url: str, tmp_path: Path, body: str
+) -> None:
+    write_folder(
+        tmp_path / "migrations",
+        {
+            "1_ok.sql": "CREATE TABLE c (a int, b text);\n",
+            "2_copy.sql": body if body.startswith("--") else f"SELECT 1;\n{body}",
+        },
+    )
+    result = run_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: 2_copy.sql: statement ") and "(STDIN/STDOUT)" in line, line
+    assert tables(pg_url) == set()
+
+
+@pytest.mark.parametrize(
+    "sql", ["COPY c FROM '/srv/c.csv';", "COPY c TO PROGRAM 'gzip > /tmp/c.gz';", "SELECT 'stdin';"]
+)
+def test_copy_with_a_server_file_is_left_to_the_server(sql: str) -> None:
+    from dbinspect.migrate.pg_dialect import client_refusal
+
+    assert client_refusal(split_statements(sql)) is None
+
+
 def test_a_no_transaction_file_builds_an_index_concurrently(pg_url: str, tmp_path: Path) -> None:
     folder = write_folder(
         tmp_path / "m",
