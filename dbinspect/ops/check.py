@@ -152,16 +152,17 @@ def _migration_checks(
         drift, skipped = asyncio.run(_drift(url, folder, settings, kind, applied))
     except DbInspectError as error:  # a migration that fails on an empty database...
         return report._replace(drift_error=error.one_line())
+    from dbinspect.ops.baseline import is_tracking
+
+    # The tracking table is the migrations' record, not what they build: the replay has
+    # none when no migration is applied, and records into sqlx's table where the
+    # database may use dbmate's.
+    tracking = [settings.sqlx.table_name]
     if uses_dbmate(folder, settings.sqlx):
         from dbinspect.migrate.dbmate import TABLE
-        from dbinspect.ops.baseline import is_tracking
 
-        # The replay records into sqlx's table, the database into dbmate's.
-        drift = [
-            d
-            for d in drift
-            if not is_tracking(d, TABLE) and not is_tracking(d, settings.sqlx.table_name)
-        ]
+        tracking.append(TABLE)
+    drift = [d for d in drift if not any(is_tracking(d, table) for table in tracking)]
     return report._replace(drift=tuple(drift), skipped=tuple(skipped))
 
 

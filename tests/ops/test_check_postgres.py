@@ -113,3 +113,19 @@ def test_amcheck_runs_where_installed(pg_url: str, tmp_path: Path, run_cli: RunC
     # The extension was there before the migrations: the replay lacks it, which is drift.
     assert "added extension public.amcheck" in result.stdout
     assert "indexes: ok (amcheck verified 3 btree indexes)" in result.stdout, result.stdout
+
+
+def test_no_migration_applied_is_no_drift(pg_url: str, tmp_path: Path, run_cli: RunCli) -> None:
+    # Applied, then reverted: the tracking table stays, empty; the migrations build nothing.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a (x int);\n")
+    (folder / "1_a.down.sql").write_text("DROP TABLE a;\n")
+    assert run_cli("migrate", "run", pg_url, cwd=tmp_path).returncode == 0
+    assert run_cli("migrate", "revert", pg_url, cwd=tmp_path).returncode == 0
+    result = run_cli("check", pg_url, "--json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["drift"] == [] and report["drift_error"] is None, report
+    run_sql(pg_url, "CREATE TABLE by_hand (x int)")
+    report = json.loads(run_cli("check", pg_url, "--json", cwd=tmp_path).stdout)
+    assert [(d["change"], d["name"]) for d in report["drift"]] == [("added", "public.by_hand")]
