@@ -38,6 +38,8 @@ Connection = driver.Connection[tuple[Any, ...]]
 
 SQLX_LOCK_FACTOR = 0x3D32AD9E
 """sqlx's advisory lock key is this times the CRC-32 of the database's name."""
+_ENDS_TRANSACTION = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT"})
+"""Keywords of statements that end the implicit transaction a file sent whole runs in."""
 IDLE_SESSION_TIMEOUT_SINCE = 140000
 """The server version that brought `idle_session_timeout` and
 `client_connection_check_interval` (PostgreSQL 14)."""
@@ -315,7 +317,15 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                 (s for s, c in zip(statements, cursors, strict=False) if c.pgresult is None),
                 None,
             )
-            if failed is None or driver.server_lost(error) or conn.closed:
+            if driver.server_lost(error) or conn.closed:
+                raise self._lost_or(error, "") from error
+            if failed is None and len(cursors) == len(statements):
+                # Every statement ran: a deferred constraint failed at COMMIT (or the
+                # tracking row could not be written), and the whole file went with it.
+                raise self._failure(
+                    migration, down, None, error, "rolled back", "commit"
+                ) from error
+            if failed is None:
                 raise self._lost_or(
                     error, f"migration {migration.version} could not be recorded"
                 ) from error
@@ -332,7 +342,13 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             if driver.server_lost(error) or self.conn.closed:
                 raise self._lost_or(error, "") from error
             failed = _statement_at(statements, sql, error)
-            if len(statements) > 1:
+            own_end = next((s for s in statements if s.keyword in _ENDS_TRANSACTION), None)
+            if own_end is not None:
+                outcome = (
+                    f"this -- no-transaction file ends its own transaction ({own_end.label()}): "
+                    "what ran before that may be committed"
+                )
+            elif len(statements) > 1:
                 outcome = (
                     "this -- no-transaction file was sent whole, as sqlx sends it, and the "
                     "server ran it as one implicit transaction, rolled back"
@@ -430,12 +446,13 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         statement: Statement | None,
         error: driver.Error,
         outcome: str,
+        where: str = "the file",
     ) -> MigrationFailedError:
         path = migration.down_path if down and migration.down_path else migration.path
         applied = self.list_applied()
         at_version = max((a.version for a in applied if a.success), default=0)
         verb = "revert" if down else "migration"
-        label = statement.label() if statement is not None else "the file"
+        label = statement.label() if statement is not None else where
         if outcome == "rolled back":
             outcome = "rolled back; the database is as it was before this migration"
         return MigrationFailedError(

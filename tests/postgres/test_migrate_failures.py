@@ -229,3 +229,43 @@ def test_a_migration_that_breaks_its_own_tracking_row_is_rolled_back(
         run_migrations(parse_url(pg_url), folder)
     assert tables(pg_url) == {"_sqlx_migrations", "a"}  # the DROP went down with it
     assert [r[0] for r in tracking_rows(pg_url)] == [1]
+
+
+def test_a_deferred_constraint_failing_at_commit_names_the_file(
+    pg_url: str, tmp_path: Path
+) -> None:
+    write_folder(
+        tmp_path / "migrations",
+        {
+            "1_fk.sql": "CREATE TABLE p (id int PRIMARY KEY);\n"
+            "CREATE TABLE c (p int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n"
+            "INSERT INTO c VALUES (1);\n"
+        },
+    )
+    result = run_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: migration 1 (fk) failed at commit: "), line
+    assert "violates foreign key constraint" in line and "rolled back" in line, line
+    assert "1_fk.sql" in line  # the hint names the file to fix
+    assert tables(pg_url) == {"_sqlx_migrations"}  # p and c went with the commit
+    assert tracking_rows(pg_url) == []
+
+
+def test_a_no_transaction_file_that_commits_says_what_may_be_left(
+    pg_url: str, tmp_path: Path
+) -> None:
+    write_folder(
+        tmp_path / "migrations",
+        {
+            "1_half.sql": "-- no-transaction\nCREATE TABLE half (x int);\nCOMMIT;\n"
+            "CREATE TABLE half (x int);\n"
+        },
+    )
+    result = run_cli("migrate", "run", "-D", pg_url, cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert "ends its own transaction (statement 2: COMMIT)" in line, line
+    assert "may be committed" in line and "rolled back" not in line, line
+    assert "half" in tables(pg_url)  # as the message warns
+    assert tracking_rows(pg_url) == []
