@@ -295,6 +295,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         conn = self.conn
         untimed = self._untimed
         cursors: list[driver.Cursor] = []
+        recorded: driver.Cursor | None = None
         try:
             self._check_cancel()
             with conn.pipeline(), conn.transaction():
@@ -304,7 +305,7 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                     cursor = conn.cursor()
                     cursor.execute(statement.sql.encode())
                     cursors.append(cursor)
-                self._record(migration, down)
+                recorded = self._record(migration, down)
                 self._check_cancel()
         except BaseException as error:
             # The previous migration's time went down with this transaction: it is
@@ -319,9 +320,9 @@ CREATE TABLE IF NOT EXISTS {self.table} (
             )
             if driver.server_lost(error) or conn.closed:
                 raise self._lost_or(error, "") from error
-            if failed is None and len(cursors) == len(statements):
-                # Every statement ran: a deferred constraint failed at COMMIT (or the
-                # tracking row could not be written), and the whole file went with it.
+            if failed is None and recorded is not None and recorded.pgresult is not None:
+                # Every statement ran and the tracking row was written: a deferred
+                # constraint failed at COMMIT, and the whole file went with it.
                 raise self._failure(
                     migration, down, None, error, "rolled back", "commit"
                 ) from error
@@ -378,13 +379,13 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         except MigrationError:
             return []
 
-    def _record(self, migration: Migration, down: bool) -> None:
+    def _record(self, migration: Migration, down: bool) -> driver.Cursor:
         if down:
-            self.conn.execute(
+            return self.conn.execute(
                 f"DELETE FROM {self.table} WHERE version = %s".encode(), (migration.version,)
             )
         else:
-            self.conn.execute(
+            return self.conn.execute(
                 f"INSERT INTO {self.table} ( version, description, success, checksum, "
                 "execution_time ) VALUES ( %s, %s, TRUE, %s, -1 )".encode(),
                 (migration.version, migration.description, migration.checksum),
