@@ -7,7 +7,8 @@ kept open while its rows are browsed: a page anywhere is a `MOVE ABSOLUTE` and a
 End is one `MOVE ALL` (which counts the rows), and only the page asked for crosses the
 network. Anything else runs as it is, and its rows (SHOW, EXPLAIN, a RETURNING) are
 kept in memory up to `ROWS_KEPT`. In write mode a statement that is not a query runs in
-a `READ WRITE` transaction that the user then commits or rolls back.
+a `READ WRITE` transaction that the user then commits or rolls back, unless the database
+or role is read-only by default.
 """
 
 from __future__ import annotations
@@ -207,6 +208,8 @@ class PostgresConsole:
         self.url = url
         self.conn: Any = conn
         self.can_write = not read_only
+        self.read_only_by_default = False
+        """The database or role sets `default_transaction_read_only` (kept in write mode)."""
         self.lock = asyncio.Lock()
         self._pending = False
         self._current: PostgresResultCursor | None = None
@@ -221,6 +224,8 @@ class PostgresConsole:
         conn = await driver.connect_async(url, read_only=False, autocommit=True)
         driver.values_as_text(conn)
         console = cls(url, conn, read_only)
+        found = await console.send("SHOW default_transaction_read_only", "")
+        console.read_only_by_default = (await found.fetchone())[0] == "on"
         # Outside the console's own transactions nothing may write either.
         await console.send("SET default_transaction_read_only = on", "")
         return console
@@ -236,6 +241,12 @@ class PostgresConsole:
         if isinstance(error, driver.QueryCanceled):
             return StatementError("cancelled", sql)
         if isinstance(error, driver.pg_errors.ReadOnlySqlTransaction):
+            if self.read_only_by_default:
+                return StatementError(
+                    "read-only: the database is read-only by default "
+                    "(default_transaction_read_only = on)",
+                    sql,
+                )
             return StatementError(
                 "read-only: this statement writes; switch write mode on to run it", sql
             )
@@ -272,7 +283,9 @@ class PostgresConsole:
                 return await self._declare(sql)
             if write and not self.can_write:
                 raise StatementError("read-only: the database was opened read-only", sql)
-            await self.send("BEGIN READ WRITE" if write else "BEGIN READ ONLY", sql)
+            # A database or role read-only by default stays so in write mode, as in psql.
+            writes = write and not self.read_only_by_default
+            await self.send("BEGIN READ WRITE" if writes else "BEGIN READ ONLY", sql)
             try:
                 cur = await self.send(sql, sql)
                 outcome = Outcome(changed=cur.rowcount if cur.rowcount >= 0 else None)

@@ -397,6 +397,16 @@ def test_pg_statements_writes_and_errors(
     assert pg_query(pg_url, "select a from t") == [(1,)]
 
 
+def test_pg_write_mode_keeps_a_database_read_only_by_default(
+    pg_url: str, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    database = pg_url.rsplit("/", 1)[1]
+    run_sql(pg_url, f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+    refused = run_cli("query", "--write", pg_url, "create table x (id int)")
+    one_line_error(refused, "read-only by default")
+    assert pg_query(pg_url, "select to_regclass('x') is null") == [(True,)]
+
+
 def test_pg_large_result_streams_in_flat_memory(pg_url: str, tmp_path: Path) -> None:
     big = f"select i, repeat('x', 100) as pad from generate_series(1, {ROWS}) i"
     small_rss, _ = peak_run(tmp_path, "small", "query", pg_url, "select 1", "--format", "csv")
