@@ -455,14 +455,30 @@ def restamp(
     if current and current.applied and current.migration:
         say(f"applied migration had checksum {current.applied.checksum.hex()}")
         say(f"local migration has checksum {current.migration.checksum.hex()}")
-        if current.applied.checksum != current.migration.checksum and not yes:
-            click.confirm(f"Record the new checksum for {version}?", abort=True)
+        if current.applied.checksum != current.migration.checksum:
+            if not _only_line_endings_or_bom(current.migration.path, current.applied.checksum):
+                say(
+                    f"warning: {current.migration.path.name} changed in more than its line "
+                    "endings or byte-order mark: restamping records the new SQL as applied "
+                    "without running it",
+                    err=True,
+                )
+            _confirm(f"Record the new checksum for {version}?", yes)
     with cleanup_on_interrupt():
         old, new = restamp_migration(url, settings.migrations.path, settings.sqlx, version)
     if old == new:
         say(f"{version}: checksum unchanged, nothing to do")
     else:
         say(f"Restamped {version}/migrate {current.description if current else ''}")
+
+
+def _only_line_endings_or_bom(path: Path, applied: bytes) -> bool:
+    from dbinspect.migrate.statements import explain_checksum_difference
+
+    try:
+        return explain_checksum_difference(path.read_bytes(), applied) is not None
+    except OSError:
+        return False
 
 
 def _confirm(question: str, yes: bool) -> None:

@@ -132,6 +132,22 @@ def test_refusals_are_dbinspect_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert isinstance(bad.exception, MigrationSourceError)
 
 
+def test_restamp_warns_when_more_than_line_endings_changed(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    folder = write_folder(tmp_path / "m", {"1_a.sql": "create table a(x);\n"})
+    assert invoke(cli, "run", "--source", str(folder)).exit_code == 0
+    (folder / "1_a.sql").write_bytes(b"create table a(x);\r\n")
+    quiet = invoke(cli, "restamp", "--source", str(folder), "--yes", "1")
+    assert quiet.exit_code == 0 and "warning" not in quiet.output
+    (folder / "1_a.sql").write_text("create table a(x);\ndrop table everything_else;\n")
+    unasked = invoke(cli, "restamp", "--source", str(folder), "1")  # no terminal to answer
+    assert unasked.exit_code != 0 and "not a terminal" in str(unasked.exception)
+    warned = invoke(cli, "restamp", "--source", str(folder), "--yes", "1")
+    assert warned.exit_code == 0
+    assert "warning: 1_a.sql changed in more than its line endings" in warned.output
+
+
 def test_missing_database_url_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
