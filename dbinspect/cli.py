@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import sys
 from collections.abc import Callable, Coroutine
 from importlib import import_module
@@ -479,6 +480,12 @@ def demo(path: Path | None, no_open: bool) -> None:
     from dbinspect.ops.demo import build_demo
 
     path = path or Path("dbinspect-demo.db")
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", str(path))
+    if scheme and not path.exists():  # `postgres://...` (a drive letter is one character)
+        raise ConfigError(
+            f"demo builds a SQLite file, not a {scheme.group(1)} database",
+            "pass a file path, e.g. dbinspect demo /tmp/demo.db",
+        )
     if not (path.exists() and path.stat().st_size > 0):
         run_async(build_demo(path))
         say(f"Built the demo database at {path}", err=True)

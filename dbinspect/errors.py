@@ -32,7 +32,8 @@ class UnsupportedBackendError(ConfigError):
     def __init__(self, scheme: str) -> None:
         super().__init__(
             f"unsupported database URL scheme {scheme!r}",
-            "use sqlite:PATH or a plain file path",
+            "dbinspect reads SQLite (a file path or sqlite:PATH) and PostgreSQL "
+            "(postgres://USER@HOST/DB)",
         )
         self.scheme = scheme
 

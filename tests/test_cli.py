@@ -566,3 +566,11 @@ def test_migrate_commands_log_each_migration(run_cli: RunCli, tmp_path: Path) ->
     assert re.search(entry.format("applied"), log.read_text())
     assert re.search(entry.format("reverted"), reverted.stderr)
     assert reverted.stdout.startswith("Applied 1/revert create a (")  # the output is unchanged
+
+
+def test_demo_refuses_a_server_url(
+    run_cli: RunCli, one_line_error: OneLineError, tmp_path: Path
+) -> None:
+    one_line_error(run_cli("demo", "postgres://u@h/x", "--no-open"), "demo builds a SQLite file")
+    assert list(tmp_path.iterdir()) == []  # no file named after the URL
+    one_line_error(run_cli("info", "mysql://u@h/db"), "'mysql'", "PostgreSQL")

@@ -239,6 +239,8 @@ class PostgresConsole:
 
     def _error(self, error: BaseException, sql: str, prefix: int) -> StatementError:
         if isinstance(error, driver.QueryCanceled):
+            if "statement timeout" in str(error):  # the server's limit, not a cancel
+                return StatementError("stopped by the server's statement_timeout", sql)
             return StatementError("cancelled", sql)
         if isinstance(error, driver.pg_errors.ReadOnlySqlTransaction):
             if self.read_only_by_default:

@@ -132,9 +132,7 @@ def test_refusals_are_dbinspect_errors(cli: CliRunner, tmp_path: Path) -> None:
     assert isinstance(bad.exception, MigrationSourceError)
 
 
-def test_restamp_warns_when_more_than_line_endings_changed(
-    cli: CliRunner, tmp_path: Path
-) -> None:
+def test_restamp_warns_when_more_than_line_endings_changed(cli: CliRunner, tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "m", {"1_a.sql": "create table a(x);\n"})
     assert invoke(cli, "run", "--source", str(folder)).exit_code == 0
     (folder / "1_a.sql").write_bytes(b"create table a(x);\r\n")

@@ -407,6 +407,14 @@ def test_pg_write_mode_keeps_a_database_read_only_by_default(
     assert pg_query(pg_url, "select to_regclass('x') is null") == [(True,)]
 
 
+def test_pg_statement_timeout_is_named(
+    pg_url: str, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    database = pg_url.rsplit("/", 1)[1]
+    run_sql(pg_url, f'ALTER DATABASE "{database}" SET statement_timeout = 200')
+    one_line_error(run_cli("query", pg_url, "select pg_sleep(2)"), "statement_timeout")
+
+
 def test_pg_large_result_streams_in_flat_memory(pg_url: str, tmp_path: Path) -> None:
     big = f"select i, repeat('x', 100) as pad from generate_series(1, {ROWS}) i"
     small_rss, _ = peak_run(tmp_path, "small", "query", pg_url, "select 1", "--format", "csv")
