@@ -124,6 +124,32 @@ def settings_from(
     return with_extensions(settings)
 
 
+def _dash_is_stdout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    return None if value is not None and str(value) == "-" else value
+
+
+def _dash_refused(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and str(value) == "-":
+        raise click.BadParameter("a backup is a file: name one, or leave -o out for the default")
+    return value
+
+
+stdout_output = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    callback=_dash_is_stdout,
+    help="Write here (- for standard output, the default).",
+)
+file_output = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    callback=_dash_refused,
+    help="Write here.",
+)
+
+
 def require_url(settings: Settings) -> DatabaseUrl:
     """The database URL, or a usage error naming every place it can come from."""
     if settings.url is None:
@@ -265,7 +291,7 @@ def info(
     show_default=True,
     help="dbmate: the layout of dbmate's db/schema.sql, applied versions included.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@stdout_output
 def schema(
     database: str | None,
     database_url: str | None,
@@ -333,7 +359,7 @@ def schema(
     type=click.Choice(["csv", "jsonl", "sql"]),
     help="csv (the default), jsonl or sql; else from the -o file's extension.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@stdout_output
 def export(
     database: str | None,
     table: str | None,
@@ -395,7 +421,7 @@ class _StdoutSink:
     type=click.Choice(["sqlite", "sql", "json", "custom"]),
     help="sqlite (SQLite's default), sql (PostgreSQL's: pg_dump), json, custom (pg_dump -Fc).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@file_output
 def backup(
     database: str | None,
     database_url: str | None,

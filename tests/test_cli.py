@@ -574,3 +574,16 @@ def test_demo_refuses_a_server_url(
     one_line_error(run_cli("demo", "postgres://u@h/x", "--no-open"), "demo builds a SQLite file")
     assert list(tmp_path.iterdir()) == []  # no file named after the URL
     one_line_error(run_cli("info", "mysql://u@h/db"), "'mysql'", "PostgreSQL")
+
+
+def test_dash_is_standard_output_and_never_a_file_named_dash(
+    run_cli: RunCli, one_line_error: OneLineError, tmp_path: Path, make_db: MakeDb
+) -> None:
+    path = make_db(tmp_path, "CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+    schema = run_cli("schema", path, "-o", "-")
+    assert schema.returncode == 0 and schema.stdout.startswith("CREATE TABLE t"), schema.stderr
+    exported = run_cli("export", path, "t", "-o", "-", "--format", "csv")
+    assert exported.returncode == 0 and exported.stdout.splitlines() == ["x", "1"], exported
+    backup = run_cli("backup", path, "-o", "-")
+    assert backup.returncode == 2 and "a backup is a file" in backup.stderr
+    assert not (tmp_path / "-").exists()
