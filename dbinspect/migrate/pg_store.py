@@ -422,8 +422,10 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         """Write the last applied migration's execution_time, after its commit as sqlx does.
 
         Within a run, each time rides along in the next migration's transaction instead
-        of costing a commit of its own. Losing it (a kill, a lost connection) leaves -1,
-        as with sqlx. This commit waits for the disk, and for every commit before it.
+        of costing a commit of its own: a run killed or cut off during that migration
+        leaves the previous one's -1 (sqlx leaves -1 only when stopped between a commit
+        and its own UPDATE); the tracking row and the migration are whole either way.
+        This commit waits for the disk, and for every commit before it.
         """
         try:
             if self._deferred_flush:
