@@ -277,6 +277,13 @@ CREATE TABLE IF NOT EXISTS {self.table} (
         start = time.perf_counter_ns()
         if no_tx:
             self._run_whole_file(migration, sql, statements, down)
+        elif (
+            "\\" in sql and self.conn.info.parameter_status("standard_conforming_strings") == "off"
+        ):
+            # An earlier migration turned standard_conforming_strings off: a backslash then
+            # escapes a quote, where the split (as the server parses by default) ends the
+            # string. The file goes whole, as sqlx sends it, and the server splits it.
+            self._run_file_in_transaction(migration, sql, down)
         else:
             self._run_in_transaction(migration, statements, down)
         elapsed = time.perf_counter_ns() - start
@@ -331,6 +338,22 @@ CREATE TABLE IF NOT EXISTS {self.table} (
                     error, f"migration {migration.version} could not be recorded"
                 ) from error
             raise self._failure(migration, down, failed, error, "rolled back") from error
+
+    def _run_file_in_transaction(self, migration: Migration, sql: str, down: bool) -> None:
+        """The file sent whole (simple protocol) with its tracking row, in one transaction."""
+        conn, untimed = self.conn, self._untimed
+        try:
+            self._check_cancel()
+            with conn.transaction():
+                self._write_untimed()
+                conn.execute(sql.encode())
+                self._record(migration, down)
+        except driver.Error as error:
+            self._untimed = untimed
+            self._check_cancel(error)
+            if driver.server_lost(error) or conn.closed:
+                raise self._lost_or(error, "") from error
+            raise self._failure(migration, down, None, error, "rolled back") from error
 
     def _run_whole_file(
         self, migration: Migration, sql: str, statements: list[Statement], down: bool

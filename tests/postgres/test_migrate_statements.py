@@ -387,3 +387,20 @@ async def test_invalid_indexes_for_the_app(pg_url: str, tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     assert await aio.invalid_indexes(parse_url(f"sqlite:{missing}")) == []
     assert not missing.exists()
+
+
+def test_a_file_after_standard_conforming_strings_off_runs_as_the_server_reads_it(
+    pg_url: str, tmp_path: Path
+) -> None:
+    folder = write_folder(
+        tmp_path / "migrations",
+        {
+            "1_scs.sql": "CREATE TABLE t (x text);\nSET standard_conforming_strings = off;\n",
+            # With the setting off, \\' is a quote inside the string, not its end.
+            "2_use.sql": "INSERT INTO t VALUES ('a\\'; b'); INSERT INTO t VALUES ('c');\n",
+        },
+    )
+    assert "a\\'; b" in (folder / "2_use.sql").read_text()  # one backslash
+    result = run_cli("migrate", "run", "-D", pg_url, "--source", folder, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert query(pg_url, "SELECT x FROM t ORDER BY x") == [("a'; b",), ("c",)]
