@@ -80,9 +80,15 @@ def test_postgres_urls(text: str) -> None:
     assert not url.in_memory
 
 
-def test_postgres_without_host_is_an_error_that_masks_the_password() -> None:
+def test_postgres_without_host_is_libpqs_default_host() -> None:
+    assert parse_url("postgres://user:s3cr3t@/app").backend == "postgres"
+    assert parse_url("postgres:///app").backend == "postgres"
+
+
+def test_postgres_without_slashes_is_an_error_that_masks_the_password() -> None:
     with pytest.raises(ConfigError) as caught:
-        parse_url("postgres://user:s3cr3t@/app")
+        parse_url("postgres:user:s3cr3t@host/app")
+    assert "not a PostgreSQL URL" in caught.value.one_line()
     assert "s3cr3t" not in caught.value.one_line()
 
 
