@@ -214,6 +214,11 @@ class PostgresConsole:
         self._pending = False
         self._current: PostgresResultCursor | None = None
 
+    @property
+    def lost(self) -> bool:
+        """The server ended the connection (restart, `pg_terminate_backend`)."""
+        return bool(self.conn.closed or self.conn.broken)
+
     @classmethod
     async def open(cls, url: DatabaseUrl, *, read_only: bool) -> PostgresConsole:
         """Connect (no statement timeout: the user's queries may take long; `esc` stops one).

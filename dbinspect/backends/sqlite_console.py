@@ -293,6 +293,8 @@ class SqliteConsole:
     """The console's connections to one SQLite file (see the module's docstring)."""
 
     dialect: Dialect = "sqlite"
+    lost = False
+    """A file's connection is never lost to a server."""
 
     def __init__(self, url: DatabaseUrl, reader: Any, path: Path | None, read_only: bool) -> None:
         self.url = url

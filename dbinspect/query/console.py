@@ -115,6 +115,11 @@ class ConsoleSession(Protocol):
     can_write: bool
     """False when the database was opened read-only (or is a read-only file)."""
 
+    @property
+    def lost(self) -> bool:
+        """The connection is gone (the server restarted or ended it): open a new session."""
+        ...
+
     async def run(self, sql: str, *, write: bool = False) -> Outcome:
         """Run one statement. In write mode it runs in a transaction left open when it
         changed anything (`Outcome.pending`): `commit` or `rollback` next.

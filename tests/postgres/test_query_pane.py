@@ -99,6 +99,19 @@ def names(url: str) -> list[object]:
 # Running ------------------------------------------------------------------------------------
 
 
+async def test_the_console_reconnects_after_its_session_ended(shop: str) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app)
+        await run(pilot, pane, "select pg_backend_pid()")
+        [[pid]] = grid_rows(pane)
+        run_sql(shop, f"SELECT pg_terminate_backend({pid})")
+        await run(pilot, pane, "select 41 + 1 as answer")  # may meet the ended session
+        if grid_rows(pane) != [["42"]]:
+            assert "was lost" in message(pane), message(pane)
+            await run(pilot, pane, "select 41 + 1 as answer")
+        assert grid_rows(pane) == [["42"]], message(pane)
+
+
 async def test_the_statement_under_the_cursor_runs_and_its_rows_show(shop: str) -> None:
     async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
         pane = await open_console(pilot, app)

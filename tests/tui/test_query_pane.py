@@ -451,6 +451,9 @@ async def test_each_result_of_a_run_all_is_shown_in_turn_with_f3(
         await settle(pilot)
         assert grid_rows(pane) == []
         assert "result 2 of 3" in status(pane)
+        await pilot.press("f15")  # shift+f3 as xterm and tmux send it
+        await settle(pilot)
+        assert "result 1 of 3" in status(pane)
         # A run of one statement leaves one result: nothing to step through.
         await run(pilot, pane, "select 7")
         await pilot.press("f3")

@@ -7,6 +7,7 @@ grid as the Data pane, so a result of any size opens at once and scrolls to its 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import ClassVar
@@ -70,7 +71,8 @@ class QueryPane(Vertical):
         Binding(NEW_BUFFER_KEY, "new_buffer", "New buffer", show=False),
         Binding(NEXT_BUFFER_KEY, "next_buffer", "Next buffer", show=False),
         Binding(NEXT_RESULT_KEY, "next_result", "Next result", show=False),
-        Binding(PREVIOUS_RESULT_KEY, "previous_result", "Previous result", show=False),
+        # xterm and tmux send shift+f3 as CSI 1;2 R, which Textual reads as f15.
+        Binding(f"{PREVIOUS_RESULT_KEY},f15", "previous_result", "Previous result", show=False),
         Binding("escape", "escape", "Cancel", show=False),
     ]
     DEFAULT_CSS = """
@@ -345,6 +347,11 @@ class QueryPane(Vertical):
         self.run_statements(list(statements))
 
     async def _open_console(self) -> ConsoleSession:
+        if self.console is not None and self.console.lost:
+            # The server restarted or ended the session: the next statement reconnects.
+            lost, self.console = self.console, None
+            with contextlib.suppress(DbInspectError, OSError):
+                await lost.aclose()
         if self.console is None:
             self.console = await open_console(
                 self.session.url,
