@@ -53,6 +53,8 @@ RELATION_KINDS: frozenset[ObjectKind] = frozenset(
 )
 """Kinds whose rows can be browsed."""
 Value = None | int | float | str | bytes
+SqlDialect = Literal["sqlite", "postgres"]
+"""Whose SQL a database speaks (an export's INSERTs are written in it)."""
 """A value as SQLite returns it."""
 Detail = None | bool | int | str | tuple[str, ...]
 """One labelled fact about an object (a sequence's increment, an enum's labels)."""

@@ -32,6 +32,7 @@ from dbinspect.models import (
     RowPage,
     RowQuery,
     Schema,
+    SqlDialect,
     Value,
 )
 from dbinspect.pg_driver import sql
@@ -105,6 +106,8 @@ class PostgresRows:
             statement timeout).
         url: The database's URL (for messages).
     """
+
+    sql_dialect: SqlDialect = "postgres"
 
     def __init__(self, conn: AsyncConnection, url: DatabaseUrl) -> None:
         self.conn = conn

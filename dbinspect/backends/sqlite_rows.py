@@ -21,7 +21,7 @@ from dbinspect.backends.sqlite_query import fetch_all
 from dbinspect.browse.offsets import offset_window
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.models import CellValue, Filter, RowPage, RowQuery, Value
+from dbinspect.models import CellValue, Filter, RowPage, RowQuery, SqlDialect, Value
 
 if TYPE_CHECKING:
     from dbinspect.sqlite_driver import AsyncConnection
@@ -539,6 +539,7 @@ class RowBrowsing:
     Mixed into the backend, whose connection, error translation and schema it uses.
     """
 
+    sql_dialect: SqlDialect = "sqlite"
     _conn: AsyncConnection
 
     async def schema(self, *, refresh: bool = False) -> Any:  # provided by the backend

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from dbinspect.models import CellValue, RowCount, RowPage, RowQuery, Schema, Value
+from dbinspect.models import CellValue, RowCount, RowPage, RowQuery, Schema, SqlDialect, Value
 
 
 class Relation(NamedTuple):
@@ -33,6 +33,9 @@ class RowBatch(NamedTuple):
 
 class RowPager(Protocol):
     """The browsing half of a backend."""
+
+    sql_dialect: SqlDialect
+    """Whose SQL an export of these rows writes (`sqlite` or `postgres`)."""
 
     async def schema(self) -> Schema:
         """Every object with its columns (to know a relation's columns and keys)."""

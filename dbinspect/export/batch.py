@@ -33,11 +33,12 @@ from dbinspect.export.encode import (
     json_line,
     json_string,
     json_text,
+    postgres_insert,
     sql_insert,
     sql_insert_prefix,
     sql_literal,
 )
-from dbinspect.models import Value
+from dbinspect.models import SqlDialect, Value
 
 if TYPE_CHECKING:
     from dbinspect.browse.protocol import Relation
@@ -192,8 +193,15 @@ def sql_inserts(prefix: str, rows: Sequence[Sequence[Value]]) -> str:
 class RowEncoder:
     """Turns pages of one relation's rows into one format's bytes."""
 
-    def __init__(self, fmt: Format, relation: Relation, columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        fmt: Format,
+        relation: Relation,
+        columns: Sequence[str],
+        sql_dialect: SqlDialect = "sqlite",
+    ) -> None:
         self.fmt = fmt
+        self.sql_dialect = sql_dialect
         self._keys = json_keys(columns)
         self._prefix = sql_insert_prefix(relation.name, columns, relation.schema)
         self._columns = tuple(columns)
@@ -210,6 +218,8 @@ class RowEncoder:
             return file_bytes(csv_records(rows))
         if self.fmt == "jsonl":
             return json_bytes(json_lines(self._keys, rows))
+        if self.sql_dialect == "postgres":
+            return file_bytes("".join([postgres_insert(self._prefix, row) for row in rows]))
         return file_bytes(sql_inserts(self._prefix, rows))
 
     def tail(self) -> bytes:

@@ -16,7 +16,8 @@ objects, which no other value can be mistaken for: a BLOB is `{"$blob": "<hex>"}
 non-finite real `{"$real": "Infinity"}`, `"-Infinity"` or `"NaN"`.
 
 SQL: one `INSERT INTO "table"("col", ...) VALUES(...);` per row, all between `BEGIN;` and
-`COMMIT;`. Literals SQLite reads back as the same value and type: NULL, integers, reals
+`COMMIT;`, in the SQL of the database the rows come from (PostgreSQL: `postgres_literal`).
+On SQLite, literals SQLite reads back as the same value and type: NULL, integers, reals
 (bit for bit, see `sql_real`; infinities as `1e999` and `-1e999`, NaN as NULL), `X'hex'`
 BLOBs, text in `'...'` with `''` for a quote; a NUL in text is `char(0)` concatenated,
 and an integer outside 64 bits (which SQLite cannot store) is written as text digits.
@@ -205,6 +206,29 @@ def sql_literal(value: Value) -> str:
     return "X'" + value.hex().upper() + "'"
 
 
+def postgres_literal(value: Value) -> str:
+    """One value as a PostgreSQL literal that reads back as the same value in its column.
+
+    Values come as the driver gives them (numbers and bytes native, the other types as
+    the server's own text), so a quoted literal, whose type the column decides, is exact:
+    a float's shortest round-trip text (`'NaN'`, `'Infinity'`, `'-0'` included, which no
+    bare number spells), bytes in bytea's hex form `'\\x...'`.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "'NaN'"
+        if math.isinf(value):
+            return "'Infinity'" if value > 0 else "'-Infinity'"
+        return "'-0'" if value == 0 and math.copysign(1.0, value) < 0 else repr(value)
+    if isinstance(value, int):
+        return str(int(value))
+    return "'\\x" + value.hex() + "'"
+
+
 def sql_real(value: float) -> str:
     """A finite real as SQL that SQLite computes exactly, whatever its version.
 
@@ -257,3 +281,8 @@ def sql_insert_prefix(table: str, columns: Sequence[str], schema: str | None = N
 def sql_insert(prefix: str, values: Sequence[Value]) -> str:
     """One INSERT statement, newline included; `prefix` from `sql_insert_prefix`."""
     return prefix + ", ".join([sql_literal(value) for value in values]) + ");\n"
+
+
+def postgres_insert(prefix: str, values: Sequence[Value]) -> str:
+    """One INSERT statement for PostgreSQL (`postgres_literal`), newline included."""
+    return prefix + ", ".join([postgres_literal(value) for value in values]) + ");\n"

@@ -74,7 +74,7 @@ async def write_rows(
     async with contextlib.aclosing(_batches(pager, relation, query, chunk_rows)) as batches:
         async for batch in batches:
             if encoder is None:
-                encoder = RowEncoder(fmt, relation, batch.columns)
+                encoder = RowEncoder(fmt, relation, batch.columns, pager.sql_dialect)
                 out.write(encoder.head())
             if not batch.rows:
                 continue

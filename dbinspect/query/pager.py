@@ -21,6 +21,7 @@ from dbinspect.models import (
     RowQuery,
     Schema,
     SchemaObject,
+    SqlDialect,
     Value,
 )
 from dbinspect.query.console import ConsoleSession, ResultCursor, Row, SplittableResult
@@ -67,6 +68,7 @@ class ResultPager:
     """One statement's rows as a `RowPager` (and `RowStreamer`) for the row browser."""
 
     def __init__(self, session: ConsoleSession, cursor: ResultCursor) -> None:
+        self.sql_dialect: SqlDialect = session.dialect
         self.session = session
         self.cursor = cursor
         self.columns = unique_names(cursor.columns)

@@ -59,6 +59,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class PagesOnly:
     """A backend's keyset pages and nothing else, as a backend without streaming offers."""
 
+    sql_dialect = "sqlite"
+
     def __init__(self, backend: SqliteBackend) -> None:
         self._backend = backend
 

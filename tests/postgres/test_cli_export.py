@@ -42,3 +42,31 @@ def test_export_writes_every_row_as_copy_reads_them(
     missing = run_cli("export", pg_url, "shop.nothing")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: no such table or view: shop.nothing"
+
+
+def test_an_sql_export_loads_back_into_postgresql_unchanged(
+    pg_url: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    from pgkit import query
+
+    run_sql(
+        pg_url,
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');"
+        "CREATE TABLE t (id int PRIMARY KEY, b bytea, f8 float8, f4 real, n numeric, ok bool,"
+        " j jsonb, s text, a int[], at timestamptz, m mood, big int8);"
+        "INSERT INTO t VALUES"
+        " (1, '\\x00ff1b27', 'NaN', 'NaN', 'NaN', true, '{\"a\": [1, 2.5]}', 'it''s \\ here',"
+        "  '{1,NULL,3}', '2024-02-29 12:00:00+05', 'ok', 9223372036854775807),"
+        " (2, '', 'Infinity', '-Infinity', 1e-30, false, 'null', E'tab\\tnew\\nline',"
+        "  '{}', 'infinity', 'sad', -9223372036854775808),"
+        " (3, NULL, '-0', 0.1, 12345678901234567890.0987654321, NULL, NULL, '', NULL, NULL,"
+        "  NULL, NULL),"
+        " (4, '\\x', 0.1, 3.4e38, -0.0, true, '\"x\"', '''', '{{1,2},{3,4}}', '-infinity',"
+        "  'ok', 0)",
+    )
+    before = query(pg_url, "SELECT t::text FROM t ORDER BY id")
+    result = run_cli("export", pg_url, "t", "--format", "sql", "-o", tmp_path / "t.sql")
+    assert result.returncode == 0, result.stderr
+    run_sql(pg_url, "TRUNCATE t")
+    run_sql(pg_url, (tmp_path / "t.sql").read_text(encoding="utf-8"))
+    assert query(pg_url, "SELECT t::text FROM t ORDER BY id") == before
