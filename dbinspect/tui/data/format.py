@@ -140,16 +140,62 @@ def clip_value(value: Value) -> str:
     return str(value)
 
 
+class _Number(str):
+    """A JSON number as written: `1.00000000000000000001` and `1e400` are not floats."""
+
+
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object's members in order, a repeated key included (`json` keeps the last)."""
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def pretty_json(value: str) -> str | None:
-    """`value` pretty-printed when it is a JSON object or array, else None."""
+    """`value` pretty-printed when it is a JSON object or array, else None.
+
+    Exactly what the text says, as psql shows it: numbers as written (a float would round
+    them), every member of an object even when a key repeats (the `json` type keeps them).
+    The standard encoder can do neither, hence the few lines of `_indented`.
+    """
     stripped = value.lstrip()
     if not stripped.startswith(("{", "[")):
         return None
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(
+            value,
+            parse_float=_Number,
+            parse_int=_Number,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_Pairs,
+        )
     except ValueError:
         return None
-    return json.dumps(parsed, indent=2, ensure_ascii=False)
+    parts: list[str] = []
+    _indented(parsed, 0, parts)
+    return "".join(parts)
+
+
+def _indented(value: object, level: int, parts: list[str]) -> None:
+    inner, outer = "\n" + "  " * (level + 1), "\n" + "  " * level
+    if isinstance(value, _Pairs | list) and not value:
+        parts.append("{}" if isinstance(value, _Pairs) else "[]")
+    elif isinstance(value, _Pairs):
+        for number, (key, item) in enumerate(value):
+            parts.append(("{" if number == 0 else ",") + inner)
+            parts.append(json.dumps(key, ensure_ascii=False) + ": ")
+            _indented(item, level + 1, parts)
+        parts.append(outer + "}")
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            parts.append(("[" if number == 0 else ",") + inner)
+            _indented(item, level + 1, parts)
+        parts.append(outer + "]")
+    elif isinstance(value, _Number):
+        parts.append(str.__str__(value))
+    else:
+        parts.append(json.dumps(value, ensure_ascii=False))
 
 
 def hex_dump(data: bytes, limit: int = 4096) -> str:
