@@ -122,6 +122,15 @@ class PgColumn:
             return sql.SQL("{}::text").format(self.ref)
         return self.ref
 
+    @property
+    def parameter(self) -> sql.Composable:
+        """A parameter compared with `ordered`, typed as the column where the server could
+        not tell: beside a composite type's value an untyped one is read as an anonymous
+        record, which has no input ("input of anonymous composite types")."""
+        if self.kind == "other":  # `format_type`'s text; a `%` in it is no placeholder
+            return sql.SQL("%s::" + self.type.replace("%", "%%"))
+        return sql.Placeholder()
+
 
 @dataclass(frozen=True, slots=True)
 class RowSource:

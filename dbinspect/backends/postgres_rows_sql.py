@@ -93,7 +93,7 @@ def _one_filter(column: PgColumn, found: Filter) -> tuple[Composable, Params]:
     if column.kind in ("int", "float", "number"):
         return _number_filter(column, found, op)
     if found.case_sensitive:
-        return sql.SQL("{} {} %s").format(column.ordered, op), [bind(value)]
+        return sql.SQL("{} {} {}").format(column.ordered, op, column.parameter), [bind(value)]
     if column.kind == "bytea":
         return sql.SQL("{} {} %s").format(column.ref, op), [bind(value)]
     # Letter case ignored: compare the text forms (a uuid typed in capitals, an enum).
@@ -154,7 +154,10 @@ def seek_sql(
         return sql.SQL("(({} IS NULL AND {}) OR {} IS NOT NULL)").format(
             sort, key_tuple, sort
         ), key_values
-    full = sql.SQL("{} {} {}").format(_row([sort, *keys]), op, _placeholders(len(keys) + 1))
+    parameters = _row(
+        [source.column(query.sort_column).parameter, *[sql.Placeholder()] * len(keys)]
+    )
+    full = sql.SQL("{} {} {}").format(_row([sort, *keys]), op, parameters)
     params = [bind(value), *key_values]
     if ascending:
         return sql.SQL("({} OR {} IS NULL)").format(full, sort), params
