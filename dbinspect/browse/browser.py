@@ -10,7 +10,7 @@ owner of the app's connections can hand out a fresh one after the database is re
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import CachedRow, FetchPlan, RowWindow, page_rows
@@ -31,6 +31,21 @@ class Opened:
     """The rows at the target (or the first rows), which set the columns."""
     above: int
     """Rows of the window before the target row."""
+    dropped: tuple[str, ...] = ()
+    """Columns the query sorted or filtered by that the relation no longer has (dropped
+    or renamed by another session): their sort and filters were left out."""
+
+
+def _within(query: RowQuery, columns: set[str]) -> tuple[RowQuery, tuple[str, ...]]:
+    """`query` without the sort and filters on columns not in `columns`, and those names."""
+    gone = [f.column for f in query.filters if f.column not in columns]
+    sort = query.sort_column
+    if sort is not None and sort not in columns:
+        gone.append(sort)
+        query = replace(query, sort_column=None, descending=False)
+    if gone:
+        query = replace(query, filters=tuple(f for f in query.filters if f.column in columns))
+    return query, tuple(dict.fromkeys(gone))
 
 
 class RowBrowser:
@@ -82,6 +97,9 @@ class RowBrowser:
         if self.object.schema is not None:
             # Found through `schema.name`, or `public`'s bare name: pages in its schema.
             relation = Relation(self.object.schema, self.object.name)
+        query, dropped = _within(query, {c.name for c in self.object.columns})
+        if dropped:
+            target = None  # a key of the old order (its sort value first): from the top
         self.relation, self.query = relation, query
         self.window.fit(len(self.object.columns))
         page_size = self.window.page_rows
@@ -95,7 +113,7 @@ class RowBrowser:
             page = await pager.fetch_page(relation, query, limit=page_size, cell_limit=CELL_LIMIT)
             rows = page_rows(page)
             self.window.reset(0, rows, at_start=True, at_end=len(page.rows) < page_size)
-            return Opened(page, 0)
+            return Opened(page, 0, dropped)
         if at_position is None:
             position = await pager.position_of(relation, query, target, self.total)
         else:
@@ -113,7 +131,7 @@ class RowBrowser:
             at_start=len(above) < page_size // 2,
             at_end=len(page.rows) < page_size,
         )
-        return Opened(page, len(above))
+        return Opened(page, len(above), dropped)
 
     def forget(self) -> None:
         """Drop the relation and its rows (the database was closed or replaced)."""
@@ -222,6 +240,8 @@ class RowBrowser:
             anchor = 0
         else:
             opened = await self.open(relation, self.query, row.key, at_position=anchor)
+            if opened.dropped:  # read from the top in the order left
+                anchor = 0
         if not self.exact:
             # An estimate (a view, a filter, a big table's highest rowid) is worse than
             # the count already shown: keep that, marked to be counted again.

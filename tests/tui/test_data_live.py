@@ -186,6 +186,27 @@ async def test_a_column_added_elsewhere_shows(tmp_path: Path, open_app: OpenApp)
         assert all(row.values[3] == "EXTRA" for row in pane.window.rows)
 
 
+async def test_a_sorted_and_filtered_column_dropped_elsewhere_leaves_the_rest(
+    tmp_path: Path, open_app: OpenApp
+) -> None:
+    path = make_tags(tmp_path, rows=30)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_table(app, pilot, "tags")
+        pane.grid.move_cursor(0, 2)  # the score column
+        for key in ("slash", "3", "enter"):
+            await pilot.press(key)
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert pane.row_query.sort_column == "score" and pane.total < 30
+        await asyncio.to_thread(write_elsewhere, path, "ALTER TABLE tags DROP COLUMN score")
+        await until(pilot, lambda: pane.grid.columns == ("id", "name") and pane.total == 30)
+        assert pane.row_query.plain  # the sort and the filter went with their column
+        assert names(pane)[:2] == ["tag000", "tag001"]
+        notes = [str(n.message) for n in app._notifications]
+        assert any("No longer sorted or filtered by score" in n for n in notes), notes
+
+
 async def test_the_empty_pane_says_how_to_fill_it(tmp_path: Path, open_app: OpenApp) -> None:
     path = make_tags(tmp_path)
     async with open_app(path) as app, app.run_test(size=SIZE) as pilot:

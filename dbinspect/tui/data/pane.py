@@ -225,6 +225,7 @@ class DataPane(Vertical):
             return
         if generation != self._generation:
             return
+        self._tell_dropped(opened.dropped)
         self._setup_columns(opened.page)
         grid = self.grid
         grid.cursor_row = 0
@@ -328,6 +329,7 @@ class DataPane(Vertical):
             return
         if generation != self._generation:
             return
+        self._tell_dropped(opened.dropped)
         if opened.page.columns != grid.columns:
             self._setup_columns(opened.page)
         grid.set_total(max(self.total, self.window.end))
@@ -343,6 +345,17 @@ class DataPane(Vertical):
         if not self.exact:
             self.count_rows()
         self.ensure_rows()
+
+    def _tell_dropped(self, columns: tuple[str, ...]) -> None:
+        """Say which sort and filters went with their columns (dropped or renamed)."""
+        if columns:
+            names = ", ".join(escape_controls(c) for c in columns)
+            self.notify(
+                f"No longer sorted or filtered by {names}: the column is gone",
+                severity="warning",
+                markup=False,
+            )
+            self._show_chips()
 
     async def _guard(self, work: Awaitable[T]) -> T:
         """Await a query, interrupting SQLite if the worker is cancelled meanwhile."""
