@@ -214,3 +214,30 @@ async def test_the_empty_pane_says_how_to_fill_it(tmp_path: Path, open_app: Open
         await pilot.press("4")
         title = main_screen(app).query_one("#data-title")
         assert "pick one in Schema (3), then press Enter or d" in str(title.render())
+
+
+async def test_a_slow_view_is_not_read_again_at_every_poll(
+    tmp_path: Path, open_app: OpenApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server busy elsewhere moves the change poll every second; a view that takes its
+    # time to read (a slow filter) must not be read again, from scratch, each time.
+    path = make_tags(tmp_path, rows=30)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_table(app, pilot, "tags")
+        started: list[float] = []
+        finished: list[float] = []
+        loop = asyncio.get_running_loop()
+
+        async def slow_check(first: int, last: int) -> bool:
+            started.append(loop.time())
+            await asyncio.sleep(0.3)
+            finished.append(loop.time())
+            return False
+
+        monkeypatch.setattr(pane.browser, "rows_in_view_changed", slow_check)
+        for _ in range(20):  # a poll every 0.1 s for 2 s
+            pane.check_rows()
+            await pilot.pause(0.1)
+        assert finished, "no check ran"
+        assert len(started) == len(finished) or len(started) == len(finished) + 1
+        assert len(started) <= 3, started  # each ran to its end, then rested 4x its time

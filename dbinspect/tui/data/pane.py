@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import ClassVar, TypeVar
@@ -124,6 +125,10 @@ class DataPane(Vertical):
         self._generation = 0
         self._follow_pending = False
         """Another process wrote while a table was being opened or read again."""
+        self._checking = False
+        self._next_check = 0.0
+        """When the rows in view may be checked again: a check costs what reading them
+        costs, so a view that takes seconds to read (a slow filter) is checked seldom."""
         self._fetching: FetchPlan | None = None
         self._counting = False
         self._chips_shown: tuple[Filter, ...] = ()
@@ -276,18 +281,28 @@ class DataPane(Vertical):
         jump on a busy one. A table being opened reads fresh rows anyway.
         """
         opening = any(w.group == "data-open" and not w.is_finished for w in self.workers)
+        if self._checking or time.monotonic() < self._next_check:
+            return  # a check still running is never restarted: it would never end
         if self.browser.relation is not None and not opening:
+            self._checking = True
             self._check_rows()
 
     @work(exclusive=True, group="data-check")
     async def _check_rows(self) -> None:
-        if not self._grid_mounted():
-            return
-        first, last = self.grid.viewport
+        started = time.monotonic()
         try:
-            changed = await self.browser.rows_in_view_changed(first, last)
-        except DbInspectError:
-            return  # the next poll, or the user's next move, says what is wrong
+            if not self._grid_mounted():
+                return
+            first, last = self.grid.viewport
+            try:
+                changed = await self.browser.rows_in_view_changed(first, last)
+            except DbInspectError:
+                return  # the next poll, or the user's next move, says what is wrong
+        finally:
+            self._checking = False
+            # Checks take at most a fifth of the time: a page that takes 10 s to read
+            # is not read again every second because the server is busy elsewhere.
+            self._next_check = time.monotonic() + 4 * (time.monotonic() - started)
         if changed:
             self.follow_writes()
 
