@@ -139,6 +139,7 @@ async def test_escape_cancels_a_long_statement_on_the_server(shop: str) -> None:
         took = await cancel_running(pilot, pane, "cancelled")
         assert took < 2, f"the cancel took {took:.2f} s"
         assert "failed: cancelled" in message(pane)
+        assert "running" not in status(pane) and "esc cancels" not in status(pane)
         sleeping = query(
             shop, "SELECT count(*) FROM pg_stat_activity WHERE query = 'select pg_sleep(30)'"
         )

@@ -456,8 +456,9 @@ class QueryPane(Vertical):
             console = await self._open_console()
             outcome = await console.run(statement.sql, write=self.write_mode)
         finally:
+            # Failed or cancelled too: the spinner's last frame must not stay behind.
             elapsed = self._stop_ticker()
-        self._status(safe_text(f"{statement.label()}: {elapsed:.2f} s", style="dim"))
+            self._status(safe_text(f"{statement.label()}: {elapsed:.2f} s", style="dim"))
         if outcome.pending:
             await self._commit_or_roll_back(statement, outcome, console)
         return outcome
