@@ -57,7 +57,7 @@ def parse_file_name(path: Path) -> MigrationFile | None:
     prefix, underscore, rest = name.partition("_")
     if not underscore or not rest.endswith(".sql"):
         return None
-    if not _VERSION.fullmatch(prefix) or abs(int(prefix)) > _I64_MAX:
+    if not _VERSION.fullmatch(prefix) or not -_I64_MAX - 1 <= int(prefix) <= _I64_MAX:
         raise MigrationSourceError(
             f"{path}: the name does not start with an integer version ({prefix!r})",
             "name migrations <version>_<description>.sql, e.g. 0001_create_users.sql; "

@@ -37,6 +37,9 @@ def test_checksum_test_vector() -> None:
         ("20220721124650_add_table.down.sql", 20220721124650, "add table", "down"),
         ("3_drop-events.sql", 3, "drop-events", "simple"),
         ("007_x.sql.sql", 7, "x", "simple"),
+        # Rust's i64 parse, as sqlx's: both ends of the range.
+        ("9223372036854775807_max.sql", 2**63 - 1, "max", "simple"),
+        ("-9223372036854775808_min.sql", -(2**63), "min", "simple"),
     ],
 )
 def test_names_split_at_first_underscore(
@@ -52,7 +55,17 @@ def test_names_sqlx_ignores(name: str) -> None:
     assert parse_file_name(Path(name)) is None
 
 
-@pytest.mark.parametrize("name", ["v1_users.sql", "1a_users.sql", ".1_users.sql", "_x.sql"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "v1_users.sql",
+        "1a_users.sql",
+        ".1_users.sql",
+        "_x.sql",
+        "9223372036854775808_over.sql",
+        "-9223372036854775809_under.sql",
+    ],
+)
 def test_non_integer_prefix_is_an_error_not_a_skip(tmp_path: Path, name: str) -> None:
     folder = write_folder(tmp_path / "m", {"1_ok.sql": "select 1;", name: "select 2;"})
     with pytest.raises(MigrationSourceError, match="integer version") as info:
