@@ -284,10 +284,17 @@ def _extension(row: Row) -> SchemaObject:
 
 
 def _type(row: Row, checks: tuple[ConstraintInfo, ...]) -> SchemaObject:
-    _, schema, name, typtype, labels, base, not_null, default, comment = row
+    _, schema, name, typtype, labels, base, not_null, default, comment = row[:9]
+    attribute_names, attribute_types = row[9:]
     details: tuple[tuple[str, Detail], ...]
     if typtype == "e":
         details = (("type", "enum"), ("labels", tuple(labels or ())))
+    elif typtype == "c":
+        details = (
+            ("type", "composite"),
+            ("attribute_names", tuple(attribute_names or ())),
+            ("attribute_types", tuple(attribute_types or ())),
+        )
     else:
         details = (
             ("type", "domain"),

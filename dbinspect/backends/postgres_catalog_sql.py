@@ -228,12 +228,22 @@ SELECT t.oid, n.nspname, t.typname, t.typtype,
            SELECT e.enumlabel::text FROM pg_enum e
            WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
-       t.typnotnull, t.typdefault, d.description
+       t.typnotnull, t.typdefault, d.description,
+       CASE WHEN t.typtype = 'c' THEN ARRAY(
+           SELECT a.attname::text FROM pg_attribute a
+           WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+           ORDER BY a.attnum) END,
+       CASE WHEN t.typtype = 'c' THEN ARRAY(
+           SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+           WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+           ORDER BY a.attnum) END
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_description d
   ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass AND d.objsubid = 0
-WHERE t.typtype IN ('e', 'd') AND {_USER_SCHEMA}
+LEFT JOIN pg_class r ON r.oid = t.typrelid
+WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c'))  -- a table's row
+  AND {_USER_SCHEMA}                                                        -- type is not one
   AND {_NOT_FROM_EXTENSION.format(catalog="pg_type", oid="t.oid")}
 """
 

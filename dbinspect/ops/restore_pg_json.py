@@ -165,6 +165,14 @@ def _type(kind: dict[str, Any]) -> Composable:
         return sql.SQL("CREATE TYPE {} AS ENUM ({})").format(
             name, sql.SQL(", ").join(map(sql.Literal, kind["labels"]))
         )
+    if kind["type"] == "composite":
+        attributes = zip(kind["attribute_names"], kind["attribute_types"], strict=True)
+        return sql.SQL("CREATE TYPE {} AS ({})").format(
+            name,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(a), sql.SQL(t)) for a, t in attributes
+            ),
+        )
     parts: list[Composable] = [
         sql.SQL("CREATE DOMAIN {} AS {}").format(name, sql.SQL(kind["base_type"]))
     ]

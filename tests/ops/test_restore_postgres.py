@@ -204,6 +204,9 @@ CREATE SCHEMA "we""ird";
 COMMENT ON SCHEMA "we""ird" IS 'odd';
 CREATE TYPE "we""ird".mood AS ENUM ('sad', 'it''s ok');
 CREATE DOMAIN posint AS int CHECK (VALUE > 0) NOT NULL DEFAULT 1;
+CREATE TYPE "we""ird".addr AS (street text, "no." int, feeling "we""ird".mood);
+CREATE TABLE places (id int PRIMARY KEY, at "we""ird".addr);
+INSERT INTO places VALUES (1, ROW('Main St', 5, 'sad')), (2, NULL);
 CREATE TABLE "we""ird"."a b" (
     "c'd" text PRIMARY KEY, n posint, m "we""ird".mood, b bytea, ts timestamptz,
     g int GENERATED ALWAYS AS (length("c'd")) STORED, i int GENERATED ALWAYS AS IDENTITY);
@@ -246,7 +249,7 @@ def test_a_json_restore_rebuilds_what_pg_dump_sees(
     result = run_cli("restore", backup, target, "--force")
     assert result.returncode == 0, result.stderr
     assert schema_sql(target) == schema_sql(pg_url)
-    for table in ('"we""ird"."a b"', "p", "child", "mv", "v0"):
+    for table in ('"we""ird"."a b"', "p", "child", "mv", "v0", "places"):
         select = f"SELECT t::text FROM {table} t ORDER BY 1"  # each value as text
         assert query(target, select) == query(pg_url, select)
     # A column's sequence goes on after its largest value; the trigger stays disabled.

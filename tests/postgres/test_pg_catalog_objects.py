@@ -28,6 +28,7 @@ SETUP = f"""
 CREATE SCHEMA sales;
 COMMENT ON SCHEMA sales IS 'Orders and money';
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TYPE address AS (street text, "house no." int, feeling mood);
 CREATE DOMAIN sales.positive_money AS numeric(12,2) NOT NULL DEFAULT 0 CHECK (VALUE >= 0);
 CREATE TABLE customers (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -153,6 +154,12 @@ def test_schemas_extensions_types_and_functions(dumped: dict[str, Any]) -> None:
     assert money["type"] == "domain" and money["base_type"] == "numeric(12,2)"
     assert money["not_null"] is True and money["default"] == "0"
     assert [c["kind"] for c in money["constraints"]] == ["check"]
+    address = named(dumped["types"], "address")
+    assert address["type"] == "composite"
+    assert address["attribute_names"] == ["street", "house no.", "feeling"]
+    assert address["attribute_types"] == ["text", "integer", "mood"]
+    # A table's own row type is no type of the user's.
+    assert sorted(t["name"] for t in dumped["types"]) == ["address", "mood", "positive_money"]
 
 
 def test_columns_identity_generated_collation_defaults_and_comments(
@@ -291,7 +298,7 @@ async def test_schema_finds_objects_by_qualified_and_bare_names(
     assert schema.belonging_to(sales_customers, "index")[0].name == "customers_pkey"
     counts = schema.counts()
     assert (counts.schemas, counts.partitioned_tables, counts.materialized_views) == (3, 1, 1)
-    assert (counts.functions, counts.types, counts.extensions) == (4, 2, 2)
+    assert (counts.functions, counts.types, counts.extensions) == (4, 3, 2)
 
 
 async def test_outline_has_every_name_without_details(backend: PostgresBackend) -> None:
