@@ -150,7 +150,9 @@ class PostgresRows:
     ) -> QueryError:
         subject = f"{relation}: " if relation is not None else ""
         if driver.server_lost(error):
-            return QueryError(driver.lost_message(self.url), hint="refresh to connect again")
+            return QueryError(
+                driver.lost_message(self.url), hint="run it again; in the app, refresh"
+            )
         if isinstance(error, driver.QueryCanceled):
             limit = driver.INSPECTION_STATEMENT_TIMEOUT_MS / 1000
             # Told apart by time as well as by words: the server's messages may be in

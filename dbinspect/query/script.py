@@ -276,6 +276,8 @@ def _failure(
     message, hint = error.message, error.hint
     if message == READ_ONLY_REFUSAL:
         message, hint = "read-only: this statement writes", "pass --write to run it"
+    elif message.endswith("; switch write mode on to run it"):  # the app's words for it
+        message, hint = message.removesuffix("; switch write mode on to run it"), "pass --write"
     return QueryError(f"{place}: {message}{_ran(statement.number, committed)}", error.sql, hint)
 
 

@@ -184,4 +184,4 @@ async def test_a_terminated_session_is_one_clear_error(rows: BrowsableRows, url:
     query(url, "SELECT pg_terminate_backend(%s)", (rows.conn.info.backend_pid,))
     with pytest.raises(QueryError, match=r"connection .* was lost") as raised:
         await rows.fetch_page(Relation(None, "t"), RowQuery(), limit=1)
-    assert raised.value.hint == "refresh to connect again"
+    assert raised.value.hint == "run it again; in the app, refresh"
