@@ -166,6 +166,14 @@ async def test_stopping_a_filtered_count_keeps_the_pane_usable(big: Path) -> Non
         row = pane.grid.cursor_cached_row
         assert pane.grid.cursor_row >= 3 * pane.grid.data_height
         assert row is not None and "7" in str(row.values[1])
+        pane.follow_writes()  # another process wrote: the rows are read again, not counted
+
+        def reread() -> bool:
+            return not any(w.group == "data-open" and not w.is_finished for w in pane.workers)
+
+        await wait_until(pilot, reread, "the rows read again")
+        assert not any(w.group == "data-count" and not w.is_finished for w in pane.workers)
+        assert "counting" not in count_text(app)
 
 
 async def test_end_of_a_filtered_table_is_its_last_matching_row(big: Path) -> None:

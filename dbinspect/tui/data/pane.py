@@ -125,6 +125,8 @@ class DataPane(Vertical):
         self._generation = 0
         self._follow_pending = False
         """Another process wrote while a table was being opened or read again."""
+        self._count_stopped = False
+        """The user stopped the row count (esc): until the next opening, none restarts."""
         self._checking = False
         self._next_check = 0.0
         """When the rows in view may be checked again: a check costs what reading them
@@ -230,6 +232,7 @@ class DataPane(Vertical):
             return
         if generation != self._generation:
             return
+        self._count_stopped = False
         self._tell_dropped(opened.dropped)
         self._setup_columns(opened.page)
         grid = self.grid
@@ -357,7 +360,7 @@ class DataPane(Vertical):
         grid.move_cursor(max(0, min(position, self.total - 1)), min(column, last_column))
         grid.invalidate()
         self._update_header()
-        if not self.exact:
+        if not self.exact and not self._count_stopped:
             self.count_rows()
         self.ensure_rows()
 
@@ -529,6 +532,7 @@ class DataPane(Vertical):
                 worker.cancel()
         self._fetching = None
         if self._counting:
+            self._count_stopped = True  # not restarted by a reread after others' writes
             self.notify("Row count stopped", timeout=2)
 
     # Header -----------------------------------------------------------------------------
