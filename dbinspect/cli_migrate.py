@@ -162,6 +162,10 @@ def _print_result(result: MigrationResult, verb: str) -> None:
     )
 
 
+def _print_skipped(status: MigrationStatus, label: str) -> None:
+    say(f"Skipped {status.version}/{label} {status.description} ({format_duration(0)})")
+
+
 def _print_warning(event: MigrationEvent) -> None:
     if event.kind == "warning" and event.message:
         say(f"warning: {event.message}", err=True)
@@ -281,6 +285,13 @@ def run(
             for warning in result.warnings:
                 say(f"warning: {warning}", err=True)
             _print_result(result, "Can apply")
+    if target_version is not None:
+        # sqlx-cli names each pending migration above the target as skipped.
+        with cleanup_on_interrupt():
+            statuses = migration_status(url, settings.migrations.path, settings.sqlx)
+        for status in statuses:
+            if status.status == "pending" and status.version > target_version:
+                _print_skipped(status, "migrate")
 
 
 @migrate.command()
@@ -317,7 +328,23 @@ def revert(
     )
     for result in results:
         _print_result(result, "Can apply" if dry_run else "Applied")
-    if not results:
+    skipped: list[MigrationStatus] = []
+    if target_version is not None:
+        # sqlx-cli names each reversible migration it leaves applied as skipped.
+        with cleanup_on_interrupt():
+            statuses = migration_status(url, settings.migrations.path, settings.sqlx)
+        skipped = [
+            s
+            for s in reversed(statuses)
+            if s.status in ("applied", "modified")
+            and s.migration is not None
+            and s.migration.kind == "reversible"
+            and s.version <= target_version
+            and s.version not in {r.version for r in results}
+        ]
+        for status in skipped:
+            _print_skipped(status, "revert")
+    if not results and not skipped:
         say("No migrations available to revert")
 
 

@@ -183,3 +183,21 @@ async def test_sample_migrations_revert_cleanly(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "s.db")
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema")]
     assert names == ["_sqlx_migrations", "sqlite_autoindex__sqlx_migrations_1"]
+
+
+def test_target_version_names_what_it_skips_as_sqlx_cli_does(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    files = {}
+    for version in (1, 2, 3):
+        files[f"{version}_t{version}.up.sql"] = f"create table t{version}(x);\n"
+        files[f"{version}_t{version}.down.sql"] = f"drop table t{version};\n"
+    folder = write_folder(tmp_path / "m", files)
+    ran = invoke(cli, "run", "--source", str(folder), "--target-version", "1")
+    lines = [line.split(" (")[0] for line in ran.output.splitlines()]
+    assert lines == ["Applied 1/migrate t1", "Skipped 2/migrate t2", "Skipped 3/migrate t3"]
+    assert ran.output.splitlines()[1].endswith("(0ns)")
+    assert invoke(cli, "run", "--source", str(folder)).exit_code == 0
+    reverted = invoke(cli, "revert", "--source", str(folder), "--target-version", "1")
+    lines = [line.split(" (")[0] for line in reverted.output.splitlines()]
+    assert lines == ["Applied 3/revert t3", "Applied 2/revert t2", "Skipped 1/revert t1"]
