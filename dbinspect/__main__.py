@@ -17,6 +17,15 @@ def run() -> None:
     import, `gc` included (it is not loaded at startup), sits inside the `try`: a Ctrl+C
     landing between an import at module level and the `try` would print a traceback.
     """
+    # A Ctrl+C landing in a callback the import system runs (a module lock's weakref
+    # callback) cannot propagate: Python prints "Exception ignored" and goes on. Kept
+    # here until the handler is in place, then it ends the process as any other.
+    default_hook, swallowed = sys.unraisablehook, []
+    sys.unraisablehook = lambda found: (
+        swallowed.append(found.exc_value)
+        if isinstance(found.exc_value, KeyboardInterrupt)
+        else default_hook(found)
+    )
     try:
         import gc
 
@@ -24,6 +33,9 @@ def run() -> None:
         from dbinspect.cli_exit import exit_at_once_on_interrupt
 
         exit_at_once_on_interrupt()
+        sys.unraisablehook = default_hook
+        if swallowed:
+            raise KeyboardInterrupt
         from dbinspect.cli import main
     except BaseException as error:
         if _interrupted(error):  # Ctrl+C before the handler above was in place
