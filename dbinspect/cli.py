@@ -134,20 +134,21 @@ def _dash_refused(ctx: click.Context, param: click.Parameter, value: Path | None
     return value
 
 
-stdout_output = click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-    callback=_dash_is_stdout,
-    help="Write here (- for standard output, the default).",
-)
-file_output = click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-    callback=_dash_refused,
-    help="Write here.",
-)
+def _output_option(
+    callback: Callable[[click.Context, click.Parameter, Path | None], Path | None],
+    help_text: str,
+) -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+        callback=callback,
+        help=help_text,
+    )
+
+
+stdout_output = _output_option(_dash_is_stdout, "Write here (- for standard output, the default).")
+file_output = _output_option(_dash_refused, "Write here.")
 
 
 def require_url(settings: Settings) -> DatabaseUrl:
