@@ -12,17 +12,19 @@ server: `interrupt` sends a cancel request, and so does cancelling the awaiting 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Hashable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Hashable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from dbinspect import pg_driver as driver
 from dbinspect.backends import postgres_rows_jump as jump
 from dbinspect.backends import postgres_rows_scan as scan
+from dbinspect.backends import postgres_rows_stream as stream
 from dbinspect.backends.postgres_rows_source import RowSource, load_source
 from dbinspect.backends.postgres_rows_sql import PageShape, bind, cell_sql, filter_sql, order_sql
-from dbinspect.browse.protocol import Relation
+from dbinspect.browse.protocol import Relation, RowBatch
 from dbinspect.errors import QueryError
 from dbinspect.models import (
     CellValue,
@@ -263,6 +265,26 @@ class PostgresRows:
         source = await self.source(relation)
         work = jump.position_of(self.conn, source, query, key, total)
         return await self._guard(relation_of(relation), work)
+
+    async def stream_rows(
+        self, relation: TableRef, query: RowQuery, *, batch_rows: int
+    ) -> AsyncGenerator[RowBatch, None]:
+        """Every row `query` selects, in browsing order, from one snapshot, on a connection
+        of its own (see `postgres_rows_stream`): an export's read."""
+        source = await self.source(relation)
+        conn = await driver.connect_async(self.url, read_only=True, autocommit=False)
+        batches = stream.stream_rows(conn, source, query, batch_rows)
+        try:
+            while True:
+                try:
+                    batch = await self._guard(relation_of(relation), anext(batches))
+                except StopAsyncIteration:
+                    return
+                yield batch
+        finally:
+            with contextlib.suppress(driver.Error):  # the connection is closed anyway
+                await batches.aclose()
+            await asyncio.shield(conn.close())
 
     # Single rows ------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from dbinspect import sqlite_driver as driver
 from dbinspect.backends.sqlite_guard import HARDENING_PRAGMAS, ConsoleConnection, HardenedConnection
 from dbinspect.browse.protocol import Relation
 from dbinspect.export.batch import RowEncoder
+from dbinspect.export.insert import InsertShape
 
 UNDECODED = 3
 CHUNK_ROWS = 1000
@@ -45,7 +46,8 @@ def run(job: dict[str, Any]) -> int:
     if job["guarded"]:
         conn.guarding = True  # type: ignore[attr-defined]
     schema, name = job["relation"]
-    encoder = RowEncoder(job["fmt"], Relation(schema, name), job["columns"])
+    insert = InsertShape(frozenset(job.get("generated", ())), job.get("overriding", False))
+    encoder = RowEncoder(job["fmt"], Relation(schema, name), job["columns"], insert=insert)
     limit: int | None = job["limit"]
     written = batches = 0
     with os.fdopen(job["fd"], "wb", buffering=1 << 20) as out:

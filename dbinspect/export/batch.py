@@ -37,7 +37,9 @@ from dbinspect.export.encode import (
     sql_insert,
     sql_insert_prefix,
     sql_literal,
+    sql_target,
 )
+from dbinspect.export.insert import PLAIN_INSERT, InsertShape
 from dbinspect.models import SqlDialect, Value
 
 if TYPE_CHECKING:
@@ -190,6 +192,26 @@ def sql_inserts(prefix: str, rows: Sequence[Sequence[Value]]) -> str:
     return "".join([sql_insert(prefix, row) for row in rows]) if text is None else text
 
 
+def bytea_as_text(rows: Sequence[Sequence[Value]]) -> Sequence[Sequence[Value]]:
+    """`rows` with each bytes value in PostgreSQL's text form of bytea (`\\x` then hex),
+    as `COPY ... CSV` writes it and reads it back."""
+    if not rows:
+        return rows
+    columns = enumerate(zip(*rows, strict=True))
+    places = [i for i, column in columns if bytes in set(map(type, column))]
+    if not places:
+        return rows
+    converted: list[tuple[Value, ...]] = []
+    for row in rows:
+        items = list(row)
+        for place in places:
+            value = items[place]
+            if isinstance(value, bytes):
+                items[place] = "\\x" + value.hex()
+        converted.append(tuple(items))
+    return converted
+
+
 class RowEncoder:
     """Turns pages of one relation's rows into one format's bytes."""
 
@@ -199,12 +221,23 @@ class RowEncoder:
         relation: Relation,
         columns: Sequence[str],
         sql_dialect: SqlDialect = "sqlite",
+        insert: InsertShape = PLAIN_INSERT,
     ) -> None:
         self.fmt = fmt
         self.sql_dialect = sql_dialect
         self._keys = json_keys(columns)
-        self._prefix = sql_insert_prefix(relation.name, columns, relation.schema)
         self._columns = tuple(columns)
+        kept = [i for i, name in enumerate(columns) if name not in insert.generated]
+        self._kept = None if len(kept) == len(columns) else kept
+        names = [columns[i] for i in kept]
+        self._prefix = sql_insert_prefix(
+            relation.name, names, relation.schema, overriding=insert.overriding
+        )
+        self._default_row = (
+            None
+            if names
+            else f"INSERT INTO {sql_target(relation.name, relation.schema)} DEFAULT VALUES;\n"
+        )
 
     def head(self) -> bytes:
         """What comes before the first row: CSV's header record, SQL's `BEGIN;`."""
@@ -215,9 +248,16 @@ class RowEncoder:
     def rows(self, rows: Sequence[Sequence[Value]]) -> bytes:
         """The records of `rows`."""
         if self.fmt == "csv":
+            if self.sql_dialect == "postgres":
+                rows = bytea_as_text(rows)
             return file_bytes(csv_records(rows))
         if self.fmt == "jsonl":
             return json_bytes(json_lines(self._keys, rows))
+        if self._default_row is not None:  # no column takes a value (PostgreSQL's `()`)
+            return file_bytes(self._default_row * len(rows))
+        if self._kept is not None:
+            kept = self._kept
+            rows = [tuple([row[i] for i in kept]) for row in rows]
         if self.sql_dialect == "postgres":
             return file_bytes("".join([postgres_insert(self._prefix, row) for row in rows]))
         return file_bytes(sql_inserts(self._prefix, rows))

@@ -269,13 +269,23 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def sql_insert_prefix(table: str, columns: Sequence[str], schema: str | None = None) -> str:
-    """`INSERT INTO "table"("a", "b") VALUES(`: the start every row's statement shares."""
+def sql_target(table: str, schema: str | None = None) -> str:
+    """`"schema"."table"`, or `"table"` without a schema."""
     target = sql_identifier(table)
-    if schema is not None:
-        target = sql_identifier(schema) + "." + target
+    return target if schema is None else sql_identifier(schema) + "." + target
+
+
+def sql_insert_prefix(
+    table: str, columns: Sequence[str], schema: str | None = None, *, overriding: bool = False
+) -> str:
+    """`INSERT INTO "table"("a", "b") VALUES(`: the start every row's statement shares.
+
+    `overriding` adds PostgreSQL's `OVERRIDING SYSTEM VALUE`, without which a value for
+    a `GENERATED ALWAYS AS IDENTITY` column is refused (as `pg_dump --inserts` writes it).
+    """
     names = ", ".join(sql_identifier(column) for column in columns)
-    return f"INSERT INTO {target}({names}) VALUES("
+    clause = " OVERRIDING SYSTEM VALUE" if overriding else ""
+    return f"INSERT INTO {sql_target(table, schema)}({names}){clause} VALUES("
 
 
 def sql_insert(prefix: str, values: Sequence[Value]) -> str:

@@ -28,6 +28,7 @@ from dbinspect.export.encode import (
     EXTENSIONS,
     Format,
 )
+from dbinspect.export.insert import PLAIN_INSERT, insert_shape
 from dbinspect.export.split import export_in_parts
 from dbinspect.models import RowQuery
 from dbinspect.textsafe import file_stem
@@ -71,10 +72,11 @@ async def write_rows(
     """
     encoder: RowEncoder | None = None
     written = 0
+    insert = await insert_shape(pager, relation) if fmt == "sql" else PLAIN_INSERT
     async with contextlib.aclosing(_batches(pager, relation, query, chunk_rows)) as batches:
         async for batch in batches:
             if encoder is None:
-                encoder = RowEncoder(fmt, relation, batch.columns, pager.sql_dialect)
+                encoder = RowEncoder(fmt, relation, batch.columns, pager.sql_dialect, insert)
                 out.write(encoder.head())
             if not batch.rows:
                 continue

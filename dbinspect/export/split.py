@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 from dbinspect.browse.protocol import Relation, RowSplitter, SplitRead
 from dbinspect.export.encode import Format
+from dbinspect.export.insert import PLAIN_INSERT, InsertShape, insert_shape
 from dbinspect.models import RowQuery
 
 MAX_PARTS = 4
@@ -74,7 +75,8 @@ async def export_in_parts(
         parts = parts_wanted(read.rows)
         if parts < 2:
             return None
-        return await _run_parts(read, relation, fmt, parts, out, out_path, on_progress)
+        insert = await insert_shape(pager, relation) if fmt == "sql" else PLAIN_INSERT
+        return await _run_parts(read, relation, fmt, insert, parts, out, out_path, on_progress)
     finally:
         await read.close()
 
@@ -83,6 +85,7 @@ async def _run_parts(
     read: SplitRead,
     relation: Relation,
     fmt: Format,
+    insert: InsertShape,
     parts: int,
     out: BinaryIO,
     out_path: Path,
@@ -109,6 +112,8 @@ async def _run_parts(
                 "fmt": fmt,
                 "relation": (relation.schema, relation.name),
                 "columns": read.columns,
+                "generated": sorted(insert.generated),
+                "overriding": insert.overriding,
                 "head": index == 0,
                 "tail": last,
             }
