@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dbinspect import __version__
+from dbinspect.cli_args import TextCommand
 from dbinspect.cli_extensions import extension_options, with_extensions
 from dbinspect.cli_foreign import other_source_option
 from dbinspect.cli_output import say, say_block, write_document
@@ -72,6 +73,7 @@ class DefaultCommandGroup(click.Group):
     """
 
     default_command = "open"
+    command_class = TextCommand  # every command refuses an argument that is not UTF-8
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
@@ -377,7 +379,7 @@ def export(
         dbinspect export app.db events -o events.csv
         dbinspect export --format jsonl app.db events | jq .
     """
-    from dbinspect.browse.protocol import Relation
+    from dbinspect.cli_tables import resolve_relation
     from dbinspect.export.encode import FORMATS, Format
     from dbinspect.export.exporter import export_to_file, write_rows
     from dbinspect.models import RowQuery
@@ -393,9 +395,8 @@ def export(
     chosen: Format = next((f for f in FORMATS if f == (fmt or suffix)), "csv")
 
     async def write(backend: Backend) -> int:
-        # `schema.name` (or public's bare name) on PostgreSQL pages in its schema.
-        found = (await backend.schema()).get(table)
-        relation = Relation(None, table) if found is None else Relation(found.schema, found.name)
+        # TABLE is read as SQL reads a name (`schema.table`, quoted parts exact).
+        relation = await resolve_relation(backend, table)
         if output is None:
             return await write_rows(backend, relation, RowQuery(), chosen, _StdoutSink())
         return await export_to_file(backend, relation, RowQuery(), chosen, output)
@@ -587,3 +588,14 @@ def _run_cli() -> None:
         exit_on_output_error(error)
     except OSError as error:  # click's own output (--help, --version) or a stray failure
         exit_on_os_error(error)
+    except UnicodeEncodeError as error:
+        # A safety net under `TextCommand` and the URL's checks: text that came from
+        # bytes that are not UTF-8 (an environment variable, a file name, a config
+        # value), met where text must be encoded. The text itself may hold a password.
+        if error.reason != "surrogates not allowed":
+            raise
+        from dbinspect.cli_args import undecodable_byte
+
+        found = undecodable_byte(error.object[error.start : error.end])
+        byte = f" ({found[1]})" if found else ""
+        fail(f"a name or value given is not valid UTF-8{byte} and cannot be used here")

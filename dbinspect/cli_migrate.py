@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dbinspect.cli_args import TextCommand
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_extensions import extension_options, with_extensions
 from dbinspect.cli_foreign import histories_json, other_source_option, print_histories, read_for_cli
@@ -183,6 +184,8 @@ _LAZY_SUBCOMMANDS = {
 
 class _MigrateGroup(click.Group):
     """The `migrate` group; loads the modules of its larger subcommands on first use."""
+
+    command_class = TextCommand  # every command refuses an argument that is not UTF-8
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *_LAZY_SUBCOMMANDS})

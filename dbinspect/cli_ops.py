@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from dbinspect.cli import database_options, require_url, settings_from
+from dbinspect.cli_args import TextCommand
 from dbinspect.cli_migrate import run_interruptibly, source_option
 from dbinspect.cli_output import say, write_document
 from dbinspect.logs import configure_logging
@@ -46,7 +47,7 @@ class _ProgressLine:
             sys.stderr.flush()
 
 
-@click.command()
+@click.command(cls=TextCommand)
 @database_options
 @source_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -90,7 +91,7 @@ def check(
         sys.exit(1)  # the report is printed; the status tells CI
 
 
-@click.command()
+@click.command(cls=TextCommand)
 @database_options
 @click.option(
     "-o",
@@ -125,7 +126,7 @@ def _step(message: str) -> None:
         say(f"{message}...", err=True)
 
 
-@click.command()
+@click.command(cls=TextCommand)
 @database_options
 @source_option
 @click.option("--force", is_flag=True, help="Really drop every object (a backup is taken first).")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dbinspect.cli import _StdoutSink, database_options, require_url, run_async, settings_from
+from dbinspect.cli_args import TextCommand
 from dbinspect.cli_output import say
 from dbinspect.errors import ConfigError
 from dbinspect.logs import configure_logging
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json", "jsonl")
 
 
-@click.command("query")
+@click.command("query", cls=TextCommand)
 @database_options
 @click.argument("sql", required=False, metavar="SQL")
 @click.option(

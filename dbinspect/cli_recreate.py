@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from dbinspect.cli_args import TextCommand
 from dbinspect.cli_exit import cleanup_on_interrupt
 from dbinspect.cli_output import say, write_document
 from dbinspect.errors import ConfigError
@@ -56,7 +57,7 @@ def changes_from_options(options: dict[str, object]) -> Changes:
     )
 
 
-@click.command()
+@click.command(cls=TextCommand)
 @click.argument("table")
 @click.option("--type", "type_", multiple=True, metavar="COL=TYPE", help="Change a column's type.")
 @click.option("--rename", multiple=True, metavar="OLD=NEW", help="Rename a column.")

@@ -23,7 +23,9 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.abc import Buffer
 from psycopg.pq import TransactionStatus
+from psycopg.types.string import TextLoader
 
 from dbinspect.errors import ConfigError, ConnectError, QueryError
 from dbinspect.url import DatabaseUrl, mask_secrets
@@ -376,19 +378,46 @@ def bound_identifier(*names: str) -> sql.Identifier:
     return sql.Identifier(*(name.replace("%", "%%") for name in names))
 
 
+BOOL_TYPE, INET_TYPE = 16, 869  # the oids of the two types whose `::text` is not their output
+
+
 def values_as_text(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Make `conn` return every other type as PostgreSQL prints it (as psql shows it).
+    """Make `conn` return every other type as its text, exactly as `dbinspect export` and
+    the Data pane write it: the value cast to `text` on the server.
 
     Dates, numerics, JSON, arrays and the rest come as the server's text, exact and in
-    its formats, rather than as Python objects that would print differently.
+    its formats, rather than as Python objects that would print differently. The cast to
+    `text` is the output function's text for every type but two that have a cast of
+    their own: a boolean is `true`/`false` (its output is `t`/`f`), and an inet always
+    carries its mask (`10.0.0.1/32`, where the output leaves out a full one). A domain
+    arrives as its base type. Arrays and composites keep the server's text (`{t,f}`), as
+    `::text` writes them.
     """
-    from psycopg.types.string import TextLoader
-
     for info in psycopg.postgres.types:
         if info.name not in NATIVE_TYPES:
             conn.adapters.register_loader(info.oid, TextLoader)
         if info.array_oid:
             conn.adapters.register_loader(info.array_oid, TextLoader)
+    conn.adapters.register_loader(BOOL_TYPE, _BoolAsText)
+    conn.adapters.register_loader(INET_TYPE, _InetAsText)
+
+
+class _BoolAsText(TextLoader):
+    """`bool::text` from a boolean's output (`t` or `f`)."""
+
+    def load(self, data: Buffer) -> bytes | str:
+        return super().load(b"true" if bytes(data) == b"t" else b"false")
+
+
+class _InetAsText(TextLoader):
+    """`inet::text` from an inet's output: the mask added where the output leaves it out
+    (a full one, /32 or /128), as the server's `text(inet)` writes it."""
+
+    def load(self, data: Buffer) -> bytes | str:
+        output = bytes(data)
+        if b"/" not in output:
+            output += b"/128" if b":" in output else b"/32"
+        return super().load(output)
 
 
 def error_position(error: BaseException) -> int | None:

@@ -226,4 +226,74 @@ def _postgres_url(text: str) -> DatabaseUrl:
             f"not a PostgreSQL URL: {mask_url(text)}",
             "write postgres://USER@HOST/DB (or postgres:///DB for the local socket)",
         )
+    part = _undecodable_part(text)
+    if part is not None:
+        # libpq would send the bytes on as they are, and Python refuses to encode them:
+        # the driver's error would blame the host name whatever the part.
+        raise ConfigError(
+            f"the {part} in the URL {mask_url(text)} is not valid UTF-8",
+            "write it in UTF-8",
+        )
     return DatabaseUrl("postgres", None, None, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _undecodable_part(text: str) -> str | None:
+    """Which part of a PostgreSQL URL holds bytes that are not UTF-8, found as libpq splits
+    the URL; None when every part is UTF-8.
+
+    Such a byte is written as itself (a command-line argument's, which Python decodes
+    to a lone surrogate) or percent-encoded (`%FF`), which libpq decodes the same way.
+    """
+    if not _SURROGATE.search(text) and "%" not in text:
+        return None
+    rest = text[text.index("://") + 3 :]
+    # libpq: user credentials end at an `@` met before any `/`.
+    stop = re.search(r"[@/]", rest)
+    if stop is not None and stop.group() == "@":
+        user, colon, password = rest[: stop.start()].partition(":")
+        if _undecodable(user):
+            return "user name"
+        if colon and _undecodable(password):
+            return "password"
+        rest = rest[stop.end() :]
+    hosts, rest = _split_hosts(rest)
+    for host in hosts.split(","):
+        name, port = _host_port(host)
+        if _undecodable(name):
+            return "host name"
+        if _undecodable(port):
+            return "port"
+    database, _, query = rest.partition("?")
+    if _undecodable(database):
+        return "database name"
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if _undecodable(key):
+            return "name of a parameter"
+        if _undecodable(value):
+            return f"value of the parameter {unquote(key)}"
+    return None
+
+
+def _undecodable(part: str) -> bool:
+    return bool(_SURROGATE.search(unquote(part, errors="surrogateescape")))
+
+
+def _split_hosts(rest: str) -> tuple[str, str]:
+    """The host list, and what follows it: `database?query` (either may be empty)."""
+    end = re.search(r"[/?]", rest)
+    if end is None:
+        return rest, ""
+    return rest[: end.start()], rest[end.start() :].removeprefix("/")
+
+
+def _host_port(host: str) -> tuple[str, str]:
+    """`host:port` (an IPv6 address in brackets) as its name and its port."""
+    if host.startswith("["):
+        name, _, after = host.partition("]")
+        return name + "]", after.removeprefix(":")
+    name, _, port = host.partition(":")
+    return name, port

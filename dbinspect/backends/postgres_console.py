@@ -30,6 +30,11 @@ EXPORT_CURSOR = "dbinspect_export"
 _QUERY_NODES = frozenset({"SelectStmt"})
 HEAD_ROWS = 200
 """Rows fetched as a query runs: the first screenful, and the time to it."""
+STRING_TYPES = frozenset({18, 19, 25, 705, 1042, 1043})
+"""The built-in string types: "char", name, text, unknown, bpchar, varchar (a domain
+arrives as its base type)."""
+FIRST_USER_OID = 16384
+"""Types from this oid on (an extension's, a user's) are looked up: citext is a string."""
 
 
 def is_query(sql: str) -> bool:
@@ -85,26 +90,59 @@ def acting_outside(sql: str) -> str | None:
     return None
 
 
+def copy_refusal(sql: str, *, write: bool) -> str | None:
+    """Why the console does not run `sql`, a `COPY`; None if it runs it (or is no COPY).
+
+    `COPY ... TO STDOUT` and `COPY ... FROM STDIN` exchange their rows with the client
+    in a protocol of their own, which a console that reads a statement's rows does not
+    speak (nor does a migration: `Dialect.client_refusal`), whatever the mode. Outside
+    write mode a `COPY` to or from the server's side is refused too: a `READ ONLY`
+    transaction still lets `COPY ... TO` write a file on the server, or run a program
+    there.
+    """
+    from dbinspect.migrate.pg_dialect import copy_shape
+    from dbinspect.migrate.statements import Statement
+
+    shape = copy_shape(Statement(1, sql, sql))
+    if shape is None:
+        return None
+    if shape.end == "client" and shape.direction == "TO":
+        return (
+            "COPY ... TO STDOUT is not supported here (it sends rows only a client such as "
+            "psql reads): use a SELECT, or `dbinspect export`"
+        )
+    if shape.end == "client":
+        return (
+            "COPY ... FROM STDIN is not supported here (it waits for rows only a client "
+            "such as psql sends): use INSERT statements, or COPY from a file on the server"
+        )
+    if write:
+        return None
+    if shape.end == "program":
+        return "read-only: COPY ... PROGRAM runs a program on the server"
+    if shape.direction == "TO":
+        return "read-only: COPY ... TO a file writes that file on the server"
+    return "read-only: COPY ... FROM a file writes its rows into a table"
+
+
 def refuse_unless_one_statement(sql: str, *, write: bool = True) -> None:
     """Refuse a text of several statements, or one that starts or ends a transaction.
 
     Text without parameters goes to the server as a simple query, which runs every
     statement in it: a `COMMIT` there would end the console's `READ ONLY` transaction and
     let the statements after it write. The console owns the transaction, so `BEGIN`,
-    `COMMIT` and the like are refused alone too (write mode has its own commit). Outside
-    write mode `COPY` is refused as well: a `READ ONLY` transaction still lets `COPY ...
-    TO` write a file on the server, or run a program there.
+    `COMMIT` and the like are refused alone too (write mode has its own commit). A `COPY`
+    is refused as `copy_refusal` says.
 
     Raises:
         StatementError: What to do instead.
     """
     found = statements_in(sql, "postgres")
-    if len(found) == 1 and found[0].keyword == "COPY" and not write:
-        raise StatementError(
-            "read-only: COPY writes files or runs programs on the server; "
-            "switch write mode on to run it",
-            sql,
-        )
+    if len(found) == 1 and found[0].keyword == "COPY":
+        refusal = copy_refusal(found[0].sql, write=write)
+        if refusal is not None:
+            suffix = "; switch write mode on to run it" if refusal.startswith("read-only") else ""
+            raise StatementError(refusal + suffix, sql)
     acting = None if write else acting_outside(sql)
     if acting is not None:
         raise StatementError(
@@ -128,11 +166,17 @@ class PostgresResultCursor:
     rewinds: Literal["rerun", "scroll"] = "scroll"
 
     def __init__(
-        self, console: PostgresConsole, sql: str, columns: tuple[str, ...], head: list[Row]
+        self,
+        console: PostgresConsole,
+        sql: str,
+        columns: tuple[str, ...],
+        head: list[Row],
+        non_text: frozenset[int] = frozenset(),
     ) -> None:
         self._console = console
         self._sql = sql
         self.columns = columns
+        self.non_text = non_text
         self._head = head
         """The first rows, fetched while the statement ran (so running includes the wait
         for them, and `esc` cancels it there)."""
@@ -213,6 +257,8 @@ class PostgresConsole:
         self.lock = asyncio.Lock()
         self._pending = False
         self._current: PostgresResultCursor | None = None
+        self._string_types: dict[int, bool] = {}
+        """Whether each looked-up type (from `FIRST_USER_OID` on) is a string type."""
 
     @property
     def lost(self) -> bool:
@@ -299,7 +345,8 @@ class PostgresConsole:
                 if cur.description is not None:
                     columns = tuple(d.name for d in cur.description)
                     rows = [tuple(r) for r in await cur.fetchmany(ROWS_KEPT)]
-                    outcome.cursor = KeptRows(columns, rows)
+                    non_text = await self._non_text(cur.description, sql)
+                    outcome.cursor = KeptRows(columns, rows, non_text)
                     if len(rows) == ROWS_KEPT:
                         outcome.notes.append(f"only the first {ROWS_KEPT} rows are shown")
             except BaseException:
@@ -319,12 +366,33 @@ class PostgresConsole:
             await self.send(prefix + sql, sql, len(prefix))
             cur = await self.send(f'FETCH FORWARD {HEAD_ROWS} FROM "{CURSOR}"', sql)
             head = [tuple(r) for r in await cur.fetchall()]
+            description = cur.description or []
+            non_text = await self._non_text(description, sql)
         except BaseException:
             await self._end_transaction()
             raise
-        columns = tuple(d.name for d in cur.description or ())
-        self._current = PostgresResultCursor(self, sql, columns, head)
+        columns = tuple(d.name for d in description)
+        self._current = PostgresResultCursor(self, sql, columns, head, non_text)
         return Outcome(cursor=self._current)
+
+    async def _non_text(self, description: Any, sql: str) -> frozenset[int]:
+        """The columns of a result whose type is not a string type (`ResultCursor`)."""
+        oids = [int(column.type_code) for column in description]
+        unknown = {o for o in oids if o >= FIRST_USER_OID and o not in self._string_types}
+        if unknown:
+            listed = ", ".join(map(str, sorted(unknown)))  # integers from the server
+            cur = await self.send(
+                "SELECT oid::int8 FROM pg_catalog.pg_type "
+                f"WHERE oid IN ({listed}) AND typcategory = 'S'",
+                sql,
+            )
+            strings = {row[0] for row in await cur.fetchall()}
+            self._string_types.update((oid, oid in strings) for oid in unknown)
+        return frozenset(
+            index
+            for index, oid in enumerate(oids)
+            if oid not in STRING_TYPES and not self._string_types.get(oid, False)
+        )
 
     @property
     def in_transaction(self) -> bool:

@@ -134,6 +134,7 @@ class SqliteResultCursor:
     """
 
     rewinds: Literal["rerun", "scroll"] = "rerun"
+    non_text: frozenset[int] = frozenset()  # SQLite's empty values are all TEXT
 
     def __init__(self, console: SqliteConsole, sql: str, cursor: Any, wrappable: bool) -> None:
         self._console = console

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from dbinspect.browse.protocol import Relation, RowSplitter, SplitRead
+from dbinspect.browse.protocol import Relation, RowPager, RowSplitter, SplitRead
 from dbinspect.export.encode import Format
 from dbinspect.export.insert import PLAIN_INSERT, InsertShape, insert_shape
 from dbinspect.models import RowQuery
@@ -52,7 +52,7 @@ def parts_wanted(rows: int) -> int:
 
 
 async def export_in_parts(
-    pager: object,
+    pager: RowPager,
     relation: Relation,
     query: RowQuery,
     fmt: Format,
@@ -66,9 +66,10 @@ async def export_in_parts(
     backend cannot, the export is small, the database changed as the parts began, or a
     part failed); `out` may then hold some bytes, which the caller discards.
     """
-    if os.name != "posix" or not isinstance(pager, RowSplitter):
+    splitter = pager
+    if os.name != "posix" or not isinstance(splitter, RowSplitter):
         return None  # the workers inherit their file's descriptor, which Windows cannot pass
-    read = await pager.split_read(relation, query)
+    read = await splitter.split_read(relation, query)
     if read is None:
         return None
     try:

@@ -37,11 +37,19 @@ def name_part(description: str) -> str:
     """The part of the file name after `<version>_`: spaces become `_`, as sqlx does.
 
     Raises:
-        MigrationError: The name is blank, holds a control character, or a path
-            separator (sqlx would write outside the folder, or fail half way).
+        MigrationError: The name is blank, is not UTF-8, holds a control character, or a
+            path separator (sqlx would write outside the folder, or fail half way).
     """
     if not description.strip():
         raise MigrationError("the migration name is empty", _NAME_HINT)
+    undecodable = next((char for char in description if "\ud800" <= char <= "\udfff"), None)
+    if undecodable is not None:
+        # A byte that was not UTF-8 (decoded with surrogateescape): the file's name could
+        # be made, but sqlx and every later command read migration names as UTF-8.
+        raise MigrationError(
+            f"the migration name is not valid UTF-8 (the byte \\x{ord(undecodable) & 0xFF:02x})",
+            _NAME_HINT,
+        )
     control = next((char for char in description if _is_control(char)), None)
     if control is not None:
         raise MigrationError(

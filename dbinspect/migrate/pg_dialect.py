@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from pglast import parser as pg_parser
 
@@ -242,27 +242,49 @@ def transaction_refusal(statements: list[Statement]) -> Statement | None:
     return None
 
 
-_CLIENT_COPY = re.compile(r"(?i)\b(?:FROM|TO)\s+(?:STDIN|STDOUT)\b")
+_CLIENT_COPY = re.compile(r"(?i)\b(FROM|TO)\s+(?:STDIN|STDOUT)\b")
 
 
-def _copies_with_the_client(statement: Statement) -> bool:
+class CopyShape(NamedTuple):
+    """Which way a `COPY` moves rows, and what is at the other end."""
+
+    direction: Literal["FROM", "TO"]
+    """FROM: rows go into a table; TO: rows come out."""
+    end: Literal["client", "file", "program"]
+    """`STDIN`/`STDOUT` (the client), a server file, or a program run on the server."""
+
+
+def copy_shape(statement: Statement) -> CopyShape | None:
+    """What a `COPY` statement does (as PostgreSQL's parser reads it); None for any other."""
+    if statement.keyword != "COPY":
+        return None
     try:
         parsed = json.loads(pg_parser.parse_sql_json(statement.sql))
     except pg_parser.ParseError:  # a COPY followed by its data rows, say
-        return bool(_CLIENT_COPY.search(statement.body))
-    return any(
-        "CopyStmt" in found["stmt"]
-        and "filename" not in found["stmt"]["CopyStmt"]
-        and not found["stmt"]["CopyStmt"].get("is_program")
-        for found in parsed.get("stmts", [])
-    )
+        found = _CLIENT_COPY.search(statement.body)
+        if found is None:
+            return None
+        return CopyShape("FROM" if found.group(1).upper() == "FROM" else "TO", "client")
+    for found in parsed.get("stmts", []):
+        copy = found["stmt"].get("CopyStmt")
+        if copy is not None:
+            end: Literal["client", "file", "program"] = (
+                "program" if copy.get("is_program") else "file" if "filename" in copy else "client"
+            )
+            return CopyShape("FROM" if copy.get("is_from") else "TO", end)
+    return None
+
+
+def _copies_with_the_client(statement: Statement) -> bool:
+    shape = copy_shape(statement)
+    return shape is not None and shape.end == "client"
 
 
 def client_refusal(statements: list[Statement]) -> Statement | None:
     """The first `COPY ... FROM STDIN` or `COPY ... TO STDOUT`: the server would wait for
     (or send) data that only a client such as psql exchanges; sqlx cannot run it either."""
     for statement in statements:
-        if statement.keyword == "COPY" and _copies_with_the_client(statement):
+        if _copies_with_the_client(statement):
             return statement
     return None
 

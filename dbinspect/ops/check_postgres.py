@@ -12,18 +12,24 @@ from dbinspect import pg_driver as driver
 from dbinspect.errors import OperationError
 from dbinspect.url import DatabaseUrl
 
-# Every valid, ready btree index outside the system schemas and other sessions' temp ones.
+# The btree indexes amcheck can verify: ones with storage (relkind 'i'; a partitioned
+# index, 'I', is only a catalog entry over its partitions' indexes, which are listed
+# themselves), valid, ready and live (a `CREATE INDEX CONCURRENTLY` still building, or a
+# `DROP INDEX CONCURRENTLY` under way, has an index amcheck refuses or cannot trust), and
+# not temporary: another session's temp tables can be read by no other session.
 _BTREE_INDEXES = """
 SELECT c.oid, format('%I.%I', n.nspname, c.relname)
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_am a ON a.oid = c.relam
-WHERE a.amname = 'btree' AND i.indisvalid AND i.indisready
+WHERE a.amname = 'btree' AND c.relkind = 'i' AND c.relpersistence <> 't'
+  AND i.indisvalid AND i.indisready AND i.indislive
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
 ORDER BY 2
 """
+_STILL_THERE = "SELECT 1 FROM pg_class WHERE oid = %s::oid"
 
 
 class AmcheckResult(NamedTuple):
@@ -64,6 +70,8 @@ def run_amcheck(url: DatabaseUrl) -> AmcheckResult:
             except driver.Error as error:
                 if driver.server_lost(error):
                     raise
+                if conn.execute(_STILL_THERE, (oid,)).fetchone() is None:
+                    continue  # dropped since it was listed: nothing to verify
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 problems.append(f"index {name}: {message}")
         return AmcheckResult(True, len(indexes), tuple(problems))

@@ -8,6 +8,7 @@ itself, so the versions are compared first and a mismatch is one clear line.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -24,10 +25,12 @@ from dbinspect.url import DatabaseUrl, mask_url
 LOCK_WAIT_TIMEOUT_MS = pg_driver.INSPECTION_LOCK_TIMEOUT_MS
 """pg_dump waits this long for a table another session holds exclusively, then fails."""
 
-RESTRICT_KEY = "dbinspect"
-"""A fixed key for psql's `\\restrict` lines, which pg_dump otherwise makes random on every
-run: the same schema then dumps to the same bytes (dbmate passes a fixed key too). A dump
-replayed with psql is then only as safe as the schema it came from."""
+DBMATE_RESTRICT_KEY = "dbmate"
+"""The key dbmate's `dump` passes to pg_dump (`--restrict-key=dbmate`), kept in its
+db/schema.sql; `dbmate load` drops every backslash line before the server runs the file."""
+# pg_dump's own `\restrict` line: after the opening comment, before anything the server
+# says (its version, then the objects).
+_RESTRICT_LINE = re.compile(r"\A(?:--[^\n]*\n|\n)*\\restrict ([A-Za-z0-9]+)\n")
 
 # pg_dump has `--restrict-key` from these releases on (and from 18.0).
 _RESTRICT_KEY_SINCE = {17: 6, 16: 10, 15: 14, 14: 19, 13: 22}
@@ -45,7 +48,29 @@ def dump_schema(url: DatabaseUrl) -> str:
     """
     program, dump_version = checked_pg_dump(url)
     done = _run(program, dump_version, url, ["--schema-only"])
-    return done.decode("utf-8", "surrogateescape")
+    return keyed_by_content(done.decode("utf-8", "surrogateescape"))
+
+
+def keyed_by_content(dump: str) -> str:
+    """`dump` with pg_dump's random `\\restrict` key replaced by a hash of everything else.
+
+    pg_dump (17.6, 16.10, 15.14... on) wraps its output in `\\restrict KEY` and
+    `\\unrestrict KEY`: psql refuses every backslash command in between, so a name or a
+    comment from a hostile server cannot smuggle in `\\! cmd` (CVE-2025-8714). Its key is
+    random, so two dumps of one schema differ. A fixed key (`--restrict-key=dbinspect`)
+    would make them equal but is public: the server could write `\\unrestrict dbinspect`
+    into a comment and then any command. Here the key becomes the SHA-256 of the dump
+    with the random key left out: the same schema gives the same bytes, and a line that
+    would end the restriction has to hold the hash of a text that holds that very line,
+    which cannot be found. The random key is pg_dump's secret, so only pg_dump's own
+    lines hold it.
+    """
+    found = _RESTRICT_LINE.search(dump)
+    if found is None:  # an older pg_dump, without the lines
+        return dump
+    key = found.group(1)
+    digest = hashlib.sha256(dump.replace(key, "").encode("utf-8", "surrogateescape")).hexdigest()
+    return dump.replace(key, digest)
 
 
 def dump_schema_as_dbmate(url: DatabaseUrl) -> str:
@@ -56,7 +81,9 @@ def dump_schema_as_dbmate(url: DatabaseUrl) -> str:
     """
     program, dump_version = checked_pg_dump(url)
     options = ["--format=plain", "--schema-only", "--no-privileges", "--no-owner"]
-    done = _run(program, dump_version, url, options, restrict_key="dbmate")
+    # dbmate's key, not `keyed_by_content`'s: the bytes `dbmate dump` writes, which
+    # `dbmate load` reads with its backslash lines dropped (never through psql).
+    done = _run(program, dump_version, url, options, restrict_key=DBMATE_RESTRICT_KEY)
     return done.decode("utf-8", "surrogateescape")
 
 
@@ -173,7 +200,7 @@ def _run(
     url: DatabaseUrl,
     options: list[str],
     out: BinaryIO | None = None,
-    restrict_key: str = RESTRICT_KEY,
+    restrict_key: str | None = None,
 ) -> bytes:
     """pg_dump's output (or b"" once written to `out`)."""
     arguments = [
@@ -183,9 +210,7 @@ def _run(
         "--encoding=UTF8",
         f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT_MS}",
     ]
-    if "--schema-only" in options and supports_restrict_key(version):
-        # A fixed key only where the output must be the same on every run: a backup holds
-        # data, which could then close psql's restriction; pg_dump picks a random key.
+    if restrict_key is not None and supports_restrict_key(version):
         arguments.append(f"--restrict-key={restrict_key}")
     with libpq_environment(url) as (conninfo, env):
         try:

@@ -29,6 +29,10 @@ class ResultCursor(Protocol):
     """The rows of one statement, read a page at a time."""
 
     columns: tuple[str, ...]
+    non_text: frozenset[int]
+    """The columns (by index) whose type is not a string type: an empty value there is a
+    type's empty text (a `void` result, an empty `tsvector`), not an empty string, and a
+    table shows it as psql does, as nothing (see `query.script.table_cell`)."""
     rewinds: Literal["rerun", "scroll"]
     """How a page before the cursor's place is read: the statement is run again from
     that row (`rerun`, SQLite), or a scrollable cursor moves back (`scroll`, PostgreSQL)."""
@@ -69,8 +73,11 @@ class KeptRows:
 
     rewinds: Literal["rerun", "scroll"] = "scroll"
 
-    def __init__(self, columns: tuple[str, ...], rows: list[Row]) -> None:
+    def __init__(
+        self, columns: tuple[str, ...], rows: list[Row], non_text: frozenset[int] = frozenset()
+    ) -> None:
         self.columns = columns
+        self.non_text = non_text
         self._rows = rows
 
     async def rows(self, offset: int, limit: int) -> list[Row]:

@@ -29,7 +29,7 @@ from dbinspect.errors import QueryError
 from dbinspect.export.batch import RowEncoder
 from dbinspect.export.encode import csv_field
 from dbinspect.export.exporter import CHUNK_ROWS, ByteSink
-from dbinspect.models import Value
+from dbinspect.models import SqlDialect, Value
 from dbinspect.query.console import ConsoleSession, ResultCursor, Row, StatementError
 from dbinspect.query.pager import RESULT
 from dbinspect.query.statements import BufferStatement, statements_in
@@ -75,11 +75,14 @@ async def read_forward(cursor: ResultCursor, batch_rows: int) -> AsyncGenerator[
 class ResultWriter:
     """Writes results to `out` in one format; `start`, `rows`..., `end` per result."""
 
-    def __init__(self, out: ByteSink) -> None:
+    def __init__(self, out: ByteSink, dialect: SqlDialect = "sqlite") -> None:
         self.out = out
+        self.dialect = dialect
+        """The database's: its values are written as an export of its tables writes them."""
         self.results = 0
 
-    def start(self, columns: Sequence[str]) -> None:
+    def start(self, columns: Sequence[str], non_text: frozenset[int] = frozenset()) -> None:
+        """A result begins; `non_text` as `ResultCursor.non_text`."""
         self.results += 1
 
     def rows(self, rows: Sequence[Row]) -> None:
@@ -90,11 +93,11 @@ class ResultWriter:
 
 
 class CsvWriter(ResultWriter):
-    def start(self, columns: Sequence[str]) -> None:
+    def start(self, columns: Sequence[str], non_text: frozenset[int] = frozenset()) -> None:
         if self.results:
             self.out.write(b"\r\n")
-        super().start(columns)
-        self._encoder = RowEncoder("csv", RESULT, columns)
+        super().start(columns, non_text)
+        self._encoder = RowEncoder("csv", RESULT, columns, self.dialect)
         self.out.write(self._encoder.head())
 
     def rows(self, rows: Sequence[Row]) -> None:
@@ -102,9 +105,9 @@ class CsvWriter(ResultWriter):
 
 
 class JsonLinesWriter(ResultWriter):
-    def start(self, columns: Sequence[str]) -> None:
-        super().start(columns)
-        self._encoder = RowEncoder("jsonl", RESULT, columns)
+    def start(self, columns: Sequence[str], non_text: frozenset[int] = frozenset()) -> None:
+        super().start(columns, non_text)
+        self._encoder = RowEncoder("jsonl", RESULT, columns, self.dialect)
 
     def rows(self, rows: Sequence[Row]) -> None:
         self.out.write(self._encoder.rows(rows))
@@ -117,8 +120,8 @@ class JsonWriter(JsonLinesWriter):
     encoder escapes U+2028 and U+2029 too), so its line ends are where items end.
     """
 
-    def start(self, columns: Sequence[str]) -> None:
-        super().start(columns)
+    def start(self, columns: Sequence[str], non_text: frozenset[int] = frozenset()) -> None:
+        super().start(columns, non_text)
         self._first = True
         self.out.write(b"[")
 
@@ -162,16 +165,20 @@ def _cut(text: str, width: int) -> str:
     return "".join(kept) + "…"
 
 
-def table_cell(value: Value) -> str:
+def table_cell(value: Value, *, text: bool = True) -> str:
     """A value as a table shows it: one line, NULL as `NULL`, the empty text as `""`, a
-    line break as `↵`, other controls escaped (`\\x1b`), a BLOB as `X'hex'`."""
+    line break as `↵`, other controls escaped (`\\x1b`), a BLOB as `X'hex'`.
+
+    `text` is False for a column of another type than a string: its empty value (a
+    `void` result) is no empty string but nothing, shown as nothing, as psql shows it;
+    NULL is still `NULL`, so the two stay apart."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         if value == "":
-            return '""'
+            return '""' if text else ""
         return escape_controls(value[: TABLE_WIDTH * 4].replace("\n", "↵"))
     if isinstance(value, bytes):
         value = value[:TABLE_WIDTH]  # as many bytes as the widest column can show
@@ -191,10 +198,11 @@ class TableWriter(ResultWriter):
     carry the exact values.
     """
 
-    def start(self, columns: Sequence[str]) -> None:
+    def start(self, columns: Sequence[str], non_text: frozenset[int] = frozenset()) -> None:
         if self.results:
             self.out.write(b"\n")
-        super().start(columns)
+        super().start(columns, non_text)
+        self._text = [index not in non_text for index in range(len(columns))]
         self._names = [_cut(table_cell(name) if name else "", TABLE_WIDTH) for name in columns]
         self._widths: list[int] | None = None
 
@@ -202,7 +210,8 @@ class TableWriter(ResultWriter):
         widths = [text_width(name) for name in self._names]
         for row in rows:
             for index, value in enumerate(row):
-                widths[index] = max(widths[index], text_width(table_cell(value)))
+                cell = table_cell(value, text=self._text[index])
+                widths[index] = max(widths[index], text_width(cell))
         self._widths = [min(width, TABLE_WIDTH) for width in widths]
         header = " | ".join(
             self._pad(name, width, False)
@@ -224,8 +233,8 @@ class TableWriter(ResultWriter):
         lines = [
             " "
             + " | ".join(
-                self._pad(table_cell(value), width, _is_number(value))
-                for value, width in zip(row, widths, strict=True)
+                self._pad(table_cell(value, text=text), width, _is_number(value))
+                for value, width, text in zip(row, widths, self._text, strict=True)
             )
             for row in rows
         ]
@@ -314,13 +323,13 @@ async def run_buffer(
                 "leave out BEGIN, COMMIT and ROLLBACK; with --write each statement is "
                 "committed once it has run",
             )
-    writer = WRITERS[fmt](out)
+    writer = WRITERS[fmt](out, session.dialect)
     committed = False
     for statement in statements:
         try:
             outcome = await session.run(statement.sql, write=write)
             if outcome.cursor is not None:
-                writer.start(outcome.cursor.columns)
+                writer.start(outcome.cursor.columns, outcome.cursor.non_text)
                 count = 0
                 batches = read_forward(outcome.cursor, batch_rows)
                 async with contextlib.aclosing(batches):
