@@ -139,14 +139,25 @@ class PgStore:  # implements migrate.store.MigrationStore
         return self._query("SELECT to_regclass(%s) IS NOT NULL", (self.table,))[0][0] is True
 
     def invalid_indexes(self) -> list[InvalidIndex]:
-        """Every index a failed `CREATE INDEX CONCURRENTLY` left INVALID, by schema and name."""
+        """Every index a failed `CREATE INDEX CONCURRENTLY` left INVALID, by schema and name.
+
+        An index another session is building concurrently is invalid until its build
+        ends: one that `pg_stat_progress_create_index` (PostgreSQL 12 on) shows in
+        progress is left out.
+        """
+        building = (
+            "AND NOT EXISTS (SELECT FROM pg_stat_progress_create_index p "
+            "WHERE p.index_relid = i.indexrelid) "
+            if self.conn.info.server_version >= 120_000
+            else ""
+        )
         rows = self._query(
             "SELECT n.nspname, c.relname, t.oid::regclass::text, pg_get_indexdef(i.indexrelid), "
             "format('%I.%I', n.nspname, c.relname) "
             "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_class t ON t.oid = i.indrelid "
-            "WHERE NOT i.indisvalid ORDER BY 1, 2",
+            f"WHERE NOT i.indisvalid {building}ORDER BY 1, 2",
             what="cannot read the indexes",
         )
         return [

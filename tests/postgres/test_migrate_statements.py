@@ -389,6 +389,37 @@ async def test_invalid_indexes_for_the_app(pg_url: str, tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+async def test_an_index_being_built_concurrently_is_not_called_invalid(pg_url: str) -> None:
+    import asyncio
+    import threading
+    import time
+
+    import psycopg
+
+    from dbinspect.migrate import aio
+
+    run_sql(pg_url, "CREATE TABLE t (id int PRIMARY KEY, k int)")
+    with psycopg.connect(pg_url, autocommit=True) as writer:
+        # A concurrent build waits for this open write: its index is invalid meanwhile.
+        writer.execute("BEGIN")
+        writer.execute("INSERT INTO t VALUES (1, 1)")
+        build = threading.Thread(
+            target=run_sql, args=(pg_url, "CREATE INDEX CONCURRENTLY t_k ON t (k)")
+        )
+        build.start()
+        try:
+            deadline = time.monotonic() + 30
+            while query(pg_url, "SELECT to_regclass('t_k') IS NOT NULL") != [(True,)]:
+                assert time.monotonic() < deadline, "the concurrent build never started"
+                await asyncio.sleep(0.05)
+            state = "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_k'::regclass"
+            assert query(pg_url, state) == [(False,)]
+            assert await aio.invalid_indexes(parse_url(pg_url)) == []
+        finally:
+            writer.execute("ROLLBACK")
+            build.join(timeout=60)
+
+
 def test_a_file_after_standard_conforming_strings_off_runs_as_the_server_reads_it(
     pg_url: str, tmp_path: Path
 ) -> None:
