@@ -15,6 +15,7 @@ from dbinspect.logs import configure_logging
 
 if TYPE_CHECKING:
     from dbinspect.extensions import Extension
+    from dbinspect.query.console import ConsoleSession
     from dbinspect.query.script import OutputFormat
     from dbinspect.url import DatabaseUrl
 
@@ -95,6 +96,7 @@ async def _run(
     from dbinspect.query.script import run_buffer
 
     session = await open_console(url, read_only=not write, extensions=extensions)
+    interrupted = False
     try:
         # What each write committed is news to a person at a terminal; a script reads
         # the exit status, and on failure the error line says what ran and was committed.
@@ -105,7 +107,33 @@ async def _run(
     except asyncio.CancelledError:
         # Ctrl+C: the statement running on the database stops too (the cancelled await
         # alone would leave SQLite running it on the driver's thread).
+        interrupted = True
         await session.interrupt()
         raise
     finally:
-        await session.aclose()  # rolls back anything not committed
+        if interrupted:
+            await _close_interrupting(session)
+        else:
+            await session.aclose()  # rolls back anything not committed
+
+
+async def _close_interrupting(session: ConsoleSession) -> None:
+    """Close `session` (rolling back), interrupting it again until it is closed.
+
+    Ctrl+C may come as the next statement is handed to SQLite's thread but before it
+    begins: an interrupt finds nothing running then, and the close would wait behind a
+    statement that never ends. Interrupting until the close is done stops it wherever it
+    started.
+    """
+    import asyncio
+
+    async def keep_interrupting() -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            await session.interrupt()
+
+    ticker = asyncio.ensure_future(keep_interrupting())
+    try:
+        await session.aclose()
+    finally:
+        ticker.cancel()
