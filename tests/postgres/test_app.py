@@ -196,3 +196,25 @@ async def test_a_hostile_schema_name_is_shown_escaped_in_the_tree(
         text = await shows(pilot, app, "Schema evil")
         assert "\x1b" not in text
         assert "Schema evil\\x1b[31mred" in text
+
+
+async def test_a_table_without_columns_answers_every_cell_key(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL allows `CREATE TABLE t ()`: its rows are there, with no cell to act on."""
+    run_sql(
+        pg_url,
+        "CREATE TABLE empty_shape (); INSERT INTO empty_shape DEFAULT VALUES;"
+        "CREATE TABLE other (id int)",  # the schema is read once a table shows columns
+    )
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("3")
+        await settle(pilot)
+        pane = await open_in_data(pilot, app, "empty_shape")
+        await wait_until(pilot, lambda: pane.grid.cursor_cached_row is not None, "the row")
+        for key in ("f", "c", "enter", "C", "s", "slash"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.is_running, key
+        shown = [n.message for n in app._notifications]
+        assert "The table has no columns: no key to follow" in shown
+        assert "The table has no columns: its rows hold no values" in shown

@@ -602,7 +602,10 @@ class DataPane(Vertical):
     def _cursor_cell(self) -> tuple[tuple[Value, ...], str, int] | None:
         grid = self.grid
         row = grid.cursor_cached_row
-        if row is None or not grid.columns:
+        if row is not None and not grid.columns:
+            self.notify("The table has no columns: its rows hold no values", timeout=2)
+            return None
+        if row is None:
             self.notify("The row is still loading", timeout=2)
             return None
         return row.key, grid.columns[grid.cursor_col], grid.cursor_col
@@ -687,6 +690,9 @@ class DataPane(Vertical):
         grid = self.grid
         row = grid.cursor_cached_row
         if row is None or self.object is None or self.table is None:
+            return
+        if not grid.columns:
+            self.notify("The table has no columns: no key to follow", timeout=2)
             return
         column = grid.columns[grid.cursor_col]
         fk = next((k for k in self.object.foreign_keys if column in k.columns), None)
