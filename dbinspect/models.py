@@ -252,6 +252,9 @@ class IndexInfo:
     """The engine's own CREATE INDEX statement (PostgreSQL's `pg_get_indexdef`)."""
     method: str | None = None
     """The access method (btree, gin, ...)."""
+    partition_of: tuple[str, str] | None = None
+    """The (schema, name) of the partitioned table's index this partition's index is
+    attached to (PostgreSQL); None for any other index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,23 @@ class ConstraintInfo:
     """`check`, `unique`, `primary key` or `exclusion`."""
     definition: str
     """As `pg_get_constraintdef` writes it, e.g. `CHECK ((price > 0))`."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInfo:
+    """A row-level security policy of a table (PostgreSQL's `CREATE POLICY`)."""
+
+    name: str
+    command: str
+    """`ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`."""
+    permissive: bool
+    """False for a RESTRICTIVE policy."""
+    roles: tuple[str, ...]
+    """The roles it applies to, sorted; `public` for every role."""
+    using: str | None
+    """The USING expression, as `pg_get_expr` writes it."""
+    with_check: str | None
+    """The WITH CHECK expression."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +317,11 @@ class SchemaObject:
     details: tuple[tuple[str, Detail], ...] = ()
     """Labelled facts of its kind, for display as they are (a partition's bound, a
     sequence's increment, a function's arguments, an enum's labels)."""
+    inherits: tuple[tuple[str, str], ...] = ()
+    """The (schema, name) of each table it inherits from (`INHERITS`), in order; a
+    partition's parent is in its details instead (PostgreSQL)."""
+    policies: tuple[PolicyInfo, ...] = ()
+    """Row-level security policies, by name (PostgreSQL)."""
 
     @property
     def qualified_name(self) -> str:

@@ -23,6 +23,7 @@ from dbinspect.models import (
     ForeignKeyInfo,
     IndexInfo,
     ObjectKind,
+    PolicyInfo,
     Schema,
     SchemaObject,
 )
@@ -51,6 +52,7 @@ _FUNCTION_KINDS = {"f": "function", "p": "procedure", "a": "aggregate", "w": "wi
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _IDENTITY = {"a": "always", "d": "by default"}
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
 
 BLOCKED = (
     "another session holds or awaits an exclusive lock on it, or on a table it reads "
@@ -70,6 +72,8 @@ QUERIES: dict[str, str] = {
     "types": q.TYPES,
     "indexes": q.INDEXES,
     "triggers": q.TRIGGERS,
+    "policies": q.POLICIES,
+    "inherits": q.INHERITS,
 }
 """The catalog queries by the name `build_schema` takes their rows under."""
 SECOND_HALF = ("indexes", "triggers", "sequences")
@@ -202,9 +206,13 @@ def build_schema(
     sequences: Sequence[Row],
     functions: Sequence[Row],
     types: Sequence[Row],
+    policies: Sequence[Row] = (),
+    inherits: Sequence[Row] = (),
 ) -> Schema:
     """Join the catalog's rows into objects, sorted by kind, schema and name."""
-    begun = _FirstHalf(schemas, extensions, relations, columns, constraints, functions, types)
+    begun = _FirstHalf(
+        schemas, extensions, relations, columns, constraints, functions, types, policies, inherits
+    )
     return begun.finish(indexes, triggers, sequences)
 
 
@@ -220,8 +228,18 @@ class _FirstHalf:
         constraints: Sequence[Row],
         functions: Sequence[Row],
         types: Sequence[Row],
+        policies: Sequence[Row] = (),
+        inherits: Sequence[Row] = (),
     ) -> None:
         self.relations = relations
+        # Parents by child oid, in `inhseqno` order (the query sorts): a table's INHERITS
+        # list, or the one index a partition's index is attached to.
+        self.parents: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for child, parent_schema, parent in inherits:
+            self.parents[child].append((parent_schema, parent))
+        self.policies: dict[int, list[PolicyInfo]] = defaultdict(list)
+        for row in policies:
+            self.policies[row[0]].append(_policy(row))
         self.names = {row[0]: (row[1], row[2]) for row in relations}  # oid -> (schema, name)
         self.attnames = {(row[0], row[1]): row[2] for row in columns}
         self.fks, self.checks, domain_checks = _constraints(constraints, self.names, self.attnames)
@@ -246,7 +264,7 @@ class _FirstHalf:
         """The whole schema, with the indexes, triggers and sequences."""
         names, objects = self.names, list(self.objects)
         objects += [_sequence(row) for row in sequences]
-        index_infos = _indexes(indexes, names, self.attnames)
+        index_infos = _indexes(indexes, names, self.attnames, self.parents)
         table_indexes: dict[int, list[IndexInfo]] = defaultdict(list)
         for table_oid, info in index_infos.values():
             table_indexes[table_oid].append(info)
@@ -259,6 +277,8 @@ class _FirstHalf:
                     self.fks.get(oid, ()),
                     table_indexes.get(oid, ()),
                     self.checks.get(oid, ()),
+                    tuple(self.parents.get(oid, ())),
+                    tuple(sorted(self.policies.get(oid, ()), key=lambda p: p.name)),
                 )
             )
         for row in indexes:
@@ -372,13 +392,22 @@ def _relation(
     fks: Sequence[ForeignKeyInfo],
     indexes: Sequence[IndexInfo],
     checks: Sequence[ConstraintInfo],
+    inherits: tuple[tuple[str, str], ...] = (),
+    policies: tuple[PolicyInfo, ...] = (),
 ) -> SchemaObject:
     _, schema, name, relkind, comment, parent_schema, parent, bound, key, view_sql = row[:10]
-    persistence, owner, blocked = row[10:]
+    persistence, owner, blocked, row_security, force_row_security, populated = row[10:]
     kind = _RELATION_KINDS[relkind]
     details: list[tuple[str, Detail]] = [("owner", owner)]
     if persistence == "u":
         details.append(("unlogged", True))
+    # Each only when set, as `unlogged`: a table without them reads as it always did.
+    if row_security:
+        details.append(("row_security", True))
+    if force_row_security:
+        details.append(("force_row_security", True))
+    if relkind == "m" and not populated:  # WITH NO DATA, never refreshed
+        details.append(("populated", False))
     if key is not None:
         details.append(("partition_key", key))
     if parent is not None:
@@ -396,11 +425,28 @@ def _relation(
         constraints=tuple(checks),
         details=tuple(details),
         error=BLOCKED if blocked else None,
+        inherits=inherits,
+        policies=policies,
+    )
+
+
+def _policy(row: Row) -> PolicyInfo:
+    _, name, command, permissive, roles, using, with_check = row
+    return PolicyInfo(
+        name,
+        _POLICY_COMMANDS.get(command, str(command)),
+        bool(permissive),
+        tuple(roles or ()),
+        using,
+        with_check,
     )
 
 
 def _indexes(
-    rows: Sequence[Row], names: dict[int, tuple[str, str]], attnames: dict[tuple[int, int], str]
+    rows: Sequence[Row],
+    names: dict[int, tuple[str, str]],
+    attnames: dict[tuple[int, int], str],
+    parents: dict[int, list[tuple[str, str]]] | None = None,
 ) -> dict[int, tuple[int, IndexInfo]]:
     """Index oid -> its table's oid and the index."""
     result: dict[int, tuple[int, IndexInfo]] = {}
@@ -416,6 +462,7 @@ def _indexes(
             for position, attnum in enumerate(keys or ())
         )
         origin = "pk" if primary else {"u": "u", "x": "x"}.get(contype or "", "c")
+        attached = parents.get(oid) if parents else None
         result[oid] = (
             table_oid,
             IndexInfo(
@@ -430,6 +477,7 @@ def _indexes(
                 size=size,
                 definition=definition,
                 method=method,
+                partition_of=attached[0] if attached else None,
             ),
         )
     return result

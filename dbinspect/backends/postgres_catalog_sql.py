@@ -85,7 +85,8 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, d.description,
                   CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END,
                   n.nspname, c.relname)
            || rtrim(pg_get_viewdef(c.oid), E' \n;') END,
-       c.relpersistence, pg_get_userbyid(c.relowner), c.blocked
+       c.relpersistence, pg_get_userbyid(c.relowner), c.blocked,
+       c.relrowsecurity, c.relforcerowsecurity, c.relispopulated
 FROM rel c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d
@@ -120,6 +121,36 @@ WHERE {DETAILS} AND a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMA}
 """
 
+
+# Row-level security policies of every table. `polroles` is {0} for PUBLIC; role names
+# come from pg_roles, which every user may read (pg_authid is the superuser's).
+POLICIES = f"""
+WITH {_BUSY}
+SELECT p.polrelid, p.polname, p.polcmd, p.polpermissive,
+       CASE WHEN p.polroles = '{{0}}'::oid[] THEN ARRAY['public']
+            ELSE ARRAY(SELECT r.rolname::text FROM pg_roles r
+                       WHERE r.oid = ANY (p.polroles) ORDER BY 1) END,
+       CASE WHEN NOT {_busy("p.polrelid")} THEN pg_get_expr(p.polqual, p.polrelid) END,
+       CASE WHEN NOT {_busy("p.polrelid")} THEN pg_get_expr(p.polwithcheck, p.polrelid) END
+FROM pg_policy p
+JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {DETAILS} AND {_USER_SCHEMA}
+"""
+
+# Every inheritance link but a partition's own (RELATIONS gives its parent and bound):
+# a table's parents by `INHERITS`, in their order, and the partitioned table's index each
+# partition's index is attached to.
+INHERITS = f"""
+SELECT i.inhrelid, pn.nspname, pc.relname
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class pc ON pc.oid = i.inhparent
+JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE {DETAILS} AND (c.relkind IN ('i', 'I') OR NOT c.relispartition) AND {_USER_SCHEMA}
+ORDER BY i.inhrelid, i.inhseqno
+"""
 
 # Key columns by number (0 for an expression, whose text pg_get_indexdef gives).
 INDEXES = f"""

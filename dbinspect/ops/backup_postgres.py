@@ -4,7 +4,10 @@ or `json` through the driver alone (where no pg_dump, or no recent enough one, e
 The JSON backup holds the structure `schema --format json` writes and every table's rows,
 each value in PostgreSQL's own text form (what `COPY` writes, which the type's input
 function reads back exactly), NULL as null, read in one REPEATABLE READ snapshot through
-a server-side cursor: memory stays flat however large the tables.
+a server-side cursor: memory stays flat however large the tables. Each table's own rows
+only (`ONLY`): a child table's rows are its own, not its parents'. A database holding
+what a JSON restore cannot rebuild (aggregates, foreign tables) is refused before any
+file is written.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dbinspect.export.encode import json_bytes, json_keys
 from dbinspect.export.exporter import replacing_file
 from dbinspect.ops.backup import BackupFormat, BackupResult, Progress
 from dbinspect.ops.backup_files import JSON_FORMAT, JSON_VERSION
+from dbinspect.ops.restore_pg_refusals import OTHER_FORMATS, unrestorable
 from dbinspect.url import DatabaseUrl
 
 BATCH_ROWS = 1000
@@ -50,9 +54,13 @@ def backup_postgres(
         ExportError: The file cannot be written.
     """
     if fmt == "json":
+        structure = _structure(url)
+        refused = unrestorable(structure)
+        if refused is not None:
+            raise OperationError(f"cannot back up {url.masked} as json: {refused}", OTHER_FORMATS)
         count = 0
         with replacing_file(target) as (out, _):
-            count = _write_json(url, out.write, on_progress)
+            count = _write_json(url, structure, out.write, on_progress)
         return BackupResult(target, target.stat().st_size, f"{count:,} rows")
     from dbinspect.ops.pg_dump import run_pg_dump
 
@@ -77,13 +85,16 @@ def _structure(url: DatabaseUrl) -> dict[str, Any]:
 
 
 def _write_json(
-    url: DatabaseUrl, write: Callable[[bytes], object], progress: Progress | None
+    url: DatabaseUrl,
+    structure: dict[str, Any],
+    write: Callable[[bytes], object],
+    progress: Progress | None,
 ) -> int:
     head = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
         "backend": "postgres",
-        "schema": _structure(url),
+        "schema": structure,
     }
     write(json_bytes(json.dumps(head)[:-1] + ', "tables": [\n'))
     count = written = 0
@@ -95,7 +106,8 @@ def _write_json(
             columns = [str(row[0]) for row in conn.execute(_COLUMNS, (oid,))]
             about = {"schema": schema, "name": name, "columns": columns}
             write(json_bytes(("," if number else "") + json.dumps(about)[:-1] + ', "rows": [\n'))
-            select = pg_driver.sql.SQL("SELECT {} FROM {}").format(
+            # ONLY: a parent's rows without its children's, which are backed up as theirs.
+            select = pg_driver.sql.SQL("SELECT {} FROM ONLY {}").format(
                 pg_driver.sql.SQL(", ").join(
                     pg_driver.sql.SQL("{}::text").format(pg_driver.sql.Identifier(c))
                     for c in columns

@@ -3,8 +3,9 @@
 Both sides go through the same readers and the same JSON shape as `schema --format
 json`, so what counts as a definition is what that command prints. Left out of the
 comparison, because they differ between two faithful copies: sizes, owners (the scratch
-database's objects belong to whoever runs `check`) and index validity (reported on its
-own). A table's list of indexes and triggers is left out too: each of those is an object
+database's objects belong to whoever runs `check`), index validity (reported on its
+own) and whether a materialized view is populated (its data, refreshed at run time, not
+its definition). A table's list of indexes and triggers is left out too: each of those is an object
 compared in its own right, so one change is reported once.
 """
 
@@ -17,7 +18,9 @@ from dbinspect.ops.replay import UrlKind
 
 Change = Literal["added", "missing", "changed"]
 
-_IGNORED_KEYS = frozenset({"size", "owner", "valid", "indexes", "triggers", "referenced_by"})
+_IGNORED_KEYS = frozenset(
+    {"size", "owner", "valid", "populated", "indexes", "triggers", "referenced_by"}
+)
 _SINGULAR = {
     "schemas": "schema",
     "extensions": "extension",

@@ -105,7 +105,8 @@ def run_restore(
         url: The database to replace (created if it does not exist).
         force: Replace a database that holds tables, views or other objects.
         on_progress: Told the bytes loaded so far.
-        tell: Told where the snapshot is, once it is written.
+        tell: Told where the snapshot is, once it is written; on PostgreSQL also
+            what a json backup's restore rebuilds otherwise than the backup says.
         on_step: PostgreSQL: told each step as it starts (loading, swapping).
 
     Raises:

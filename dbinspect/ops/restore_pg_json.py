@@ -5,11 +5,13 @@ The backup holds the structure `schema --format json` writes and every row in
 PostgreSQL's text form (`backup_postgres`). The structure is rebuilt from the
 definitions the server itself wrote (`pg_get_functiondef`, `pg_get_constraintdef`,
 `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_triggerdef`, `format_type`), run as they
-are, in pg_dump's order: schemas, extensions, types, functions, sequences, tables, rows
-(`COPY`, each text value read by its type's input function), constraints, indexes,
-foreign keys, views, triggers, comments. A statement that needs an object made later (a
-view on a view, a domain over a domain, a SQL function whose body reads a table) is
-tried again once the rest is in, until nothing more goes in.
+are, in pg_dump's order: schemas, extensions, types, functions, sequences, tables
+(parents before the tables that inherit from them), rows (`COPY`, each text value read by
+its type's input function), constraints, indexes (a partition's attached to its
+partitioned table's), foreign keys, views (a materialized view left unpopulated stays
+so), triggers, row-level security and policies, comments. A statement that needs an
+object made later (a view on a view, a domain over a domain, a SQL function whose body
+reads a table) is tried again once the rest is in, until nothing more goes in.
 
 What the format does not hold is not restored: owners and grants (the restoring user
 owns everything), foreign-key options beyond the actions, and a sequence's position:
@@ -19,6 +21,7 @@ starts again at its start value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from dbinspect import pg_driver
@@ -26,13 +29,14 @@ from dbinspect.errors import OperationError
 from dbinspect.ops.backup import Progress
 from dbinspect.ops.backup_files import JSON_FORMAT
 from dbinspect.ops.json_backup_lines import BackupLines
+from dbinspect.ops.restore_pg_policies import restore_row_security
+from dbinspect.ops.restore_pg_refusals import OTHER_FORMATS, unrestorable
+from dbinspect.ops.restore_pg_rows import load_rows
 from dbinspect.url import DatabaseUrl
 
 sql = pg_driver.sql
 Composable = pg_driver.sql.Composable
 
-PROGRESS_BYTES = 1 << 16
-"""Progress is reported each time this many more bytes of the backup are read."""
 _TRIGGER_STATE = {
     "disabled": "DISABLE",
     "replica only": "ENABLE REPLICA",
@@ -84,33 +88,37 @@ def _failed(label: str, error: pg_driver.Error) -> OperationError:
     return OperationError(f"{label}: {reason}")
 
 
-def load_postgres_json(source: BinaryIO, url: DatabaseUrl, on_progress: Progress | None) -> None:
+def load_postgres_json(
+    source: BinaryIO,
+    url: DatabaseUrl,
+    on_progress: Progress | None,
+    tell: Callable[[str], None] | None = None,
+) -> None:
     """Rebuild the backup read from `source` in the new, empty database `url`.
+
+    `tell` hears what is rebuilt otherwise than the backup says (a policy's role that
+    does not exist on this server), one line each.
 
     Raises:
         OperationError: The backup is not a PostgreSQL JSON backup, is damaged or cut
-            short, or one of its statements fails.
+            short, holds what a JSON backup cannot rebuild, or one of its statements fails.
     """
     backup = BackupLines(iter(source))
     head = backup.head()
     if head.get("format") != JSON_FORMAT or head.get("backend") != "postgres":
         raise OperationError("this JSON file is not a dbinspect backup of a PostgreSQL database")
     structure: dict[str, list[dict[str, Any]]] = head["schema"]
-    for group in structure.values():
-        for entry in group:
-            if entry.get("error"):
-                raise OperationError(
-                    f"the backup lacks the definition of {entry.get('schema')}.{entry['name']} "
-                    f"({entry['error']})"
-                )
+    refused = unrestorable(structure)  # a backup written before `backup` refused these
+    if refused is not None:
+        raise OperationError(refused, OTHER_FORMATS)
     conn = pg_driver.connect(url)
     try:
         conn.execute("SET check_function_bodies = false")
         conn.execute("SET client_min_messages = warning")
         build = _Builder(conn)
         _before_rows(build, structure)
-        _rows(conn, backup, on_progress)
-        _after_rows(build, structure)
+        load_rows(conn, backup, on_progress)
+        _after_rows(build, structure, tell)
     except pg_driver.Error as error:
         raise _failed("loading the rows", error) from None
     finally:
@@ -133,11 +141,6 @@ def _before_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) ->
     for kind in structure.get("types", []):
         build.run(f"type {kind['schema']}.{kind['name']}", _type(kind), can_wait=True)
     for function in structure.get("functions", []):
-        if function.get("definition") is None:
-            raise OperationError(
-                f"{function.get('kind', 'function')} {function['schema']}.{function['name']}: "
-                "a JSON backup cannot rebuild it; back up with --format sql or custom"
-            )
         build.run(
             f"function {function['schema']}.{function['name']}",
             function["definition"],
@@ -148,15 +151,30 @@ def _before_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) ->
         if not sequence["identity"]:
             build.run(f"sequence {sequence['name']}", _sequence(sequence))
     build.run_waiting(needed="type ")  # functions may wait for tables (BEGIN ATOMIC)
-    parents_first = sorted(tables, key=lambda t: "partition_of" in t)
-    for table in parents_first:
-        if table["kind"] == "foreign table":
-            raise OperationError(
-                f"foreign table {table['schema']}.{table['name']}: a JSON backup cannot "
-                "rebuild foreign tables; back up with --format sql or custom"
-            )
-        build.run(f"table {table['schema']}.{table['name']}", _table(table), can_wait=True)
+    by_name = {(t["schema"], t["name"]): t for t in tables}
+    for table in parents_first(tables):
+        statement = _table(table, by_name)
+        build.run(f"table {table['schema']}.{table['name']}", statement, can_wait=True)
     build.run_waiting(needed="table ")  # the rows go in next
+
+
+def parents_first(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tables, each after those it inherits from or is a partition of: a parent's
+    constraints then reach its children as inherited ones, as in the database backed up."""
+    by_name = {f"{t['schema']}.{t['name']}": t for t in tables}
+    depths: dict[str, int] = {}
+
+    def depth(table: dict[str, Any], seen: frozenset[str] = frozenset()) -> int:
+        key = f"{table['schema']}.{table['name']}"
+        if key not in depths:
+            above = [f"{p['schema']}.{p['table']}" for p in table.get("inherits", [])]
+            if "partition_of" in table:
+                above.append(str(table["partition_of"]))
+            found = [by_name[a] for a in above if a in by_name and a not in seen]
+            depths[key] = 1 + max((depth(t, seen | {key}) for t in found), default=-1)
+        return depths[key]
+
+    return sorted(tables, key=depth)
 
 
 def _type(kind: dict[str, Any]) -> Composable:
@@ -222,42 +240,61 @@ def _column(column: dict[str, Any]) -> Composable:
     return sql.SQL(" ").join(parts)
 
 
-def _table(table: dict[str, Any]) -> Composable:
+def _table(table: dict[str, Any], by_name: dict[tuple[str, str], dict[str, Any]]) -> Composable:
     name = _name(table["schema"], table["name"])
     unlogged = sql.SQL("UNLOGGED " if table.get("unlogged") else "")
     if "partition_of" in table:
         parent_schema, _, parent = str(table["partition_of"]).partition(".")
-        return sql.SQL("CREATE {}TABLE {} PARTITION OF {} {}").format(
+        statement = sql.SQL("CREATE {}TABLE {} PARTITION OF {} {}").format(
             unlogged, name, _name(parent_schema, parent), sql.SQL(table["partition_bound"])
         )
+        return _partitioned_by(statement, table)
+    parents = [(p["schema"], p["table"]) for p in table.get("inherits", [])]
+    columns = _own_columns(table["columns"], [by_name[p] for p in parents])
     statement = sql.SQL("CREATE {}TABLE {} ({})").format(
-        unlogged, name, sql.SQL(", ").join(_column(c) for c in table["columns"])
+        unlogged, name, sql.SQL(", ").join(_column(c) for c in columns)
     )
+    if parents:
+        statement = sql.SQL("{} INHERITS ({})").format(
+            statement, sql.SQL(", ").join(_name(*p) for p in parents)
+        )
+    return _partitioned_by(statement, table)
+
+
+def _partitioned_by(statement: Composable, table: dict[str, Any]) -> Composable:
+    """A partitioned table's key, a partition's too when it is partitioned in turn."""
     if table.get("partition_key"):
-        statement = sql.SQL("{} PARTITION BY {}").format(statement, sql.SQL(table["partition_key"]))
+        return sql.SQL("{} PARTITION BY {}").format(statement, sql.SQL(table["partition_key"]))
     return statement
 
 
-def _rows(
-    conn: pg_driver.Connection[tuple[Any, ...]], backup: BackupLines, progress: Progress | None
+_INHERITED = ("type", "default", "not_null", "collation", "generated", "expression")
+
+
+def _own_columns(
+    columns: list[dict[str, Any]], parents: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The columns a table declares itself: those its parents give it as they are come
+    from `INHERITS` (as `CREATE TABLE ... INHERITS` made them); one with a default or NOT
+    NULL of its own is declared again, which PostgreSQL merges with the inherited one."""
+    inherited: dict[str, dict[str, Any]] = {}
+    for parent in parents:
+        for column in parent["columns"]:
+            inherited.setdefault(column["name"], column)
+    return [
+        c
+        for c in columns
+        if c["name"] not in inherited
+        or any(c.get(k) != inherited[c["name"]].get(k) for k in _INHERITED)
+    ]
+
+
+def _after_rows(
+    build: _Builder,
+    structure: dict[str, list[dict[str, Any]]],
+    tell: Callable[[str], None] | None,
 ) -> None:
-    """COPY each table's rows (the lines after the head), a line at a time."""
-    reported = 0
-    for about in backup.tables():
-        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            _name(about["schema"], about["name"]),
-            sql.SQL(", ").join(map(sql.Identifier, about["columns"])),
-        )
-        with conn.cursor() as cursor, cursor.copy(copy) as rows:
-            for row in backup.rows():
-                rows.write_row(tuple(row.values()))
-                if progress is not None and backup.read - reported >= PROGRESS_BYTES:
-                    reported = backup.read
-                    progress(reported, None)
-
-
-def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> None:
-    tables = sorted(structure.get("tables", []), key=lambda t: "partition_of" in t)
+    tables = parents_first(structure.get("tables", []))
     for table in tables:
         for constraint in table.get("constraints", []):
             if not _has_constraint(build, table, constraint["name"]):
@@ -285,8 +322,12 @@ def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> 
             if not _has_constraint(build, table, key["name"]):
                 build.run(f"foreign key {key['name']}", _foreign_key(table, key), can_wait=True)
     for view in structure.get("views", []) + structure.get("materialized_views", []):
-        build.run(f"view {view['schema']}.{view['name']}", view["sql"], can_wait=True)
+        # A materialized view created WITH NO DATA (or emptied since) stays so: its
+        # query is not run, and may not even run.
+        empty = "\nWITH NO DATA" if view.get("populated") is False else ""
+        build.run(f"view {view['schema']}.{view['name']}", view["sql"] + empty, can_wait=True)
     build.run_waiting()
+    _attach_indexes(build, structure.get("indexes", []))
     for trigger in structure.get("triggers", []):
         build.run(f"trigger {trigger['name']}", trigger["definition"])
         state = _TRIGGER_STATE.get(trigger.get("enabled", ""))
@@ -300,7 +341,43 @@ def _after_rows(build: _Builder, structure: dict[str, list[dict[str, Any]]]) -> 
                 ),
             )
     _sequence_positions(build, structure)
+    restore_row_security(build.conn, build.run, structure, tell)
     _comments(build, structure)
+
+
+def _attach_indexes(build: _Builder, indexes: list[dict[str, Any]]) -> None:
+    """Attach each partition's index to its partitioned table's index, as it was.
+
+    `pg_get_indexdef` writes a partitioned table's index `ON ONLY` the table, which makes
+    it alone (invalid until every partition's index is attached); a constraint's index
+    is attached by the constraint already. Deepest partitions first, so that each index
+    is whole, and valid, by the time it is attached in turn.
+    """
+    above = {
+        (i["schema"], i["name"]): (i["partition_of"]["schema"], i["partition_of"]["name"])
+        for i in indexes
+        if i.get("partition_of")
+    }
+
+    def depth(key: tuple[str, str]) -> int:
+        count = 0
+        while key in above and count <= len(above):
+            key, count = above[key], count + 1
+        return count
+
+    for child in sorted(above, key=depth, reverse=True):
+        if not build.exists(
+            "SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s",
+            *child,
+        ):
+            build.run(
+                f"index {child[1]}",
+                sql.SQL("ALTER INDEX {} ATTACH PARTITION {}").format(
+                    _name(*above[child]), _name(*child)
+                ),
+            )
 
 
 def _has_constraint(build: _Builder, table: dict[str, Any], name: str) -> bool:

@@ -85,7 +85,7 @@ def restore_postgres(
         step(f"Loading the {kind} backup into a new database, {temp}")
         _create(admin, temp, live)
         try:
-            _load(backup, kind, pg_driver.with_database(url, temp), on_progress)
+            _load(backup, kind, pg_driver.with_database(url, temp), on_progress, tell)
             if live is not None and live["owner"] != _current_user(admin):
                 _give(admin, temp, live["owner"], tell)
             step(f"Swapping {temp} in place of {name}")
@@ -205,7 +205,13 @@ def _create(
         ) from None
 
 
-def _load(backup: Path, kind: str, target: DatabaseUrl, progress: Progress | None) -> None:
+def _load(
+    backup: Path,
+    kind: str,
+    target: DatabaseUrl,
+    progress: Progress | None,
+    tell: Callable[[str], None] | None,
+) -> None:
     """Load the backup into the new database; any failure is the backup's."""
     from dbinspect.ops.restore_pg_load import load_custom_archive, load_plain_dump
 
@@ -218,7 +224,7 @@ def _load(backup: Path, kind: str, target: DatabaseUrl, progress: Progress | Non
             from dbinspect.ops.restore_pg_json import load_postgres_json
 
             with backup.open("rb") as source:
-                load_postgres_json(source, target, progress)
+                load_postgres_json(source, target, progress, tell)
     except OperationError as error:
         raise OperationError(
             f"the backup {backup} does not load: {error.message}", error.hint

@@ -1,7 +1,8 @@
 """Provides `schema --format json` on PostgreSQL: every object's structure, deterministic.
 
 Objects are grouped by kind and sorted by schema, then name. Each carries its schema;
-tables list their columns, constraints, foreign keys both ways, indexes and triggers.
+tables list their columns, constraints, foreign keys both ways, indexes, triggers, the
+tables they inherit from and their row-level security policies.
 (`--format sql` on PostgreSQL is pg_dump's: see `ops.pg_dump`.)
 """
 
@@ -15,6 +16,7 @@ from dbinspect.models import (
     Detail,
     ForeignKeyInfo,
     IndexInfo,
+    PolicyInfo,
     Schema,
     SchemaObject,
 )
@@ -99,6 +101,9 @@ def _relation(
     referenced_by = sorted(referencing, key=lambda fk: (fk.schema or "", fk.table, fk.name or ""))
     triggers = sorted(t.name for t in schema.belonging_to(obj, "trigger"))
     return entry | {
+        # In INHERITS order, which decides the child's column order: not sorted.
+        "inherits": [{"schema": s, "table": t} for s, t in obj.inherits],
+        "policies": [_policy(p) for p in sorted(obj.policies, key=lambda p: p.name)],
         "constraints": [_constraint(c) for c in sorted(obj.constraints, key=lambda c: c.name)],
         "foreign_keys": [
             _foreign_key(fk) for fk in sorted(obj.foreign_keys, key=lambda fk: fk.name or "")
@@ -126,6 +131,17 @@ def _column(column: ColumnInfo) -> dict[str, Any]:
 
 def _constraint(constraint: ConstraintInfo) -> dict[str, Any]:
     return {"name": constraint.name, "kind": constraint.kind, "definition": constraint.definition}
+
+
+def _policy(policy: PolicyInfo) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "command": policy.command,
+        "permissive": policy.permissive,
+        "roles": list(policy.roles),
+        "using": policy.using,
+        "with_check": policy.with_check,
+    }
 
 
 def _foreign_key(fk: ForeignKeyInfo) -> dict[str, Any]:
@@ -161,4 +177,9 @@ def _index(index: IndexInfo) -> dict[str, Any]:
         "valid": index.valid,
         "size": index.size,
         "definition": index.definition,
+        "partition_of": (
+            None
+            if index.partition_of is None
+            else {"schema": index.partition_of[0], "name": index.partition_of[1]}
+        ),
     }
