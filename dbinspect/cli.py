@@ -168,11 +168,12 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
     from dbinspect.cli_exit import cleanup_on_interrupt, quiet_other_threads
+    from dbinspect.event_loop import signals_wake
 
     with asyncio.Runner() as runner:
-        runner.get_loop()  # built while Ctrl+C still ends the process at once
+        loop = runner.get_loop()  # built while Ctrl+C still ends the process at once
         # From here Ctrl+C cancels the coroutine, which closes the database first.
-        with cleanup_on_interrupt():
+        with signals_wake(loop), cleanup_on_interrupt():
             try:
                 return runner.run(coro)
             except KeyboardInterrupt:

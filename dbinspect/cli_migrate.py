@@ -586,12 +586,11 @@ def baseline(
 
 def _check_baseline(url: DatabaseUrl, settings: Settings, versions: list[int], at: int) -> None:
     """Refuse, listing them on stderr, when the live schema differs from the replay."""
-    import asyncio
-
+    from dbinspect import event_loop
     from dbinspect.ops.baseline import baseline_drift, difference_lines
 
     with cleanup_on_interrupt():
-        differences, skipped = asyncio.run(
+        differences, skipped = event_loop.run(
             baseline_drift(url, settings.migrations.path, settings, versions)
         )
     for statement in skipped:

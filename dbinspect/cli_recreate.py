@@ -122,11 +122,10 @@ def recreate(
         raise ConfigError("--from-live needs a database", "pass --database-url URL")
     folder = settings.migrations.path
     with cleanup_on_interrupt():
-        import asyncio
-
+        from dbinspect import event_loop
         from dbinspect.ops.recreate import definition, generate
 
-        schema, origin = asyncio.run(definition(settings, table, from_live=from_live))
+        schema, origin = event_loop.run(definition(settings, table, from_live=from_live))
         generated = generate(schema, table, changes, source=origin)
         up, down = new_reversible_pair(
             folder,

@@ -12,13 +12,12 @@ file is written.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dbinspect import pg_driver
+from dbinspect import event_loop, pg_driver
 from dbinspect.errors import OperationError
 from dbinspect.export.batch import json_lines
 from dbinspect.export.encode import json_bytes, json_keys
@@ -81,7 +80,7 @@ def _structure(url: DatabaseUrl) -> dict[str, Any]:
         finally:
             await backend.aclose()
 
-    return asyncio.run(read())
+    return event_loop.run(read())
 
 
 def _write_json(

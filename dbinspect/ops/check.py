@@ -7,11 +7,11 @@ a scratch database (see `ops.replay`), never into the inspected one.
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, TypeGuard
 
+from dbinspect import event_loop
 from dbinspect.config import Settings
 from dbinspect.errors import DbInspectError, OperationError
 from dbinspect.migrate.cancellation import Cancellation, CancelledInWorker
@@ -149,7 +149,7 @@ def _migration_checks(
     # not as drift.
     applied = [s.version for s in statuses if s.status in ("applied", "modified")]
     try:
-        drift, skipped = asyncio.run(_drift(url, folder, settings, kind, applied))
+        drift, skipped = event_loop.run(_drift(url, folder, settings, kind, applied))
     except DbInspectError as error:  # a migration that fails on an empty database...
         return report._replace(drift_error=error.one_line())
     from dbinspect.ops.baseline import is_tracking

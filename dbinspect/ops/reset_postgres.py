@@ -18,11 +18,10 @@ The drops run in one transaction: a failure leaves the database as it was.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from dbinspect import pg_driver
+from dbinspect import event_loop, pg_driver
 from dbinspect.config import Settings
 from dbinspect.errors import ConfigError, OperationError
 from dbinspect.url import DatabaseUrl
@@ -72,7 +71,7 @@ def reset_postgres(url: DatabaseUrl, settings: Settings, folder: Path) -> tuple[
     from dbinspect.ops.replay import replay_migrations
 
     table = checked_table_name(settings.sqlx.table_name)
-    replay = asyncio.run(replay_migrations("postgres", folder, settings.sqlx, server=url))
+    replay = event_loop.run(replay_migrations("postgres", folder, settings.sqlx, server=url))
     created = sorted({o.name for o in replay.schema.objects if o.kind == "schema"} - {"public"})
     in_public = any(
         o.schema == "public" and o.kind not in ("schema", "extension")
