@@ -33,6 +33,9 @@ from dbinspect.ops.backup import (
 )
 from dbinspect.url import DatabaseUrl
 
+SNAPSHOT_TOLD = "Snapshot of the database as it was: "
+"""How the line told about the snapshot begins: the app keeps it apart from the notes."""
+
 BackupKind = Literal["sqlite", "custom", "json", "sql"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -156,7 +159,7 @@ def run_restore(
             kept = _snapshot_path(target)
             backup_sqlite_file(url, kept)
             if tell is not None:
-                tell(f"Snapshot of the database as it was: {kept}")
+                tell(f"{SNAPSHOT_TOLD}{kept}")
         _replace(scratch, target, on_progress)
     return RestoreResult(kind, None if kept is None else str(kept))
 

@@ -25,6 +25,7 @@ from typing import Any
 from dbinspect import pg_driver
 from dbinspect.errors import ConnectError, OperationError
 from dbinspect.ops.backup import Progress
+from dbinspect.ops.restore import SNAPSHOT_TOLD
 from dbinspect.url import DatabaseUrl
 
 sql = pg_driver.sql
@@ -96,7 +97,7 @@ def restore_postgres(
     finally:
         admin.close()
     if snapshot is not None and tell is not None:
-        tell(f"Snapshot of the database as it was: the database {snapshot} on the same server")
+        tell(f"{SNAPSHOT_TOLD}the database {snapshot} on the same server")
     return snapshot
 
 

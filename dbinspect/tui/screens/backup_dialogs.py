@@ -145,6 +145,9 @@ class RestoreScreen(OperationScreen):
         self.contents = contents_line(main.schema_)
         self.snapshot: str | None = None
         """Where the snapshot went, told by the restore as soon as it is written."""
+        self.notes: list[str] = []
+        """What else the restore told (a policy's role missing on this server, an owner
+        it could not give): shown once it is done."""
 
     def fields(self) -> ComposeResult:
         yield Input(placeholder="the backup file to restore", id="restore-path")
@@ -199,10 +202,13 @@ class RestoreScreen(OperationScreen):
         return None
 
     def work(self, job: Job) -> RestoreResult:
-        from dbinspect.ops.restore import run_restore
+        from dbinspect.ops.restore import SNAPSHOT_TOLD, run_restore
 
         def tell(line: str) -> None:
-            self.snapshot = line
+            if line.startswith(SNAPSHOT_TOLD):
+                self.snapshot = line
+            else:
+                self.notes.append(line)
 
         backup = self.chosen
         assert backup is not None
@@ -226,6 +232,8 @@ class RestoreScreen(OperationScreen):
             markup=False,
             timeout=12,
         )
+        for note in self.notes:
+            self.app.notify(note, severity="warning", markup=False, timeout=12)
 
     def cancelled(self) -> str:
         kept = f" {self.snapshot}" if self.snapshot else ""
