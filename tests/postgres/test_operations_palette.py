@@ -125,7 +125,12 @@ async def test_restore_from_the_palette_swaps_the_database_in(
                 pilot, lambda: [n for n in app._notifications if "Restored" in n.message], "done"
             )
             message = [n.message for n in app._notifications if "Restored" in n.message][-1]
-            notes = [n.message for n in app._notifications if n.message.startswith("Policy")]
+
+            def notes() -> list[str]:
+                return [n.message for n in app._notifications if n.message.startswith("Policy")]
+
+            # Each notification is a message of its own, handled after the one before.
+            await wait_until(pilot, notes, "the note after the restore's notification")
             snapshot = message.rpartition("kept as the database ")[2]
             screen = main_screen(app)
             await wait_until(
@@ -135,7 +140,7 @@ async def test_restore_from_the_palette_swaps_the_database_in(
             )
         try:
             assert message.startswith(f"Restored {url} from the json backup {backup}; ")
-            assert notes == [
+            assert notes() == [
                 f"Policy only_gone on public.t names roles that do not exist on this server "
                 f"({role}): so the policy is left out"
             ]
