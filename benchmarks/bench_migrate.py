@@ -103,7 +103,11 @@ def timed(command: list[str], db: Path, stdin: Path | None = None) -> float:
 
 
 def dbmate_command() -> list[str] | None:
-    """dbmate from PATH, else through npx when it is installed there; None otherwise."""
+    """dbmate named by DBINSPECT_DBMATE (as `scripts/test-tools` installs it), else from
+    PATH, else through npx when it is installed there; None otherwise."""
+    installed = os.environ.get("DBINSPECT_DBMATE")
+    if installed and os.access(installed, os.X_OK):
+        return [installed]
     if shutil.which("dbmate"):
         return ["dbmate"]
     if shutil.which("npx"):
