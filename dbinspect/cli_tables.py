@@ -25,12 +25,24 @@ RELATION_KINDS = frozenset(
     {"table", "view", "materialized view", "foreign table", "partitioned table", "virtual table"}
 )
 
-# The server reads the name itself: `to_regclass` parses it as SQL does (quotes, case
-# folding, the search_path, `pg_temp`), and gives NULL where no relation has that name.
+# The server reads the name itself: `parse_ident` splits it as SQL does (quotes, case
+# folding) and refuses what is not a name. A bare name is looked up on the database's
+# search path (the session's own is pinned to the catalog: `pg_driver.SessionPath`), as
+# `to_regclass` would; `schema.table` in that schema.
 _POSTGRES_RELATION = """
 SELECT n.nspname::text, c.relname::text
-FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE c.oid = pg_catalog.to_regclass(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+FROM pg_catalog.parse_ident(%(name)s) AS parts,
+     coalesce(%(schemas)s::text[], pg_catalog.current_schemas(false)::text[]) AS path,
+     pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND c.relname::text = parts[pg_catalog.array_length(parts, 1)]
+  AND CASE pg_catalog.array_length(parts, 1)
+      WHEN 1 THEN n.nspname::text = ANY (path)
+      WHEN 2 THEN n.nspname::text = parts[1]
+      WHEN 3 THEN n.nspname::text = parts[2] AND parts[1] = pg_catalog.current_database()::text
+      ELSE false END
+ORDER BY pg_catalog.array_position(path, n.nspname::text) NULLS LAST
+LIMIT 1
 """
 
 
@@ -55,8 +67,11 @@ async def resolve_relation(backend: Backend, text: str) -> Relation:
 async def _postgres_relation(backend: PostgresBackend, name: str) -> Relation | None:
     from dbinspect import pg_driver as driver
 
+    path = driver.session_path(backend.conn)
+    schemas = None if path is None else list(path.schemas)
+    parameters = {"name": name, "schemas": schemas}
     try:
-        cur = await driver.cancel_once(backend.conn.execute(_POSTGRES_RELATION, (name,)))
+        cur = await driver.cancel_once(backend.conn.execute(_POSTGRES_RELATION, parameters))
         row = await cur.fetchone()
     except driver.Error as error:
         if driver.server_lost(error):

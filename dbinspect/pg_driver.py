@@ -8,6 +8,15 @@ other libpq settings work as with psql.
 Inspection sessions are made safe for a production server here, in one place: read-only
 transactions, a statement and a lock timeout (a catalog query must not queue behind an
 exclusive lock), and `application_name = 'dbinspect'` so a DBA sees who is connected.
+
+They are made safe from the database itself too. Its owner may set its `search_path`
+(`ALTER DATABASE ... SET search_path = evil, pg_catalog`) so that a view or function of
+theirs hides the catalog's, and runs with the rights of whoever inspects it: a catalog
+session pins `pg_catalog, pg_temp`, as pg_dump does, remembering the path it replaced
+for the Connection pane and for finding names as a statement would (`SessionPath`).
+And every session but a migration's reads values in one format whatever the database
+sets (`DateStyle`, `IntervalStyle`, `extra_float_digits`), so that exports and backups
+are exact and restore elsewhere.
 """
 
 from __future__ import annotations
@@ -16,8 +25,10 @@ import asyncio
 import logging
 import os
 import re
+import weakref
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -72,6 +83,68 @@ INSPECTION_STATEMENT_TIMEOUT_MS = 30_000
 INSPECTION_LOCK_TIMEOUT_MS = 2_000
 """How long an inspection query may wait behind another session's exclusive lock."""
 CONNECT_TIMEOUT_S = 10
+VALUE_FORMATS = "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+"""pg_dump's: dates a restore reads back whatever its order, floats to the last bit."""
+
+PathChoice = Literal["database", "guarded"]
+"""A session's `search_path`: the database's own (migrations and the query console run
+the user's SQL as sqlx and psql would), or `guarded` (inspection: see `_GUARD_PATH`)."""
+PINNED_PATH = "pg_catalog, pg_temp"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPath:
+    """The `search_path` the database gave a session before dbinspect replaced it."""
+
+    setting: str
+    """As set (`"$user", public`)."""
+    schemas: tuple[str, ...]
+    """The schemas it names that exist, in order (`current_schemas(false)`)."""
+    pinned: bool
+    """Whether the session searches the catalog alone (the database's schemas define a
+    function or operator by a catalog name); else the catalog first, then those schemas."""
+
+
+# Read with schema-qualified functions only, before anything else runs on the session,
+# and pin the path; the guard then runs on the pinned path.
+_READ_PATH = (
+    "SELECT pg_catalog.current_setting('search_path'), "
+    "pg_catalog.current_schemas(false)::pg_catalog.text[], "
+    f"pg_catalog.set_config('search_path', '{PINNED_PATH}', false)"
+)
+# The catalog is searched first, so that nothing of the database's can stand in for a
+# catalog table, view or type, or for a function or operator with the very same argument
+# types. One with other argument types can still be the better match for a call (a
+# `lower(varchar)` beside the catalog's `lower(text)`): where the database's schemas on
+# the path define any function or operator under a catalog name, outside an extension,
+# the session searches the catalog alone (the deparsed definitions then name every
+# object with its schema, as pg_dump's do). Otherwise the database's schemas follow, so
+# that definitions name their types and tables as psql shows them.
+_GUARD_PATH = """
+WITH path AS (SELECT n.oid, n.nspname, u.at FROM unnest(%(schemas)s::text[]) WITH ORDINALITY
+              AS u(name, at) JOIN pg_namespace n ON n.nspname = u.name
+              WHERE n.nspname <> 'pg_catalog'),
+     named AS (SELECT p.oid, 'pg_proc'::regclass AS catalog, p.proname AS name
+               FROM pg_proc p JOIN path ON p.pronamespace = path.oid
+               UNION ALL
+               SELECT o.oid, 'pg_operator'::regclass, o.oprname
+               FROM pg_operator o JOIN path ON o.oprnamespace = path.oid),
+     shadowing AS (SELECT 1 FROM named
+                   WHERE (EXISTS (SELECT 1 FROM pg_proc c WHERE c.proname = named.name
+                                  AND c.pronamespace = 'pg_catalog'::regnamespace)
+                          OR EXISTS (SELECT 1 FROM pg_operator c WHERE c.oprname = named.name
+                                     AND c.oprnamespace = 'pg_catalog'::regnamespace))
+                     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = named.catalog
+                                     AND d.objid = named.oid AND d.deptype = 'e'))
+SELECT EXISTS (SELECT 1 FROM shadowing),
+       set_config('search_path', CASE WHEN EXISTS (SELECT 1 FROM shadowing)
+                                      THEN %(pinned)s
+                                      ELSE concat_ws(', ', 'pg_catalog',
+                                                     (SELECT string_agg(quote_ident(nspname), ', '
+                                                                        ORDER BY at) FROM path),
+                                                     'pg_temp') END, false)
+"""
+_session_paths: weakref.WeakKeyDictionary[Any, SessionPath] = weakref.WeakKeyDictionary()
 
 # sqlx takes these in its URLs; libpq does not know them and would refuse the URL.
 _SQLX_ONLY_PARAMETERS = ("statement-cache-capacity", "ssl-root-cert", "ssl-client-cert")
@@ -162,7 +235,9 @@ def user_name(url: DatabaseUrl) -> str | None:
     return str(name) if name else None
 
 
-def connect_options(url: DatabaseUrl, *, read_only: bool = True) -> dict[str, Any]:
+def connect_options(
+    url: DatabaseUrl, *, read_only: bool = True, value_formats: bool = True
+) -> dict[str, Any]:
     """What dbinspect adds to the URL's own parameters when it connects.
 
     Raises:
@@ -172,50 +247,105 @@ def connect_options(url: DatabaseUrl, *, read_only: bool = True) -> dict[str, An
     options: dict[str, Any] = {"application_name": APPLICATION_NAME}
     if "connect_timeout" not in parameters and "PGCONNECT_TIMEOUT" not in os.environ:
         options["connect_timeout"] = CONNECT_TIMEOUT_S
+    # After the user's own (the URL's `options`, else PGOPTIONS, which ours would
+    # replace): the later `-c` of the same setting wins, so the session is read-only
+    # whatever they say. (A session option also outranks the database's own settings.)
+    ours = [VALUE_FORMATS] if value_formats else []
     if read_only:
-        # After the user's own (the URL's `options`, else PGOPTIONS, which ours would
-        # replace): a `search_path` set there holds, and the later `-c` of the same
-        # setting wins, so the session is read-only whatever they say.
+        ours += [
+            "-c default_transaction_read_only=on",
+            f"-c statement_timeout={INSPECTION_STATEMENT_TIMEOUT_MS}",
+            f"-c lock_timeout={INSPECTION_LOCK_TIMEOUT_MS}",
+        ]
+    if ours:
         own = str(parameters.get("options") or os.environ.get("PGOPTIONS", "")).strip()
-        ours = (
-            "-c default_transaction_read_only=on "
-            f"-c statement_timeout={INSPECTION_STATEMENT_TIMEOUT_MS} "
-            f"-c lock_timeout={INSPECTION_LOCK_TIMEOUT_MS}"
-        )
-        options["options"] = f"{own} {ours}" if own else ours
+        options["options"] = " ".join([own, *ours] if own else ours)
     return options
 
 
+def session_path(conn: Any) -> SessionPath | None:
+    """The path the database gave `conn`, if dbinspect guarded it (see `_GUARD_PATH`)."""
+    return _session_paths.get(conn)
+
+
+def _guard_path(conn: psycopg.Connection[Any], choice: PathChoice) -> None:
+    if choice == "database":
+        return
+    setting, schemas, _ = conn.execute(_READ_PATH).fetchone() or ("", [], "")
+    found = tuple(schemas or ())
+    guard = conn.execute(_GUARD_PATH, {"schemas": list(found), "pinned": PINNED_PATH})
+    pinned = bool((guard.fetchone() or (True,))[0])
+    if not conn.autocommit:
+        conn.commit()  # a setting made in a transaction rolled back would not hold
+    _session_paths[conn] = SessionPath(setting, found, pinned)
+
+
+async def _guard_path_async(conn: psycopg.AsyncConnection[Any], choice: PathChoice) -> None:
+    if choice == "database":
+        return
+    setting, schemas, _ = await (await conn.execute(_READ_PATH)).fetchone() or ("", [], "")
+    found = tuple(schemas or ())
+    guard = await conn.execute(_GUARD_PATH, {"schemas": list(found), "pinned": PINNED_PATH})
+    pinned = bool((await guard.fetchone() or (True,))[0])
+    if not conn.autocommit:
+        await conn.commit()
+    _session_paths[conn] = SessionPath(setting, found, pinned)
+
+
 def connect(
-    url: DatabaseUrl, *, read_only: bool = False, autocommit: bool = True
+    url: DatabaseUrl,
+    *,
+    read_only: bool = False,
+    autocommit: bool = True,
+    path: PathChoice = "database",
+    value_formats: bool = True,
 ) -> psycopg.Connection[tuple[Any, ...]]:
     """A synchronous connection (the migration engine's); `read_only` for inspection.
+
+    A migration's passes `value_formats=False`: its SQL runs as under sqlx, in the
+    database's own formats.
 
     Raises:
         ConnectError: One clear line: wrong password, unknown database, refused, timeout.
     """
+    options = connect_options(url, read_only=read_only, value_formats=value_formats)
     try:
-        return psycopg.connect(
-            conninfo(url), autocommit=autocommit, **connect_options(url, read_only=read_only)
-        )
+        conn = psycopg.connect(conninfo(url), autocommit=autocommit, **options)
     except (psycopg.Error, UnicodeError) as error:
         raise connect_error(url, error) from error
+    try:
+        _guard_path(conn, path)
+    except psycopg.Error as error:
+        conn.close()
+        raise connect_error(url, error) from error
+    return conn
 
 
 async def connect_async(
-    url: DatabaseUrl, *, read_only: bool = True, autocommit: bool = True
+    url: DatabaseUrl,
+    *,
+    read_only: bool = True,
+    autocommit: bool = True,
+    path: PathChoice = "database",
 ) -> psycopg.AsyncConnection[tuple[Any, ...]]:
     """An asynchronous connection (inspection's): read-only, with timeouts, by default.
 
     Raises:
         ConnectError: As `connect`.
     """
+    options = connect_options(url, read_only=read_only)
     try:
-        return await psycopg.AsyncConnection.connect(
-            conninfo(url), autocommit=autocommit, **connect_options(url, read_only=read_only)
+        conn = await psycopg.AsyncConnection.connect(
+            conninfo(url), autocommit=autocommit, **options
         )
     except (psycopg.Error, UnicodeError) as error:
         raise connect_error(url, error) from error
+    try:
+        await _guard_path_async(conn, path)
+    except psycopg.Error as error:
+        await conn.close()
+        raise connect_error(url, error) from error
+    return conn
 
 
 async def cancel_once(work: Awaitable[T]) -> T:

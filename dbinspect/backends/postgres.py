@@ -60,7 +60,7 @@ class PostgresBackend(PostgresRows):
         Raises:
             ConnectError: One clear line: wrong password, unknown database, refused, timeout.
         """
-        return cls(await driver.connect_async(url, read_only=True), url)
+        return cls(await driver.connect_async(url, read_only=True, path="guarded"), url)
 
     async def _reading(self, work: Awaitable[T]) -> T:
         """Await a catalog read; a driver error becomes one clear `QueryError`."""
@@ -111,7 +111,7 @@ class PostgresBackend(PostgresRows):
 
     async def _second_connection(self) -> driver.AsyncConnection | None:
         try:
-            return await driver.connect_async(self.url, read_only=True)
+            return await driver.connect_async(self.url, read_only=True, path="guarded")
         except ConnectError:
             return None
 

@@ -381,9 +381,12 @@ class PostgresConsole:
         unknown = {o for o in oids if o >= FIRST_USER_OID and o not in self._string_types}
         if unknown:
             listed = ", ".join(map(str, sorted(unknown)))  # integers from the server
+            # On the database's search path: every operator and type named in the catalog,
+            # so that none of the database's can be the better match (see pg_driver).
             cur = await self.send(
-                "SELECT oid::int8 FROM pg_catalog.pg_type "
-                f"WHERE oid IN ({listed}) AND typcategory = 'S'",
+                "SELECT oid::pg_catalog.int8 FROM pg_catalog.pg_type WHERE oid "
+                f"OPERATOR(pg_catalog.=) ANY ('{{{listed}}}'::pg_catalog.oid[]) AND "
+                "typcategory OPERATOR(pg_catalog.=) 'S'::pg_catalog.\"char\"",
                 sql,
             )
             strings = {row[0] for row in await cur.fetchall()}

@@ -10,7 +10,10 @@ from dbinspect.models import MigrationFact, ServerFacts
 
 # One round trip. `default_transaction_read_only` as this session sees it is dbinspect's
 # own (it always reads read-only): the setting the server keeps for this database or user
-# outside dbinspect is in pg_db_role_setting.
+# outside dbinspect is in pg_db_role_setting. The search path and the schemas it finds
+# are the database's (`pg_driver.SessionPath`, given as the parameter where the session
+# pinned its own); sqlx's tracking table is the first table of that name on it, as sqlx
+# finds it (a view or anything else of that name is not read: that would run its code).
 FACTS = """
 SELECT current_setting('server_version'), current_setting('server_version_num')::int,
        current_user, current_database(), current_setting('search_path'),
@@ -23,9 +26,16 @@ SELECT current_setting('server_version'), current_setting('server_version_num'):
              WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
                                          WHERE datname = current_database()))
                AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user))
-               AND cfg ILIKE 'default\\_transaction\\_read\\_only=%'),
-       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass('_sqlx_migrations'))
+               AND cfg ILIKE 'default\\_transaction\\_read\\_only=%%'),
+       (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+               coalesce(%(schemas)s::text[], current_schemas(false)::text[]) AS path
+        WHERE c.relname = '_sqlx_migrations' AND n.nspname::text = ANY (path)
+        ORDER BY array_position(path, n.nspname::text) LIMIT 1),
+       (SELECT c.relkind IN ('r', 'p')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+             coalesce(%(schemas)s::text[], current_schemas(false)::text[]) AS path
+        WHERE c.relname = '_sqlx_migrations' AND n.nspname::text = ANY (path)
+        ORDER BY array_position(path, n.nspname::text) LIMIT 1)
 """
 
 # sqlx's tracking table, found on the search path as sqlx finds it.
@@ -41,10 +51,14 @@ _TRUE = ("on", "true", "yes", "1", "t", "y")
 
 async def read_server_facts(conn: pg_driver.AsyncConnection) -> tuple[ServerFacts, int]:
     """The server's and session's facts, and the database's size in bytes."""
-    row = await (await conn.execute(FACTS.encode())).fetchone()
+    path = pg_driver.session_path(conn)
+    schemas = None if path is None else list(path.schemas)
+    row = await (await conn.execute(FACTS, {"schemas": schemas})).fetchone()
     assert row is not None
     (version, version_num, user, database, search_path, searched, encoding, time_zone) = row[:8]
-    in_recovery, size, ssl, ssl_version, read_only_settings, migrations_schema = row[8:]
+    in_recovery, size, ssl, ssl_version, read_only_settings, migrations_schema, a_table = row[8:]
+    if path is not None:
+        search_path, searched = path.setting, path.schemas
     info = conn.info
     facts = ServerFacts(
         server_version=version,
@@ -62,7 +76,9 @@ async def read_server_facts(conn: pg_driver.AsyncConnection) -> tuple[ServerFact
         in_recovery=bool(in_recovery),
         read_only_default=_read_only_set(read_only_settings or ()),
     )
-    if migrations_schema is not None:
+    if migrations_schema is not None and not a_table:
+        facts = replace(facts, migrations_unreadable="it is not a table")
+    elif migrations_schema is not None:
         latest, unreadable = await _latest_migration(conn, migrations_schema)
         facts = replace(facts, latest_migration=latest, migrations_unreadable=unreadable)
     return facts, int(size)

@@ -204,7 +204,7 @@ async def _read(url: DatabaseUrl, writer: int) -> tuple[Any, ...]:
     from dbinspect import pg_driver
 
     try:
-        conn = await pg_driver.connect_async(url, read_only=True)
+        conn = await pg_driver.connect_async(url, read_only=True, path="guarded")
     except ConnectError as error:
         return ("error", "ConnectError", error.message, error.hint)
     os.write(writer, _CONNECTED)  # the app may start: the rows follow

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.pg_driver import bound_identifier, sql
+from dbinspect.pg_driver import bound_identifier, session_path, sql
 
 if TYPE_CHECKING:
     from dbinspect.pg_driver import AsyncConnection
@@ -248,7 +248,11 @@ async def load_source(conn: AsyncConnection, relation: Relation) -> RowSource:
     Raises:
         QueryError: There is no such table or view.
     """
-    cursor = await conn.execute(SOURCE_SQL, [relation.name, relation.schema])
+    schema = relation.schema
+    path = session_path(conn)
+    if schema is None and path is not None:  # the database's first schema, not the catalog
+        schema = next((name for name in path.schemas if name != "pg_catalog"), "public")
+    cursor = await conn.execute(SOURCE_SQL, [relation.name, schema])
     row = await cursor.fetchone()
     if row is None:
         raise QueryError(f"no such table or view: {relation}")

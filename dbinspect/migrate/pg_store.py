@@ -97,7 +97,7 @@ class PgStore:  # implements migrate.store.MigrationStore
             ConfigError: The tracking table's name is not one sqlx can use.
         """
         checked_table_name(table)
-        conn = driver.connect(url, read_only=not write)
+        conn = driver.connect(url, read_only=not write, value_formats=False)
         if write:
             try:
                 _settle_migration_session(conn)

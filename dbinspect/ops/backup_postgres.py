@@ -97,7 +97,7 @@ def _write_json(
     }
     write(json_bytes(json.dumps(head)[:-1] + ', "tables": [\n'))
     count = written = 0
-    conn = pg_driver.connect(url, autocommit=False)
+    conn = pg_driver.connect(url, autocommit=False, path="guarded")
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         tables = conn.execute(_TABLES).fetchall()

@@ -51,7 +51,7 @@ def run_amcheck(url: DatabaseUrl) -> AmcheckResult:
         ConnectError: The server cannot be reached.
         OperationError: The catalog cannot be read.
     """
-    conn = driver.connect(url, read_only=True)
+    conn = driver.connect(url, read_only=True, path="guarded")
     try:
         found = conn.execute(
             "SELECT format('%I', n.nspname) FROM pg_extension e "

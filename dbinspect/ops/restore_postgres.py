@@ -140,7 +140,7 @@ def _database(admin: pg_driver.Connection[tuple[Any, ...]], name: str) -> dict[s
 def _object_count(url: DatabaseUrl) -> tuple[int, int]:
     """The objects the database holds, and the pid of the session that counted them."""
     try:
-        conn = pg_driver.connect(url, read_only=True)
+        conn = pg_driver.connect(url, read_only=True, path="guarded")
     except ConnectError as error:
         raise OperationError(error.message, error.hint) from None
     try:
