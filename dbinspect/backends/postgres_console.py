@@ -51,6 +51,8 @@ def is_query(sql: str) -> bool:
     node = statements[0].stmt
     if type(node).__name__ not in _QUERY_NODES:
         return False
+    if getattr(node, "lockingClause", None) or getattr(node, "intoClause", None):
+        return False  # FOR UPDATE locks rows, SELECT INTO makes a table: no cursor takes them
     with_clause = getattr(node, "withClause", None)
     for cte in getattr(with_clause, "ctes", None) or ():
         if type(getattr(cte, "ctequery", None)).__name__ not in _QUERY_NODES:
@@ -66,28 +68,110 @@ ACTING_OUTSIDE = frozenset(
         "pg_stop_backup", "pg_log_backend_memory_contexts", "pg_wal_replay_pause",
         "pg_wal_replay_resume", "pg_logical_emit_message", "pg_notify",
         "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
-        "pg_drop_replication_slot", "pg_file_write", "pg_file_rename", "pg_file_unlink",
+        "pg_drop_replication_slot", "pg_copy_physical_replication_slot",
+        "pg_copy_logical_replication_slot", "pg_replication_slot_advance",
+        "pg_logical_slot_get_changes", "pg_logical_slot_get_binary_changes",
+        "pg_file_write", "pg_file_rename", "pg_file_unlink",
         "pg_file_sync", "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
+        # Large objects: written, created and removed in a READ ONLY transaction all the same.
+        "lo_from_bytea", "lo_put", "lo_unlink", "lo_create", "lo_creat", "lo_open",
+        "lowrite", "lo_truncate", "lo_truncate64",
+        "pg_import_system_collations",
+        # SQL in a string, run where no check reads it.
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
     }
 )  # fmt: skip
-"""Functions a READ ONLY transaction lets run although they act outside the database:
-write a server file, stop another session, reload or promote the server, reach another
-database. Read-only mode refuses a statement that calls one by name; one called through
-another function (a view, a procedure) or built at run time (`EXECUTE` of a string)
-still runs with the connecting role's rights."""
+"""Functions a READ ONLY transaction lets run although they change something: write a
+server file or a large object, stop another session, reload or promote the server, reach
+another database, run SQL from a string. Read-only mode refuses a statement that calls
+one by name; one called through another function (a view, a procedure) still runs with
+the connecting role's rights."""
+ACTING_OUTSIDE_PREFIXES = ("pg_stat_reset", "pg_replication_origin_")
+"""Families of the same kind: statistics resets, replication origins (server-wide)."""
+REFUSED_STATEMENTS = {
+    "NotifyStmt": "NOTIFY sends to other sessions",
+    "VacuumStmt": "VACUUM and ANALYZE rewrite a table's statistics or files",
+    "ReindexStmt": "REINDEX rebuilds indexes",
+    "ClusterStmt": "CLUSTER rewrites a table",
+    "CheckPointStmt": "CHECKPOINT acts on the whole server",
+    "LockStmt": "LOCK holds other sessions back",
+    "LoadStmt": "LOAD loads a library into the server",
+    "AlterSystemStmt": "ALTER SYSTEM changes the server's configuration",
+}
+"""Statements a READ ONLY transaction lets run although they act on more than a read."""
 _CALLED = re.compile(r'"?([A-Za-z_][A-Za-z0-9_$]*)"?\s*\(')
-_LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_LITERALS = re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _acting(name: str) -> bool:
+    return name in ACTING_OUTSIDE or name.startswith(ACTING_OUTSIDE_PREFIXES)
 
 
 def acting_outside(sql: str) -> str | None:
-    """The first function of `ACTING_OUTSIDE` that `sql` calls by name (quoted or not,
-    schema-qualified or not), outside strings and comments; None if it calls none.
+    """Why read-only mode refuses `sql`, as `read-only: ...`; None if it does not.
 
-    Dollar-quoted text is looked at too: it is the body of a `DO` block."""
+    PostgreSQL's own parser reads it (pglast): a function of `ACTING_OUTSIDE` called
+    anywhere in it however its name is written (quoted, `U&"..."`, schema-qualified, in a
+    CTE or a PREPARE), or a statement of `REFUSED_STATEMENTS`. Text the parser refuses
+    (the server will say why) is searched for those names outside strings and comments.
+    """
+    try:
+        from pglast import ast, parse_sql
+        from pglast.visitors import Visitor
+
+        statements = parse_sql(sql)
+    except Exception:  # not SQL pglast reads
+        return _acting_by_name(sql)
+    for raw in statements:
+        refusal = REFUSED_STATEMENTS.get(type(raw.stmt).__name__)
+        if refusal is not None:
+            return f"read-only: {refusal}"
+        if isinstance(raw.stmt, ast.DoStmt):
+            refusal = _do_refusal(raw.stmt)
+            if refusal is not None:
+                return refusal
+
+    class Calls(Visitor):
+        found: str | None = None
+
+        def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
+            name = str(getattr((node.funcname or ("",))[-1], "sval", ""))
+            if self.found is None and _acting(name.lower()):
+                self.found = name.lower()
+
+    calls = Calls()
+    calls(statements)
+    return None if calls.found is None else _acting_message(calls.found)
+
+
+_DYNAMIC = re.compile(r"\bEXECUTE\b|\bU&", re.IGNORECASE)
+
+
+def _do_refusal(block: Any) -> str | None:
+    """Why read-only mode refuses a DO block: it calls an `ACTING_OUTSIDE` function by
+    name, or runs SQL built at run time (`EXECUTE`), which no check can read."""
+    body = " ".join(
+        str(getattr(option.arg, "sval", ""))
+        for option in block.args or ()
+        if getattr(option, "defname", None) == "as"
+    )
+    if _DYNAMIC.search(_LITERALS.sub(" ", body)):
+        return "read-only: a DO block that runs EXECUTE runs SQL no check can read"
+    return _acting_by_name(body)
+
+
+def _acting_by_name(sql: str) -> str | None:
     for match in _CALLED.finditer(_LITERALS.sub(" ", sql)):
-        if match.group(1).lower() in ACTING_OUTSIDE:
-            return match.group(1).lower()
+        if _acting(match.group(1).lower()):
+            return _acting_message(match.group(1).lower())
     return None
+
+
+def _acting_message(name: str) -> str:
+    return (
+        f"read-only: {name}() writes or acts outside the database (large objects, server "
+        "files, other sessions, the server itself)"
+    )
 
 
 def copy_refusal(sql: str, *, write: bool) -> str | None:
@@ -145,11 +229,7 @@ def refuse_unless_one_statement(sql: str, *, write: bool = True) -> None:
             raise StatementError(refusal + suffix, sql)
     acting = None if write else acting_outside(sql)
     if acting is not None:
-        raise StatementError(
-            f"read-only: {acting}() acts outside the database (server files, other "
-            "sessions, the server itself); switch write mode on to run it",
-            sql,
-        )
+        raise StatementError(acting + "; switch write mode on to run it", sql)
     if len(found) > 1:
         raise StatementError("run one statement at a time", sql)
     if found and found[0].controls_transaction:

@@ -226,6 +226,58 @@ async def test_read_only_refuses_functions_that_act_outside_the_database(url: st
     assert not await asyncio.to_thread(Path(marker).exists)
 
 
+# What a READ ONLY transaction still lets run, written as an attacker would write it.
+STILL_RUN_IN_READ_ONLY = [
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT lo_put((SELECT min(oid) FROM pg_largeobject_metadata), 0, 'abc')",
+    "SELECT lo_unlink((SELECT min(oid) FROM pg_largeobject_metadata))",
+    "SELECT pg_import_system_collations('public')",
+    "SELECT pg_stat_reset()",
+    "SELECT pg_replication_origin_create('dbinspect_test_origin')",
+    "SELECT query_to_xml('SELECT pg_terminate_backend(0)', true, true, '')",
+    r"SELECT E'\'' AS a, pg_cancel_backend(0) AS b, '''' AS c",  # E'' holds a quote
+    r"""SELECT U&"lo\005Ffrom\005Fbytea"(0, 'x')""",  # U& spells lo_from_bytea
+    "PREPARE p AS SELECT lo_unlink(1)",
+    "WITH made AS (SELECT lo_from_bytea(0, 'x')) SELECT * FROM made",
+    "REINDEX TABLE t",
+    "ANALYZE t",
+    "VACUUM t",
+    "CHECKPOINT",
+    "LOCK TABLE t",
+    "NOTIFY channel, 'x'",
+    "DO $$BEGIN EXECUTE 'SELECT lo_from_bytea(0, ''x'')'; END$$",
+    "DO $$BEGIN PERFORM lo_from_bytea(0, 'x'); END$$",
+]
+
+
+@pytest.mark.parametrize("sql", STILL_RUN_IN_READ_ONLY)
+async def test_read_only_refuses_what_a_read_only_transaction_lets_run(
+    session: ConsoleSession, url: str, sql: str
+) -> None:
+    files = "SELECT pg_relation_filenode('t_pkey'), pg_relation_filenode('t')"
+    before = query(url, files)
+    with pytest.raises(StatementError, match=r"^read-only: .*; switch write mode on to run it"):
+        await session.run(sql)
+    assert query(url, "SELECT count(*) FROM pg_largeobject_metadata") == [(0,)]
+    assert query(url, "SELECT count(*) FROM pg_replication_origin") == [(0,)]
+    public = "SELECT count(*) FROM pg_collation WHERE collnamespace = 'public'::regnamespace"
+    assert query(url, public) == [(0,)]
+    assert query(url, files) == before
+
+
+async def test_a_locking_select_runs_in_write_mode_and_is_refused_outside_it(
+    session: ConsoleSession, url: str
+) -> None:
+    with pytest.raises(StatementError, match=r"^read-only: "):
+        await session.run("SELECT * FROM t WHERE id = 1 FOR UPDATE")
+    locked = await session.run("SELECT id FROM t WHERE id = 1 FOR UPDATE", write=True)
+    assert locked.cursor is not None and await locked.cursor.rows(0, 5) == [(1,)]
+    await session.rollback()
+    await session.run("SELECT 1 AS x INTO made", write=True)
+    await session.commit()
+    assert query(url, "SELECT x FROM made") == [(1,)]
+
+
 async def test_session_settings_do_not_lift_read_only(session: ConsoleSession, url: str) -> None:
     before = fingerprint(url)
     # A SET lasts (as in psql), yet each statement still runs in a READ ONLY transaction
