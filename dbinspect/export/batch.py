@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from dbinspect.export.encode import (
+    COPY_END_MARKER,
     CSV_NEEDS_QUOTES,
     INT64_MAX,
     INT64_MIN,
@@ -76,7 +77,8 @@ def _csv_column(values: Column) -> Field:
     joined = _joined_texts(values)
     if joined is not None:
         texts = cast("tuple[str, ...]", values)
-        if "" not in texts and not CSV_NEEDS_QUOTES.search(joined):
+        plain = "" not in texts and COPY_END_MARKER not in texts
+        if plain and not CSV_NEEDS_QUOTES.search(joined):
             return "%s", texts
         if all(map(CSV_NEEDS_QUOTES.search, texts)):  # each one is quoted: quote them all
             if '"' not in joined:

@@ -3,7 +3,8 @@
 The choices, per format (README.md, "Exporting rows", says the same):
 
 CSV (RFC 4180): fields separated by `,`, records ended by CRLF, a field quoted with `"`
-(inner `"` doubled) when it is empty or holds `,`, `"`, CR or LF. NULL is an empty
+(inner `"` doubled) when it is empty or holds `,`, `"`, CR or LF, or is `\\.` (which
+PostgreSQL's COPY FROM reads, alone on a line, as the end of the data). NULL is an empty
 unquoted field and the empty text is `""`, as the sqlite3 shell writes them. CSV has no
 types: an integer is its digits, a real its shortest round-trip form (`0.1`, `-0.0`,
 `1e+100`, `inf`, `-inf`, `nan`), a BLOB `X'hex'` (SQLite's literal; the shell would write
@@ -49,6 +50,9 @@ RAW_SURROGATES = "dbinspect-raw-surrogates"
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 _MANTISSA_SCALE = 1 << 53
 CSV_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+COPY_END_MARKER = "\\."
+"""A field PostgreSQL's COPY FROM would read, alone on a line, as the end of the data:
+quoted, as COPY TO writes it."""
 _UNICODE_BREAKS = re.compile("[\x85\u2028\u2029]")
 SURROGATE = re.compile("[\ud800-\udfff]")
 json_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -100,7 +104,7 @@ def csv_field(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        if not value or CSV_NEEDS_QUOTES.search(value):
+        if not value or CSV_NEEDS_QUOTES.search(value) or value == COPY_END_MARKER:
             return '"' + value.replace('"', '""') + '"'
         return value
     if isinstance(value, float):

@@ -70,3 +70,33 @@ def test_an_sql_export_loads_back_into_postgresql_unchanged(
     run_sql(pg_url, "TRUNCATE t")
     run_sql(pg_url, (tmp_path / "t.sql").read_text(encoding="utf-8"))
     assert query(pg_url, "SELECT t::text FROM t ORDER BY id") == before
+
+
+def test_a_csv_export_of_the_copy_end_marker_loads_back_whole(
+    pg_url: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    from pgkit import query
+
+    # `\.` alone on a line ends COPY's data: written bare, the rows after it were lost.
+    rows = ["a", "\\.", "b", "\\.", "c"]
+    values = ", ".join(f"({i}, '{text}')" for i, text in enumerate(rows))
+    run_sql(
+        pg_url,
+        f"CREATE TABLE lone (n int, t text); INSERT INTO lone SELECT * FROM (VALUES {values}) v;"
+        "CREATE TABLE back (t text)",
+    )
+    exported = tmp_path / "lone.csv"
+    done = run_cli("export", pg_url, "lone", "-o", exported)
+    assert done.returncode == 0, done.stderr
+    single = tmp_path / "single.csv"
+    # One column per line, as a single-column table exports: COPY sees `\.` alone.
+    with exported.open(newline="") as file:
+        lines = [record[1] for record in csv.reader(file)][1:]
+    done = run_cli("query", pg_url, "select t from lone order by n", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    single.write_bytes(done.stdout.encode())
+    assert '"\\."' in single.read_text()
+    load = f"\\copy back FROM '{single}' (FORMAT csv, HEADER)"
+    subprocess.run(["psql", "-X", "-q", "-d", pg_url, "-c", load], check=True)
+    assert lines == rows
+    assert [r[0] for r in query(pg_url, "SELECT t FROM back")] == rows
