@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -263,6 +264,19 @@ class PostgresResultCursor:
         self._position = len(head)
         self._count: int | None = len(head) if len(head) < HEAD_ROWS else None
         self._open = True
+        self.last_read = time.monotonic()
+        self.released: str | None = None
+        """Why the console let go of this result's transaction (`PostgresConsole.release`)."""
+
+    def _readable(self) -> bool:
+        self.last_read = time.monotonic()
+        if self.released is not None:
+            raise StatementError(
+                f"this result was closed {self.released}, to release the locks its "
+                "transaction held: run the statement again",
+                self._sql,
+            )
+        return self._open
 
     async def rows(self, offset: int, limit: int) -> list[Row]:
         if offset + limit <= len(self._head) or self._count == len(self._head):
@@ -274,7 +288,7 @@ class PostgresResultCursor:
 
     async def _read(self, offset: int, limit: int) -> list[Row]:
         async with self._console.lock:
-            if not self._open:
+            if not self._readable():
                 return []
             if offset != self._position:
                 await self._console.send(f'MOVE ABSOLUTE {int(offset)} FROM "{CURSOR}"', self._sql)
@@ -292,6 +306,7 @@ class PostgresResultCursor:
 
     async def _count_rows(self) -> int:
         async with self._console.lock:
+            self._readable()
             await self._console.send(f'MOVE ABSOLUTE 0 FROM "{CURSOR}"', self._sql)
             cur = await self._console.send(f'MOVE FORWARD ALL FROM "{CURSOR}"', self._sql)
             moved = (cur.statusmessage or "MOVE 0").split()[-1]
@@ -301,12 +316,14 @@ class PostgresResultCursor:
 
     async def stream(self, batch_rows: int) -> AsyncIterator[list[Row]]:
         async with self._console.lock:
+            self._readable()
             await self._console.send(
                 f'DECLARE "{EXPORT_CURSOR}" NO SCROLL CURSOR FOR {self._sql}', self._sql
             )
         try:
             while True:
                 async with self._console.lock:
+                    self._readable()
                     cur = await self._console.send(
                         f'FETCH FORWARD {int(batch_rows)} FROM "{EXPORT_CURSOR}"', self._sql
                     )
@@ -407,6 +424,17 @@ class PostgresConsole:
             with contextlib.suppress(driver.Error):
                 await asyncio.shield(self.conn.execute(end))
         self._pending = False
+
+    async def release(self, why: str, *, idle_for: float = 0.0) -> bool:
+        async with self.lock:
+            current = self._current
+            if current is None or self._pending:
+                return False
+            if time.monotonic() - current.last_read < idle_for:
+                return False
+            await self._end_transaction()
+            current.released = why
+            return True
 
     async def run(self, sql: str, *, write: bool = False) -> Outcome:
         refuse_unless_one_statement(sql, write=write)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -144,13 +145,20 @@ class SqliteResultCursor:
         self._wrappable = wrappable
         self._count: int | None = None
         self.columns: tuple[str, ...] = tuple(str(d[0]) for d in cursor.description)
+        self.last_read = time.monotonic()
 
     def _wrapped(self, select: str) -> str:
         # The newline ends a `--` comment that closes the statement.
         return select.format(f"(\n{self._sql}\n)")
 
+    @property
+    def idle(self) -> bool:
+        """No statement is open on the database for this result."""
+        return self._cursor is None
+
     async def rows(self, offset: int, limit: int) -> list[Row]:
         async with self._console.lock:
+            self.last_read = time.monotonic()
             if self._cursor is None or offset != self._position:
                 await self._seek(offset)
             rows: list[Row] = await self._console.guarded(self._cursor.fetchmany(limit), self._sql)
@@ -495,6 +503,16 @@ class SqliteConsole:
             return PlanNode(label, tuple(build(c) for c in children))
 
         return build(0)
+
+    async def release(self, why: str, *, idle_for: float = 0.0) -> bool:
+        current = self._current
+        if current is None:
+            return False
+        async with self.lock:
+            if time.monotonic() - current.last_read < idle_for or current.idle:
+                return False
+            await current.close()  # its next page runs the statement again
+            return True
 
     async def interrupt(self) -> None:
         await self.reader.interrupt()

@@ -136,6 +136,11 @@ class ConsoleSession(Protocol):
         """
         ...
 
+    @property
+    def in_transaction(self) -> bool:
+        """A write mode transaction awaits its commit or rollback."""
+        ...
+
     async def commit(self) -> None: ...
 
     async def rollback(self) -> None: ...
@@ -146,6 +151,17 @@ class ConsoleSession(Protocol):
 
     async def interrupt(self) -> None:
         """Stop the statement running now: an interrupt (SQLite), a cancel (PostgreSQL)."""
+        ...
+
+    async def release(self, why: str, *, idle_for: float = 0.0) -> bool:
+        """Let go of what the shown result holds on the database (its read transaction,
+        and with it the locks of the tables it reads), if no row of it was read for
+        `idle_for` seconds; a write awaiting its commit is left alone. Whether it did.
+
+        On SQLite the result reads on as before (a page runs the statement again); on
+        PostgreSQL a row not yet read is refused, saying `why` (`after 30 s without
+        reading`): run the statement again.
+        """
         ...
 
     async def aclose(self) -> None:

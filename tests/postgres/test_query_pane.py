@@ -43,6 +43,7 @@ from dbinspect.tui.data import CACHE_ROWS
 from dbinspect.tui.data.export_dialog import ExportScreen
 from dbinspect.tui.query import QueryPane, dialogs
 from dbinspect.tui.query.dialogs import CommitScreen
+from dbinspect.tui.screens.dialogs import ConfirmScreen
 from dbinspect.tui.session import Session
 
 SHOP = """
@@ -399,3 +400,70 @@ async def test_each_result_of_a_run_all_is_shown_in_turn_with_f3(shop: str) -> N
         pane.results.grid.focus()
         await pilot.press("end")
         await wait_until(pilot, lambda: grid_rows(pane)[-1:] == [["1000"]], "the last row kept")
+
+
+# A result's transaction ----------------------------------------------------------------------
+
+
+def alter_orders(url: str) -> str | None:
+    """Add a column to `orders` from a session of the test's own; the error if it waited
+    for a lock longer than a second."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET lock_timeout = '1s'")
+            conn.execute("ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text")
+    except psycopg.errors.LockNotAvailable as error:
+        return str(error)
+    return None
+
+
+async def test_a_result_left_unread_lets_go_of_its_tables(
+    shop: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbinspect.tui.query import pane as query_pane
+
+    monkeypatch.setattr(query_pane, "RESULT_IDLE_S", 1.2)
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app)
+        await run(pilot, pane, "select id, total_cents from orders order by id")
+        assert grid_rows(pane)[0] == ["1", "150"]
+        # The result's cursor holds `orders` while it is read: another session waits.
+        assert alter_orders(shop) is not None
+        await wait_until(pilot, lambda: alter_orders(shop) is None, "the lock let go", 10)
+        # The rows shown stay; one not read yet says how to have it.
+        await pilot.press("escape", "end")  # to the grid, then its last row
+        await wait_until(pilot, lambda: "run the statement again" in message_of(app), "the note")
+        assert "closed after 1 s without reading" in message_of(app)
+
+
+def message_of(app: DbInspectApp) -> str:
+    return " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_the_apps_own_migration_run_is_not_held_back_by_a_result(
+    shop: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_note.sql").write_text("ALTER TABLE orders ADD COLUMN note text;\n")
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app)
+        await run(pilot, pane, "select id from orders order by id")
+        assert alter_orders(shop) is not None  # the result holds `orders`
+        await pilot.press("escape", "5")
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        await pilot.press("y")
+        await wait_until(
+            pilot,
+            lambda: query(shop, "SELECT count(*) FROM _sqlx_migrations WHERE success") == [(1,)],
+            "the migration applied",
+            15,
+        )
+        assert query(shop, "SELECT count(*) FROM information_schema.columns WHERE column_name"
+                           " = 'note'") == [(1,)]  # fmt: skip
+        # The console opens again on the next run.
+        await pilot.press("7")
+        await run(pilot, pane, "select count(*) from orders")
+        assert grid_rows(pane) == [["2500"]]

@@ -381,6 +381,10 @@ class MigrationsPane(Vertical):
             tracker.follow(event)
             self.post_message(MigrationProgressed(event))
 
+        # The Query pane's result would hold its tables against the migrations' DDL.
+        from dbinspect.tui.query.pane import close_consoles
+
+        await close_consoles(self.app, "for the migration run")
         engine = asyncio.create_task(
             run_confirmed(plan, session.url, session.folder, session.settings.sqlx, progressed)
         )

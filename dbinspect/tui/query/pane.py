@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
@@ -54,6 +54,10 @@ NEW_BUFFER_KEY = "ctrl+n"
 NEXT_BUFFER_KEY = "f2"
 NEXT_RESULT_KEY = "f3"
 PREVIOUS_RESULT_KEY = "shift+f3"
+RESULT_IDLE_S = 30.0
+"""A result not read for this long lets go of its read transaction: on PostgreSQL a
+cursor's transaction holds its tables' locks, which another session's ALTER or DROP (or a
+migration of the app's own) would wait for."""
 EARLIER_ROWS_KEPT = 1_000
 """Rows kept of each result of a run but its last: the console's cursor moves on to the
 next statement, so an earlier result is held, bounded, to be shown again (`f3`)."""
@@ -135,6 +139,7 @@ class QueryPane(Vertical):
     def on_mount(self) -> None:
         self._load_buffer()
         self._show_mode()
+        self.set_interval(RESULT_IDLE_S / 6, self._release_idle_result)
         if self.buffers.problem:
             self.notify(self.buffers.problem, severity="warning")
 
@@ -143,6 +148,24 @@ class QueryPane(Vertical):
         console, self.console = self.console, None
         if console is not None:
             await console.aclose()
+
+    async def _release_idle_result(self) -> None:
+        if self.console is not None and not self.running:
+            with contextlib.suppress(DbInspectError):
+                why = f"after {RESULT_IDLE_S:.0f} s without reading"
+                await self.console.release(why, idle_for=RESULT_IDLE_S)
+
+    async def close_console(self, why: str) -> None:
+        """Close the console's connection, for an operation of the app's own that needs
+        the database to itself (a restore renames it, a migration alters its tables);
+        the next run opens a new one. A write awaiting its commit is not closed."""
+        console = self.console
+        if console is None or console.in_transaction:
+            return
+        self.console = None
+        with contextlib.suppress(DbInspectError):
+            await console.release(why)
+        await console.aclose()
 
     def show_schema(self, schema: Schema) -> None:
         """Names for completion, from the schema the app has loaded."""
@@ -588,3 +611,9 @@ class QueryPane(Vertical):
 
 def _rows(count: int) -> str:
     return f"{count:,} row{'' if count == 1 else 's'}"
+
+
+async def close_consoles(app: App[object], why: str) -> None:
+    """Close every Query pane's console (see `QueryPane.close_console`)."""
+    for pane in app.query(QueryPane):
+        await pane.close_console(why)

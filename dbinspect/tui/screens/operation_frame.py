@@ -173,6 +173,10 @@ class OperationScreen(ModalScreen[None]):
         self.refresh_bindings()
 
     async def _run(self, job: Job) -> None:
+        if self.REPLACES_DATABASE:
+            from dbinspect.tui.query.pane import close_consoles
+
+            await close_consoles(self.app, "for the operation that replaced the database")
         held = (
             self.session.connections.closed_meanwhile()
             if self.REPLACES_DATABASE
