@@ -495,3 +495,36 @@ async def test_the_status_line_escapes_control_characters(shop: Path, open_app: 
         status = str(pane.query_one("#query-status", Label).render())
         assert "\x1b" not in status and "\x07" not in status
         assert "\\x1b]0;pwned\\x07" in status
+
+
+async def test_keys_typed_fast_all_reach_the_editor_before_the_run_key(
+    shop: Path, open_app: OpenApp
+) -> None:
+    # As a paste without bracketed paste, or keys sent at once: every key arrives before
+    # the first is handled. The run key, a priority binding, must not run ahead of them.
+    from textual import events
+
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        write(pane, "")
+        sql = "select name, city from customers where id = 2"
+        for char in sql:
+            app.post_message(events.Key(char if char != " " else "space", char))
+        app.post_message(events.Key("ctrl+j", None))
+        await finished(pilot, pane)
+        assert pane.editor.text == sql
+        assert grid_rows(pane) == [["Bob", "Rome"]], message(pane)
+
+
+async def test_the_run_key_after_an_error_runs_the_statement_not_the_errors_token(
+    shop: Path, open_app: OpenApp
+) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        await run(pilot, pane, "select nme from customers where id = 1")
+        assert "no such column: nme" in message(pane)
+        assert pane.editor.selected_text == "nme"  # shown where the database saw it
+        await pilot.press("ctrl+j")  # the same statement runs again, whole
+        await finished(pilot, pane)
+        assert "no such column: nme" in message(pane)
+        assert "syntax error" not in message(pane)

@@ -113,6 +113,8 @@ class QueryPane(Vertical):
         self._results: list[tuple[Text, ResultPager]] = []
         """The last run's results, each with its statement's line; the one shown last."""
         self._result_shown = 0
+        self._error_selection: Selection | None = None
+        """The selection `_point_at` made to show an error's token."""
         self._editor = SqlEditor(self.dialect, id="query-editor")
         """Held here: the pane's unmount, which saves the buffer, comes after the editor's."""
 
@@ -341,11 +343,22 @@ class QueryPane(Vertical):
     # Running ------------------------------------------------------------------------------
 
     def action_run_statement(self) -> None:
-        """Run the selection, or the statement under the cursor."""
+        """Run the selection, or the statement under the cursor, once the editor has
+        taken every key typed before this one.
+
+        The run key is a priority binding, handled as it arrives, while keys typed (or
+        pasted) just before it may still wait in the editor's queue: the run waits behind
+        them there, so that what runs is the text on screen.
+        """
+        self.editor.call_later(self._run_statement_now)
+
+    def _run_statement_now(self) -> None:
         editor = self.editor
         if self.running:
             return
         selected = editor.selected_text
+        if editor.selection == self._error_selection:
+            selected = ""  # the error's token, selected to show it: not a choice of the user's
         if selected.strip():
             start = editor.index_of(min(editor.selection))
             statements = [
@@ -565,6 +578,7 @@ class QueryPane(Vertical):
             end += 1
         end = max(end, offset + 1)
         editor.selection = Selection(editor.location_of(offset), editor.location_of(end))
+        self._error_selection = editor.selection
         editor.scroll_cursor_visible()
 
     # Plans --------------------------------------------------------------------------------
