@@ -96,12 +96,12 @@ class ConnectionOwner:
         of its role, rather than by `reopen`: a row count may still be reading on it.
         """
         backend = self._open.get(role)
-        if backend is not None and self._current(role):
+        if backend is not None and self._current(role) and not self._lost(role, backend):
             return backend
         lock = self._opening.setdefault(role, asyncio.Lock())
         async with lock:
             backend = self._open.get(role)
-            if backend is not None and not self._current(role):
+            if backend is not None and (not self._current(role) or self._lost(role, backend)):
                 del self._open[role]
                 with contextlib.suppress(DbInspectError):
                     await backend.aclose()
@@ -113,6 +113,12 @@ class ConnectionOwner:
                 if role == "panes":
                     self._panes_open.set()
         return backend
+
+    @staticmethod
+    def _lost(role: Role, backend: Backend) -> bool:
+        # The panes' connection is opened again by `reopen` (the refresh key), which
+        # rereads every pane; another role's, by its next reader.
+        return role != "panes" and backend.lost
 
     def _current(self, role: Role) -> bool:
         return role == "panes" or self._opened_at.get(role) == self.generation

@@ -50,6 +50,16 @@ class QueryError(DbInspectError):
         self.sql = sql
 
 
+class PassingError(QueryError):
+    """A read failed for a moment's reason (another session's lock): the same read may
+    succeed later."""
+
+
+class ConnectionLostError(PassingError):
+    """The server ended the session (restarted, or `pg_terminate_backend`): a new
+    connection may read on."""
+
+
 class MigrationError(DbInspectError):
     """Migrations could not be read, applied or reverted."""
 

@@ -38,7 +38,13 @@ from psycopg.abc import Buffer
 from psycopg.pq import TransactionStatus
 from psycopg.types.string import TextLoader
 
-from dbinspect.errors import ConfigError, ConnectError, QueryError
+from dbinspect.errors import (
+    ConfigError,
+    ConnectError,
+    ConnectionLostError,
+    PassingError,
+    QueryError,
+)
 from dbinspect.url import DatabaseUrl, mask_secrets
 
 if TYPE_CHECKING:
@@ -466,9 +472,9 @@ def server_lost(error: BaseException) -> bool:
 def catalog_error(url: DatabaseUrl, error: Error) -> QueryError:
     """One clear line for a catalog read that failed: server gone, lock, or its message."""
     if server_lost(error):
-        return QueryError(lost_message(url), hint="run it again; in the app, refresh")
+        return ConnectionLostError(lost_message(url), hint="run it again; in the app, refresh")
     if isinstance(error, pg_errors.LockNotAvailable):
-        return QueryError(
+        return PassingError(
             f"{url.masked}: another session holds a lock on the catalog",
             hint="try again when that session's transaction ends",
         )

@@ -25,6 +25,11 @@ class Backend(RowPager, Protocol):
     supports_interrupt: ClassVar[bool]
     url: DatabaseUrl
 
+    @property
+    def lost(self) -> bool:
+        """The server ended the connection: open a new one (a file's is never lost)."""
+        ...
+
     async def facts(self) -> DatabaseFacts:
         """File and engine facts, with object counts."""
         ...

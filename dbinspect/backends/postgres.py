@@ -160,6 +160,10 @@ class PostgresBackend(PostgresRows):
         row = await self._reading(_fetch_one(self.conn, CHANGE_MARKER))
         return int(row[0]), int(row[1])
 
+    @property
+    def lost(self) -> bool:
+        return bool(self.conn.broken or self.conn.closed)
+
     async def aclose(self) -> None:
         """Close the connection (a lost one closes quietly)."""
         await self.conn.close()

@@ -25,7 +25,7 @@ from dbinspect.backends import postgres_rows_stream as stream
 from dbinspect.backends.postgres_rows_source import RowSource, load_source
 from dbinspect.backends.postgres_rows_sql import PageShape, bind, cell_sql, filter_sql, order_sql
 from dbinspect.browse.protocol import Relation, RowBatch
-from dbinspect.errors import QueryError
+from dbinspect.errors import ConnectionLostError, PassingError, QueryError
 from dbinspect.models import (
     CellValue,
     ChangeToken,
@@ -152,7 +152,7 @@ class PostgresRows:
     ) -> QueryError:
         subject = f"{relation}: " if relation is not None else ""
         if driver.server_lost(error):
-            return QueryError(
+            return ConnectionLostError(
                 driver.lost_message(self.url), hint="run it again; in the app, refresh"
             )
         if isinstance(error, driver.QueryCanceled):
@@ -166,7 +166,7 @@ class PostgresRows:
                 )
             return QueryError(f"{subject}the query was interrupted")
         if isinstance(error, driver.pg_errors.LockNotAvailable):
-            return QueryError(
+            return PassingError(
                 f"{subject}another session holds a lock on it",
                 hint="try again when that session's transaction ends",
             )

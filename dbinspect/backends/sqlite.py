@@ -404,6 +404,9 @@ class SqliteBackend(RowBrowsing, RowStreaming, TableSizes):
         """Abort the statement now running on the inspection connection."""
         await self._conn.interrupt()
 
+    lost = False
+    """A file's connection is never lost to a server."""
+
     async def aclose(self) -> None:
         """Close the read-only connection and drop any private snapshot."""
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dbinspect import sqlite_driver as driver
-from dbinspect.errors import QueryError
+from dbinspect.errors import PassingError, QueryError
 
 _HOT_JOURNAL_CODES = frozenset(
     {
@@ -44,7 +44,7 @@ def translate_error(error: driver.Error, path: Path | str, sql: str = "") -> Que
     code = driver.primary_code(error)
     extended = getattr(error, "sqlite_errorcode", None)
     if code in (driver.SQLITE_BUSY, driver.SQLITE_LOCKED):
-        return QueryError(
+        return PassingError(
             f"{path}: database is locked by another process", sql, "try again when it is done"
         )
     if code in (driver.SQLITE_CORRUPT, driver.SQLITE_NOTADB):

@@ -218,3 +218,60 @@ async def test_a_table_without_columns_answers_every_cell_key(pg_url: str, tmp_p
         shown = [n.message for n in app._notifications]
         assert "The table has no columns: no key to follow" in shown
         assert "The table has no columns: its rows hold no values" in shown
+
+
+async def test_the_data_pane_reads_on_after_its_session_was_ended_without_a_key(
+    pg_url: str, tmp_path: Path
+) -> None:
+    run_sql(
+        pg_url,
+        "CREATE TABLE many (id int PRIMARY KEY, label text);"
+        "INSERT INTO many SELECT i, 'row ' || i FROM generate_series(1, 5000) i",
+    )
+    database = pg_url.rsplit("/", 1)[1]
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("3")
+        await settle(pilot)
+        await open_in_data(pilot, app, "many")
+        await shows(pilot, app, "row 1")
+        server = pg_url.rsplit("/", 1)[0] + "/test"
+        ended = [
+            pid
+            for pid, done in query(
+                server,
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND application_name = 'dbinspect'",
+                (database,),
+            )
+            if done
+        ]
+        alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
+        await wait_until(pilot, lambda: query(server, alive, (ended,)) == [(0,)], "ended")
+        await pilot.press("end")  # rows not read yet, on a connection the server ended
+        await shows(pilot, app, "row 5000")
+
+
+async def test_a_table_locked_when_opened_is_read_once_the_lock_goes(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    run_sql(pg_url, "CREATE TABLE held (id int PRIMARY KEY); INSERT INTO held VALUES (7)")
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("3")
+        await settle(pilot)
+        holder = psycopg.connect(pg_url)  # a transaction of its own, held open
+        try:
+            holder.execute("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
+            await open_in_data(pilot, app, "held")
+            await shows(pilot, app, "rows not read: reading again soon", limit=20)
+            assert "another session holds a lock" in " ".join(
+                str(n.message) for n in app._notifications
+            )
+        finally:
+            holder.rollback()
+            holder.close()
+        # No key: the pane reads again once the lock is gone.
+        await shows(pilot, app, "1 row", limit=20)

@@ -21,7 +21,7 @@ from dbinspect.browse.browser import RowBrowser, find_relation
 from dbinspect.browse.protocol import Relation, RowPager
 from dbinspect.browse.window import FetchPlan, RowWindow
 from dbinspect.connections import ConnectionOwner, PagerSource
-from dbinspect.errors import DbInspectError
+from dbinspect.errors import ConnectionLostError, DbInspectError, PassingError
 from dbinspect.extensions import Extension
 from dbinspect.models import Filter, RowPage, RowQuery, SchemaObject, Value
 from dbinspect.textsafe import escape_controls
@@ -59,6 +59,10 @@ class Place:
 
 
 STALE_INTERRUPT_RETRIES = 10
+RETRY_FIRST_S = 2.0
+"""A relation unreadable for a passing reason (a lock) is read again after this long,
+then twice as long each time, up to `RETRY_LAST_S`."""
+RETRY_LAST_S = 60.0
 """Retries of a fetch hit by interrupts aimed at fetches cancelled before it."""
 WIDTH_SAMPLE_CELLS = 4_000
 """Cells of a page measured for column widths: all rows of a narrow table, a few of a wide one."""
@@ -131,6 +135,9 @@ class DataPane(Vertical):
         self._next_check = 0.0
         """When the rows in view may be checked again: a check costs what reading them
         costs, so a view that takes seconds to read (a slow filter) is checked seldom."""
+        self._unreadable: DbInspectError | None = None
+        """Why the relation shown could not be read; a `PassingError` is read again."""
+        self._retry_after = RETRY_FIRST_S
         self._fetching: FetchPlan | None = None
         self._counting = False
         self._chips_shown: tuple[Filter, ...] = ()
@@ -227,9 +234,10 @@ class DataPane(Vertical):
             opened = await self._guard(self.browser.open(relation, query, target))
         except DbInspectError as error:
             if generation == self._generation:
-                self._show_unreadable()
+                self._show_unreadable(error)
             self._show_error(error)
             return
+        self._readable()
         if generation != self._generation:
             return
         self._count_stopped = False
@@ -276,6 +284,18 @@ class DataPane(Vertical):
         if self.browser.relation is not None:
             self._reread_after_writes()
 
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._read_again)
+
+    def _read_again(self) -> None:
+        """Read a relation again that could not be read for a passing reason (a lock
+        let go, a server back), when its time comes (see `RETRY_FIRST_S`)."""
+        if not isinstance(self._unreadable, PassingError) or self.browser.relation is None:
+            return
+        opening = any(w.group == "data-open" and not w.is_finished for w in self.workers)
+        if not opening and time.monotonic() >= self._next_check:
+            self._reread_after_writes()
+
     def check_rows(self) -> None:
         """Rows may have changed somewhere on the server: read again only if those in view did.
 
@@ -286,6 +306,8 @@ class DataPane(Vertical):
         opening = any(w.group == "data-open" and not w.is_finished for w in self.workers)
         if self._checking or time.monotonic() < self._next_check:
             return  # a check still running is never restarted: it would never end
+        if isinstance(self._unreadable, PassingError):
+            return  # read again by `_read_again`, whatever else changed
         if self.browser.relation is not None and not opening:
             self._checking = True
             self._check_rows()
@@ -341,10 +363,13 @@ class DataPane(Vertical):
                 await self.connections.release("browse")
             position, opened = await self._guard(self.browser.reread(grid.cursor_row))
         except DbInspectError as error:
+            again = self._unreadable is not None and error.one_line() == self._unreadable.one_line()
             if generation == self._generation:
-                self._show_unreadable()
-            self._show_error(error)
+                self._show_unreadable(error)
+            if not again:  # a retry that fails alike says nothing new
+                self._show_error(error)
             return
+        self._readable()
         if generation != self._generation:
             return
         self._tell_dropped(opened.dropped)
@@ -386,8 +411,16 @@ class DataPane(Vertical):
                 await self.connections.interrupt("browse")
             raise
 
-    def _show_unreadable(self) -> None:
-        """An empty grid under the table's name: its rows could not be read."""
+    def _readable(self) -> None:
+        self._unreadable, self._retry_after = None, RETRY_FIRST_S
+
+    def _show_unreadable(self, error: DbInspectError | None = None) -> None:
+        """An empty grid under the table's name: its rows could not be read, and the
+        header says so; where the cause passes (a lock), the pane reads again later."""
+        self._unreadable = error
+        if isinstance(error, PassingError):
+            self._next_check = time.monotonic() + self._retry_after
+            self._retry_after = min(self._retry_after * 2, RETRY_LAST_S)
         self.browser.total, self.browser.exact = 0, True
         grid = self.grid
         grid.set_columns((), [], [])
@@ -431,10 +464,17 @@ class DataPane(Vertical):
         if self.table is None:
             return
         try:
+            reconnected = False
             for attempt in range(1, STALE_INTERRUPT_RETRIES + 1):
                 try:
                     page, start = await self._guard(self.browser.read(plan))
                     break
+                except ConnectionLostError:
+                    # The server ended the session: the owner opens a new connection
+                    # for the next read (`ConnectionOwner.get`); once.
+                    if reconnected:
+                        raise
+                    reconnected = True
                 except DbInspectError as error:
                     # This worker was not cancelled (that raises CancelledError), so an
                     # interrupt here was meant for a fetch cancelled a moment ago whose
@@ -546,6 +586,9 @@ class DataPane(Vertical):
         count = f"{self.total:,} {rows}" if self.exact else f"~{self.total:,} {rows}"
         if self._counting:
             count += " (counting, esc stops)"
+        if self._unreadable is not None:
+            again = isinstance(self._unreadable, PassingError)
+            count = "rows not read: " + ("reading again soon" if again else "see the message")
         self.query_one("#data-count", Label).update(Text(count) if self.table else Text(""))
         self.query_one("#data-query", Label).update(self._query_text())
         self._show_chips()
