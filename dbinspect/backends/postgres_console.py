@@ -555,13 +555,23 @@ def _plan_node(node: dict[str, Any]) -> PlanNode:
     if "Index Name" in node:
         label += f" using {node['Index Name']}"
     cost = (
-        f"(cost={node.get('Startup Cost')}..{node.get('Total Cost')} rows={node.get('Plan Rows')})"
+        f"(cost={_cost(node.get('Startup Cost'))}..{_cost(node.get('Total Cost'))}"
+        f" rows={node.get('Plan Rows')})"
     )
-    details = [
-        f"{key}: {node[key]}"
+    # psql prints a node's conditions on lines of their own under it: here, leaves first.
+    details = tuple(
+        PlanNode(f"{key}: {_detail(node[key])}")
         for key in ("Filter", "Index Cond", "Hash Cond", "Join Filter", "Sort Key")
         if key in node
-    ]
+    )
     children = tuple(_plan_node(child) for child in node.get("Plans", ()))
-    text = f"{label}  {cost}" + "".join(f"\n  {d}" for d in details)
-    return PlanNode(text, children)
+    return PlanNode(f"{label}  {cost}", details + children)
+
+
+def _cost(value: Any) -> str:
+    """A cost as psql prints it, to two decimals (`0.00..12.10`)."""
+    return f"{value:.2f}" if isinstance(value, int | float) else str(value)
+
+
+def _detail(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -363,3 +363,26 @@ def test_the_commands_quote_what_a_shell_would_split() -> None:
     assert shlex.split(row(rows, "Migration status")[2])[-2:] == ["--source", "my migrations"]
     dashed = commands(HelpContext("sqlite:-x.db", "migrations", "-x.db"))
     assert shlex.split(row(dashed, "Schema as SQL")[2]) == ["sqlite3", "./-x.db", ".schema"]
+
+
+async def test_a_long_command_is_folded_never_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_app: OpenApp
+) -> None:
+    from tui.helpers import screen_text
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DBINSPECT_MIGRATIONS", raising=False)
+    shutil.copytree(SAMPLE_MIGRATIONS, tmp_path / "migrations")
+    name = "a_database_file_whose_name_is_longer_than_any_column_of_the_help_pane_" * 2
+    path = tmp_path / f"{name}.db"
+    await run_migrations(parse_url(str(path)), SAMPLE_MIGRATIONS, target_version=2)
+    async with open_app(path) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "Shell commands" in shown
+        assert "…" not in shown
+        # Every character of the name is on screen, folded over lines.
+        assert name.replace("_", "") in re.sub(r"[\s│_]", "", shown)

@@ -187,8 +187,9 @@ class HelpPane(VerticalScroll):
             return
         table = Table(box=None, show_edge=False, padding=(0, 1), expand=False)
         table.add_column("To", style="bold", no_wrap=True)
-        table.add_column("dbinspect", style="cyan")
-        table.add_column("sqlx-cli / sqlite3", style="green")
+        # Folded, never cut short: a command is shown whole, to be run as printed.
+        table.add_column("dbinspect", style="cyan", overflow="fold")
+        table.add_column("sqlx-cli / sqlite3", style="green", overflow="fold")
         for what, ours, theirs in commands(self._filled_in):
             table.add_row(
                 Text(escape_controls(what)),

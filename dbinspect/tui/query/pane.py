@@ -502,8 +502,10 @@ class QueryPane(Vertical):
     async def _commit_or_roll_back(
         self, statement: BufferStatement, outcome: Outcome, console: ConsoleSession
     ) -> None:
-        changed = "some rows" if outcome.changed is None else _rows(outcome.changed)
-        summary = f"{statement.label()} changed {changed}."
+        if outcome.changed is None:  # DDL, or a statement that counts no rows
+            summary = f"{statement.label()} ran; nothing is kept until you commit."
+        else:
+            summary = f"{statement.label()} changed {_rows(outcome.changed)}."
         question = CommitScreen(summary)
         answer = await self.app.push_screen_wait(question)
         if answer == "commit":
