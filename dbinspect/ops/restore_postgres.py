@@ -98,6 +98,8 @@ def restore_postgres(
         admin.close()
     if snapshot is not None and tell is not None:
         tell(f"{SNAPSHOT_TOLD}the database {snapshot} on the same server")
+    elif tell is not None:  # a name mistyped makes a new database: say so
+        tell(f"There was no database {name} on the server: the restore created it")
     return snapshot
 
 

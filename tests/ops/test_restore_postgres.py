@@ -104,6 +104,10 @@ def test_restore_into_a_new_database_needs_no_force_and_keeps_no_snapshot(
     try:
         result = run_cli("restore", chinook_backups["custom"], new, timeout=120)
         assert result.returncode == 0, result.stderr
+        # A mistyped name makes a new database: the restore says so.
+        assert f"There was no database {name_of(new)} on the server: the restore created it" in (
+            result.stderr
+        )
         assert query(new, "SELECT count(*) FROM track") == query(
             chinook, "SELECT count(*) FROM track"
         )
