@@ -22,7 +22,15 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from dbinspect import pg_driver as driver
-from dbinspect.query.console import ROWS_KEPT, KeptRows, Outcome, PlanNode, Row, StatementError
+from dbinspect.query.console import (
+    ROWS_KEPT,
+    KeptRows,
+    Outcome,
+    PlanNode,
+    Row,
+    StatementError,
+    batch_for,
+)
 from dbinspect.query.statements import Dialect, statements_in
 from dbinspect.url import DatabaseUrl
 
@@ -30,7 +38,10 @@ CURSOR = "dbinspect_result"
 EXPORT_CURSOR = "dbinspect_export"
 _QUERY_NODES = frozenset({"SelectStmt"})
 HEAD_ROWS = 200
-"""Rows fetched as a query runs: the first screenful, and the time to it."""
+"""Rows fetched as a query runs: the first screenful, and the time to it (fewer where
+they are long: `batch_for`)."""
+HEAD_FIRST = 1
+"""Rows fetched first, to learn their size (one more round trip, well spent)."""
 STRING_TYPES = frozenset({18, 19, 25, 705, 1042, 1043})
 """The built-in string types: "char", name, text, unknown, bpchar, varchar (a domain
 arrives as its base type)."""
@@ -253,6 +264,7 @@ class PostgresResultCursor:
         columns: tuple[str, ...],
         head: list[Row],
         non_text: frozenset[int] = frozenset(),
+        complete: bool = False,
     ) -> None:
         self._console = console
         self._sql = sql
@@ -262,7 +274,7 @@ class PostgresResultCursor:
         """The first rows, fetched while the statement ran (so running includes the wait
         for them, and `esc` cancels it there)."""
         self._position = len(head)
-        self._count: int | None = len(head) if len(head) < HEAD_ROWS else None
+        self._count: int | None = len(head) if complete else None
         self._open = True
         self.last_read = time.monotonic()
         self.released: str | None = None
@@ -472,15 +484,24 @@ class PostgresConsole:
         prefix = f'DECLARE "{CURSOR}" SCROLL CURSOR FOR '
         try:
             await self.send(prefix + sql, sql, len(prefix))
-            cur = await self.send(f'FETCH FORWARD {HEAD_ROWS} FROM "{CURSOR}"', sql)
+            # A few rows first, then as many of the rest as fit in `BATCH_BYTES`: rows of
+            # megabytes each are not all fetched at once.
+            cur = await self.send(f'FETCH FORWARD {HEAD_FIRST} FROM "{CURSOR}"', sql)
             head = [tuple(r) for r in await cur.fetchall()]
             description = cur.description or []
+            complete = len(head) < HEAD_FIRST
+            more = batch_for(head, HEAD_ROWS) - len(head)
+            if not complete and more > 0:
+                cur = await self.send(f'FETCH FORWARD {more} FROM "{CURSOR}"', sql)
+                rest = [tuple(r) for r in await cur.fetchall()]
+                head += rest
+                complete = len(rest) < more
             non_text = await self._non_text(description, sql)
         except BaseException:
             await self._end_transaction()
             raise
         columns = tuple(d.name for d in description)
-        self._current = PostgresResultCursor(self, sql, columns, head, non_text)
+        self._current = PostgresResultCursor(self, sql, columns, head, non_text, complete)
         return Outcome(cursor=self._current)
 
     async def _non_text(self, description: Any, sql: str) -> frozenset[int]:

@@ -9,7 +9,7 @@ only the window of rows the grid shows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -61,6 +61,21 @@ class SplittableResult(Protocol):
     async def split_read(self) -> SplitRead | None:
         """How to read the result in parts; None where that cannot be done."""
         ...
+
+
+BATCH_BYTES = 8 * 1024 * 1024
+"""About how many bytes of values a batch of a result's rows holds at most: rows of
+megabytes each are read a few at a time, never a fixed thousand."""
+
+
+def batch_for(rows: Sequence[Row], most: int) -> int:
+    """How many rows the next read asks for, after one that gave `rows`: as many as fit
+    in `BATCH_BYTES` at their size, from 1 to `most`."""
+    if not rows:
+        return most
+    size = sum(len(v) for row in rows for v in row if isinstance(v, str | bytes))
+    per_row = max(1, size // len(rows))
+    return max(1, min(most, BATCH_BYTES // per_row))
 
 
 ROWS_KEPT = 10_000

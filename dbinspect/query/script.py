@@ -30,7 +30,13 @@ from dbinspect.export.batch import RowEncoder
 from dbinspect.export.encode import csv_field
 from dbinspect.export.exporter import CHUNK_ROWS, ByteSink
 from dbinspect.models import SqlDialect, Value
-from dbinspect.query.console import ConsoleSession, ResultCursor, Row, StatementError
+from dbinspect.query.console import (
+    ConsoleSession,
+    ResultCursor,
+    Row,
+    StatementError,
+    batch_for,
+)
 from dbinspect.query.pager import RESULT
 from dbinspect.query.statements import BufferStatement, statements_in
 from dbinspect.textsafe import escape_controls
@@ -44,6 +50,10 @@ Tell = Callable[[str], None]
 READ_ONLY_REFUSAL = "read-only: this statement writes; switch write mode on to run it"
 
 
+FIRST_BATCH_ROWS = 1
+"""Rows read first, to learn their size before asking for a whole batch (`batch_for`)."""
+
+
 async def read_forward(cursor: ResultCursor, batch_rows: int) -> AsyncGenerator[list[Row], None]:
     """Every row of `cursor`, `batch_rows` at a time, read on from where it stands.
 
@@ -52,12 +62,14 @@ async def read_forward(cursor: ResultCursor, batch_rows: int) -> AsyncGenerator[
     The next batch is read (on the driver's side) while this one is written, as the
     exporter does: one batch ahead, so memory stays two batches.
     """
-    rows = await cursor.rows(0, batch_rows)
+    wanted = min(batch_rows, FIRST_BATCH_ROWS)  # their size is not known yet
+    rows = await cursor.rows(0, wanted)
     offset = len(rows)
     while rows:
+        # Rows of megabytes each are read a few at a time (`batch_for`).
         following = (
-            asyncio.ensure_future(cursor.rows(offset, batch_rows))
-            if len(rows) == batch_rows
+            asyncio.ensure_future(cursor.rows(offset, wanted := batch_for(rows, batch_rows)))
+            if len(rows) == wanted
             else None
         )
         try:
@@ -135,6 +147,8 @@ class JsonWriter(JsonLinesWriter):
 
 
 TABLE_WIDTH = 40
+LAYOUT_ROWS = 1_000
+"""Rows the table's column widths are chosen from (fewer when they are long)."""
 """The widest a column is made (the Data pane's grid's limit); longer values end in `…`."""
 
 
@@ -205,6 +219,8 @@ class TableWriter(ResultWriter):
         self._text = [index not in non_text for index in range(len(columns))]
         self._names = [_cut(table_cell(name) if name else "", TABLE_WIDTH) for name in columns]
         self._widths: list[int] | None = None
+        self._first: list[Row] = []
+        """Rows held until the layout is chosen: `LAYOUT_ROWS`, or `BATCH_BYTES` of them."""
 
     def _layout(self, rows: Sequence[Row]) -> None:
         widths = [text_width(name) for name in self._names]
@@ -228,6 +244,12 @@ class TableWriter(ResultWriter):
 
     def rows(self, rows: Sequence[Row]) -> None:
         if self._widths is None:
+            self._first += rows
+            if len(self._first) < LAYOUT_ROWS and batch_for(self._first, LAYOUT_ROWS) > len(
+                self._first
+            ):
+                return  # the widths come from more rows than the first few
+            rows, self._first = self._first, []
             self._layout(rows)
         widths = self._widths or []
         lines = [
@@ -242,7 +264,10 @@ class TableWriter(ResultWriter):
 
     def end(self, count: int) -> None:
         if self._widths is None:
-            self._layout([])
+            rows, self._first = self._first, []
+            self._layout(rows)
+            if rows:
+                self.rows(rows)
         self.out.write(_lines([f"({count:,} row{'' if count == 1 else 's'})"]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import re
 import time
@@ -518,3 +519,39 @@ def _walk(node: object) -> list[object]:
 
 async def test_the_console_is_the_postgres_one(session: ConsoleSession) -> None:
     assert isinstance(session, PostgresConsole) and session.dialect == "postgres"
+
+
+def test_a_batch_holds_as_many_rows_as_fit_its_bytes() -> None:
+    from dbinspect.query.console import BATCH_BYTES, batch_for
+
+    small = [("x" * 10, 1)] * 5
+    assert batch_for(small, 1_000) == 1_000
+    long = [("x" * (BATCH_BYTES // 2),)] * 2
+    assert batch_for(long, 1_000) == 2
+    assert batch_for([(b"y" * (BATCH_BYTES * 3),)], 1_000) == 1
+    assert batch_for([], 1_000) == 1_000
+
+
+async def test_long_rows_are_fetched_a_few_at_a_time_and_all_of_them_come(url: str) -> None:
+    from dbinspect.query.script import run_buffer
+
+    run_sql(
+        url,
+        "CREATE TABLE wide (id int PRIMARY KEY, body text);"
+        "INSERT INTO wide SELECT i, repeat(chr(64 + i), 3000000) FROM generate_series(1, 12) i",
+    )
+    session = await open_console(parse_url(url), read_only=True)
+    try:
+        outcome = await session.run("SELECT id, body FROM wide ORDER BY id")
+        assert outcome.cursor is not None
+        head = outcome.cursor._head  # type: ignore[attr-defined]
+        assert 1 <= len(head) <= 3  # 8 MB of 3 MB rows, not the usual 200
+        await outcome.cursor.close()
+        out = io.BytesIO()
+        await run_buffer(session, "SELECT id, body FROM wide ORDER BY id", "csv", out)
+    finally:
+        await session.aclose()
+    records = out.getvalue().split(b"\r\n")
+    assert records[0] == b"id,body"
+    assert [r.split(b",")[0] for r in records[1:13]] == [str(i).encode() for i in range(1, 13)]
+    assert all(len(r) == len(str(i)) + 1 + 3_000_000 for i, r in enumerate(records[1:13], 1))
