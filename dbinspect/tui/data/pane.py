@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -80,7 +80,9 @@ class DataPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Footer order: what fits first on an 80-column terminal; the rest is in `?`.
-        Binding("slash", "filter", "Filter"),
+        # A priority binding, taken as the key arrives: keys typed on at once then find
+        # the box open (`on_key`), though it takes the focus a moment later.
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort", "Sort"),
         Binding("enter", "open_cell", "Cell"),
         Binding("f", "follow_key", "Follow FK"),
@@ -194,7 +196,7 @@ class DataPane(Vertical):
             yield Label("", id="data-query")
             yield Label("", id="data-position")
         yield Horizontal(id="data-chips")
-        yield RowGrid(self.window, id="data-grid")
+        yield RowGrid(self.window, id="data-grid", typed_on=self._typed_on)
         yield Input(id="data-filter")
 
     @property
@@ -851,6 +853,27 @@ class DataPane(Vertical):
         box.value = ""
         box.add_class("-open")
         box.focus()
+
+    def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:
+        if action == "filter" and self.query_one("#data-filter", Input).has_focus:
+            return False  # `/` typed into the filter box is part of its value
+        return True
+
+    async def _typed_on(self, event: events.Key) -> bool:
+        """Keys typed on after `/` before the filter box took the focus (sent at once, or
+        pasted) reach the grid: they belong in the box, not to the grid's keys."""
+        box = self.query_one("#data-filter", Input)
+        if not box.has_class("-open"):
+            return False
+        if event.key == "escape":
+            self.action_stop()
+        elif event.key == "enter":
+            await box.action_submit()
+        elif event.key == "backspace":
+            box.action_delete_left()
+        elif event.is_printable and event.character:
+            box.insert_text_at_cursor(event.character)
+        return True
 
     @on(Input.Submitted, "#data-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
