@@ -528,3 +528,25 @@ async def test_the_run_key_after_an_error_runs_the_statement_not_the_errors_toke
         await finished(pilot, pane)
         assert "no such column: nme" in message(pane)
         assert "syntax error" not in message(pane)
+
+
+async def test_the_rows_of_the_statements_before_a_failure_stay_at_hand(
+    shop: Path, open_app: OpenApp
+) -> None:
+    async with open_app(shop) as app, app.run_test(size=SIZE) as pilot:
+        pane = await open_query(pilot, app)
+        script = (
+            "select count(*) from orders;\n"
+            "select name from customers order by id;\n"
+            "select 1/0 from nothing_here;\nselect 'never';"
+        )
+        await run(pilot, pane, script, key="f5")
+        assert "statement 3: select 1/0 from nothing_here failed" in message(pane)
+        assert "f3 and shift+f3 show the rows of the statements that ran" in message(pane)
+        await pilot.press("escape", "f3")  # from the editor: the last result's rows
+        await settle(pilot)
+        assert shown(pane) == "query-results"
+        assert grid_rows(pane) == [["Ann"], ["Bob"], ["Cy"]]
+        await pilot.press("f3")
+        await settle(pilot)
+        assert grid_rows(pane) == [["2500"]]

@@ -410,14 +410,17 @@ class QueryPane(Vertical):
             try:
                 outcome = await self._run_one(statement, label)
             except StatementError as error:
+                self._keep_results(results, lines)
                 self._show_failure(statement, error, lines, many)
                 return
             except DbInspectError as error:
                 lines.append(safe_text(f"{statement.label()}: {error.one_line()}", style="red"))
+                self._keep_results(results, lines)
                 self._show_lines(lines)
                 return
             if outcome is None:  # not confirmed
                 lines.append(safe_text(f"{statement.label()}: not run", style="yellow"))
+                self._keep_results(results, lines)
                 self._show_lines(lines)
                 return
             if outcome.cursor is not None and number < len(statements):
@@ -436,6 +439,12 @@ class QueryPane(Vertical):
                 self._status_result()
         else:
             self._show_lines(lines)
+
+    def _keep_results(self, results: list[tuple[Text, ResultPager]], lines: list[Text]) -> None:
+        """After a run stopped part way, the rows of the statements before stay at hand."""
+        self._results, self._result_shown = results, len(results) - 1
+        if results:
+            lines.append(Text("f3 and shift+f3 show the rows of the statements that ran", "dim"))
 
     async def _keep_earlier(self, outcome: Outcome) -> None:
         """Hold the first rows of a result that the next statement's run would close."""
@@ -458,10 +467,12 @@ class QueryPane(Vertical):
         self._step_result(-1)
 
     def _step_result(self, step: int) -> None:
-        if len(self._results) < 2 or self.running:
+        showing = self.query_one(ContentSwitcher).current == "query-results"
+        if self.running or not self._results or (len(self._results) < 2 and showing):
             self.notify("Only one result: run several statements (f5) to step through", timeout=3)
             return
-        self._result_shown = (self._result_shown + step) % len(self._results)
+        if showing:  # else the messages are shown: back to the result last shown
+            self._result_shown = (self._result_shown + step) % len(self._results)
         self._show_rows(self._results[self._result_shown][1])
         self._status_result()
 
