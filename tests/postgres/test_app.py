@@ -275,3 +275,29 @@ async def test_a_table_locked_when_opened_is_read_once_the_lock_goes(
             holder.close()
         # No key: the pane reads again once the lock is gone.
         await shows(pilot, app, "1 row", limit=20)
+
+
+async def test_the_data_header_names_a_tables_schema_beside_one_of_the_same_name(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from dbinspect.browse.protocol import Relation
+    from dbinspect.tui.data import DataPane
+
+    run_sql(
+        pg_url,
+        "CREATE TABLE dup (id int PRIMARY KEY); CREATE SCHEMA other;"
+        "CREATE TABLE other.dup (id int PRIMARY KEY, dup_id int REFERENCES public.dup);"
+        "INSERT INTO dup VALUES (1); INSERT INTO other.dup VALUES (5, 1)",
+    )
+    async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
+        await schema_read(pilot, app)
+        await pilot.press("3")
+        await settle(pilot)
+        pane = app.screen.query_one(DataPane)
+        pane.show(app.session.url, Relation("other", "dup"))
+        await wait_until(pilot, lambda: pane.total == 1, "other.dup's row")
+        assert str(app.screen.query_one("#data-title").render()) == "other.dup"
+        pane.show(app.session.url, Relation("public", "dup"))
+        await wait_until(pilot, lambda: pane.window.get(0) is not None, "public.dup's row")
+        await settle(pilot)
+        assert str(app.screen.query_one("#data-title").render()) == "dup"

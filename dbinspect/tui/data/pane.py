@@ -599,8 +599,14 @@ class DataPane(Vertical):
         self.query_one("#data-position", Label).update(position)
 
     def title_text(self) -> str:
-        """The header's title: the relation's name."""
-        return self.table or ""
+        """The header's title: the relation's name, with its schema where that is not
+        the default one (`other.dup` beside `public.dup`)."""
+        relation = self.browser.relation
+        if relation is None:
+            return ""
+        if relation.schema in (None, "main", "public"):
+            return relation.name
+        return f"{relation.schema}.{relation.name}"
 
     def _query_text(self) -> Text:
         text = Text()
