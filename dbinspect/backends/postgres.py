@@ -140,8 +140,9 @@ class PostgresBackend(PostgresRows):
         """Bytes on disk of each table with its indexes and TOAST: `pg_total_relation_size`.
 
         Keyed by `SchemaObject.qualified_name`. Materialized views are included, and a
-        partitioned table counts its partitions. A table another session holds
-        exclusively (a running ALTER TABLE or VACUUM FULL) is left out, not waited for.
+        partitioned table counts its partitions, which are left out (each would show
+        its bytes twice). A table another session holds exclusively (a running ALTER
+        TABLE or VACUUM FULL) is left out, not waited for.
         """
         schema = await self.schema()
         rows = await self._reading(_fetch_all(self.conn, TABLE_SIZES))
@@ -153,7 +154,7 @@ class PostgresBackend(PostgresRows):
                 sizes[name] = own.get(name, 0) + sum(i.size or 0 for i in obj.indexes)
         for obj in schema.objects:  # a partition's bytes count in each table above it
             _add_to_parents(schema, obj.qualified_name, sizes)
-        return sizes
+        return {name: size for name, size in sizes.items() if not _is_partition(schema, name)}
 
     async def change_marker(self) -> tuple[int, int]:
         """The next transaction id, and the catalogs' write count: they move when others write."""
@@ -176,6 +177,11 @@ async def _close_when_open(opening: asyncio.Future[driver.AsyncConnection | None
     done = await asyncio.gather(opening, return_exceptions=True)
     if isinstance(done[0], driver.AsyncConnection):
         await done[0].close()
+
+
+def _is_partition(schema: Schema, name: str) -> bool:
+    found = schema.get(name)
+    return found is not None and isinstance(found.detail("partition_of"), str)
 
 
 def _add_to_parents(schema: Schema, name: str, sizes: dict[str, int]) -> None:
