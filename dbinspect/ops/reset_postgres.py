@@ -23,7 +23,7 @@ from typing import Any
 
 from dbinspect import event_loop, pg_driver
 from dbinspect.config import Settings
-from dbinspect.errors import ConfigError, OperationError
+from dbinspect.errors import ConfigError, MigrationFailedError, OperationError
 from dbinspect.url import DatabaseUrl
 
 sql = pg_driver.sql
@@ -71,7 +71,16 @@ def reset_postgres(url: DatabaseUrl, settings: Settings, folder: Path) -> tuple[
     from dbinspect.ops.replay import replay_migrations
 
     table = checked_table_name(settings.sqlx.table_name)
-    replay = event_loop.run(replay_migrations("postgres", folder, settings.sqlx, server=url))
+    try:
+        replay = event_loop.run(replay_migrations("postgres", folder, settings.sqlx, server=url))
+    except MigrationFailedError as error:
+        # It failed in the scratch database: the live one was not backed up nor touched.
+        failed = error.message.split("; rolled back")[0]
+        raise OperationError(
+            f"{failed}: the migrations fail on an empty database (replayed in a scratch "
+            f"one), so nothing was reset and {pg_driver.database_name(url)} is unchanged",
+            error.hint,
+        ) from None
     created = sorted({o.name for o in replay.schema.objects if o.kind == "schema"} - {"public"})
     in_public = any(
         o.schema == "public" and o.kind not in ("schema", "extension")

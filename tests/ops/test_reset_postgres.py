@@ -104,3 +104,28 @@ def test_reset_without_pg_dump_backs_up_as_json(
     [backup] = [p for p in tmp_path.iterdir() if p.name.endswith(".json")]
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert '"rows": [' in backup.read_text() and '{"id": "2"}' in backup.read_text()
+
+
+def test_migrations_failing_on_an_empty_database_leave_it_unchanged(
+    pg_url: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    # The table `big` was made by hand: no migration creates it, so on an empty
+    # database the second migration fails, in the scratch database the reset tries first.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_users.sql").write_text("CREATE TABLE users (id int PRIMARY KEY);\n")
+    (folder / "2_alter_big.sql").write_text("ALTER TABLE big ADD COLUMN note text;\n")
+    run_sql(pg_url, "CREATE TABLE big (id int); INSERT INTO big VALUES (1)")
+    done = run_cli("migrate", "run", pg_url, "--source", str(folder))
+    assert done.returncode == 0, done.stderr
+    before = tables(pg_url)
+    result = run_cli("reset", pg_url, "--force", "--source", str(folder))
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    name = pg_url.rsplit("/", 1)[1]
+    assert "migration 2 (alter big) failed" in line
+    assert f"so nothing was reset and {name} is unchanged" in line
+    assert "as it was before this migration" not in line
+    assert tables(pg_url) == before
+    assert query(pg_url, "SELECT count(*) FROM big") == [(1,)]
+    assert not list(tmp_path.glob("*.dump")) and not list(tmp_path.glob("*.json"))
