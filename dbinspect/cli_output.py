@@ -49,10 +49,11 @@ def write_document(text: str) -> None:
 
     On a terminal the reader is a person, so controls in names are escaped (newlines and
     tabs kept), as `less` would: the bytes are only promised where a program reads them.
+    A CSV record's CRLF ends its line there, as a newline does.
     """
     stdout = sys.stdout
     if stdout.isatty():
-        _write_text(stdout, escape_controls(text, keep="\n\t"))
+        _write_text(stdout, escape_controls(text.replace("\r\n", "\n"), keep="\n\t"))
         return
     binary = getattr(stdout, "buffer", None)
     if binary is None:  # a text-only stream (an embedding host's): exactness is its business

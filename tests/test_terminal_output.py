@@ -91,3 +91,15 @@ def test_error_lines_escape_what_the_database_named(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "\x1b" not in result.stderr
     assert "no\\x1b[2Jsuch.db" in result.stderr
+
+
+def test_csv_on_a_terminal_ends_its_records_as_lines(tmp_path: Path) -> None:
+    path = tmp_path / "csv.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (a, b)")
+    conn.execute("INSERT INTO t VALUES (1, 'x\ry')")  # a CR inside a value is still shown
+    conn.commit()
+    conn.close()
+    output = run_in_pty("query", str(path), "select a, b from t", "--format", "csv")
+    lines = output.replace("\r\n", "\n").splitlines()  # the terminal's own line ends
+    assert lines == ["a,b", '1,"x\\x0dy"']
