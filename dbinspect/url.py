@@ -79,6 +79,7 @@ def mask_url(text: str) -> str:
 
 
 _QUOTED = re.compile(r'"[^"]*"')
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"']+")
 
 
 def mask_secrets(message: str, url_text: str) -> str:
@@ -100,7 +101,12 @@ def mask_secrets(message: str, url_text: str) -> str:
         holds = any(inside and (inside in secret or secret in inside) for secret in secrets)
         return f'"{MASK}"' if holds else found.group()
 
-    message = _QUOTED.sub(hidden, mask_url(message))
+    # Each URL in the message masked on its own: masking the whole message as one URL
+    # would run from its first `:` to its last `@`, hiding the words between.
+    message = _URL_IN_TEXT.sub(lambda found: mask_url(found.group()), message)
+    if _URL_IN_TEXT.search(message) is None:
+        message = mask_url(message)  # a key/value string or a bare `user:pass@host`
+    message = _QUOTED.sub(hidden, message)
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 4:  # a shorter one would hide ordinary words
             message = message.replace(secret, MASK)

@@ -106,3 +106,11 @@ def test_connect_timeout_is_ours_unless_the_url_sets_one() -> None:
     assert pg_driver.connect_options(named)["connect_timeout"] == pg_driver.CONNECT_TIMEOUT_S
     given = parse_url("postgres://u@h/db?connect%5Ftimeout=3")
     assert "connect_timeout" not in pg_driver.connect_options(given)
+
+
+def test_a_url_libpq_quotes_in_its_error_is_masked_whole(tmp_path: Path) -> None:
+    # Masked as a URL on its own, not as a message running from its first `:` to its `@`.
+    result = run_cli("info", "postgresql://postgres:S3CRET@[::1/probe", cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert "S3CRET" not in result.stderr
+    assert 'in URI: "postgresql://postgres:***@[::1/probe"' in result.stderr, result.stderr
