@@ -186,6 +186,35 @@ def _acting_message(name: str) -> str:
     )
 
 
+_OUTSIDE_TRANSACTIONS = frozenset(
+    {"VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
+     "DropTableSpaceStmt", "CreateSubscriptionStmt", "DropSubscriptionStmt"}
+)  # fmt: skip
+
+
+def outside_transactions(sql: str) -> bool:
+    """Whether PostgreSQL runs `sql` only outside a transaction block: the statements of
+    `_OUTSIDE_TRANSACTIONS`, and `CONCURRENTLY` index builds, drops and reindexes."""
+    try:
+        from pglast import parse_sql
+
+        statements = parse_sql(sql)
+    except Exception:  # the server will say why
+        return False
+    if len(statements) != 1:
+        return False
+    node = statements[0].stmt
+    name = type(node).__name__
+    if name in _OUTSIDE_TRANSACTIONS:
+        return not (name == "VacuumStmt" and not getattr(node, "is_vacuumcmd", True))
+    if name in ("IndexStmt", "DropStmt"):
+        return bool(getattr(node, "concurrent", False))
+    if name == "ReindexStmt":
+        params = getattr(node, "params", None) or ()
+        return any(getattr(p, "defname", "") == "concurrently" for p in params)
+    return False
+
+
 def copy_refusal(sql: str, *, write: bool) -> str | None:
     """Why the console does not run `sql`, a `COPY`; None if it runs it (or is no COPY).
 
@@ -458,6 +487,8 @@ class PostgresConsole:
                 raise StatementError("read-only: the database was opened read-only", sql)
             # A database or role read-only by default stays so in write mode, as in psql.
             writes = write and not self.read_only_by_default
+            if writes and outside_transactions(sql):
+                return await self._run_alone(sql)
             await self.send("BEGIN READ WRITE" if writes else "BEGIN READ ONLY", sql)
             try:
                 cur = await self.send(sql, sql)
@@ -478,6 +509,20 @@ class PostgresConsole:
             else:
                 await self._end_transaction()
             return outcome
+
+    async def _run_alone(self, sql: str) -> Outcome:
+        """Run a statement PostgreSQL refuses inside a transaction block (`VACUUM`,
+        `CREATE INDEX CONCURRENTLY`...) outside one: it takes effect as it ends, with
+        nothing to commit or roll back."""
+        await self.send("SET default_transaction_read_only = off", sql)
+        try:
+            cur = await self.send(sql, sql)
+        finally:
+            with contextlib.suppress(StatementError):  # a lost connection is reopened
+                await self.send("SET default_transaction_read_only = on", sql)
+        outcome = Outcome(changed=cur.rowcount if cur.rowcount >= 0 else None)
+        outcome.notes.append("ran outside a transaction (it cannot run in one): done, not undoable")
+        return outcome
 
     async def _declare(self, sql: str) -> Outcome:
         await self.send("BEGIN READ ONLY", sql)

@@ -555,3 +555,23 @@ async def test_long_rows_are_fetched_a_few_at_a_time_and_all_of_them_come(url: s
     assert records[0] == b"id,body"
     assert [r.split(b",")[0] for r in records[1:13]] == [str(i).encode() for i in range(1, 13)]
     assert all(len(r) == len(str(i)) + 1 + 3_000_000 for i, r in enumerate(records[1:13], 1))
+
+
+async def test_write_mode_runs_what_cannot_run_in_a_transaction_outside_one(
+    session: ConsoleSession, url: str
+) -> None:
+    done = await session.run("CREATE INDEX CONCURRENTLY t_name ON t (name)", write=True)
+    assert not done.pending and "ran outside a transaction" in " ".join(done.notes)
+    assert query(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_name'::regclass") == [
+        (True,)
+    ]
+    done = await session.run("VACUUM t", write=True)
+    assert not done.pending
+    await session.run("DROP INDEX CONCURRENTLY t_name", write=True)
+    assert query(url, "SELECT to_regclass('t_name')") == [(None,)]
+    with pytest.raises(StatementError, match=r"^read-only: "):
+        await session.run("VACUUM t")
+    # An ordinary write still waits for its commit.
+    pending = await session.run("UPDATE t SET n = n WHERE id = 1", write=True)
+    assert pending.pending
+    await session.rollback()
