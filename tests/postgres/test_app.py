@@ -67,6 +67,25 @@ async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float
     return screen_text(app)
 
 
+async def end_app_sessions(pilot: Pilot[None], url: str) -> None:
+    """End every session the app holds on `url`'s database, as a DBA would, and wait
+    until they are gone (terminating only signals: each backend then exits)."""
+    server = url.rsplit("/", 1)[0] + "/test"
+    ended = [
+        pid
+        for pid, terminated in query(
+            server,
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND application_name = 'dbinspect'",
+            (url.rsplit("/", 1)[1],),
+        )
+        if terminated
+    ]
+    assert len(ended) >= 1
+    alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
+    await wait_until(pilot, lambda: query(server, alive, (ended,)) == [(0,)], "sessions gone")
+
+
 async def test_every_pane_shows_chinook_as_the_catalog_reports_it(
     chinook_url: str, tmp_path: Path
 ) -> None:
@@ -138,31 +157,13 @@ async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
     pg_url: str, tmp_path: Path
 ) -> None:
     run_sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (42)")
-    database = pg_url.rsplit("/", 1)[1]
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
         await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
         await open_in_data(pilot, app, "kept")
         await shows(pilot, app, "42")
-        server = pg_url.rsplit("/", 1)[0] + "/test"
-        ended = [
-            pid
-            for pid, terminated in query(
-                server,
-                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND application_name = 'dbinspect'",
-                (database,),
-            )
-            if terminated
-        ]
-        assert len(ended) >= 1
-
-        def gone() -> bool:  # terminating only signals: each backend then exits
-            alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
-            return query(server, alive, (ended,)) == [(0,)]
-
-        await wait_until(pilot, gone, "the ended sessions gone")
+        await end_app_sessions(pilot, pg_url)
         await pilot.press("R")
         await settle(pilot)
         await pilot.press("4")
@@ -228,26 +229,13 @@ async def test_the_data_pane_reads_on_after_its_session_was_ended_without_a_key(
         "CREATE TABLE many (id int PRIMARY KEY, label text);"
         "INSERT INTO many SELECT i, 'row ' || i FROM generate_series(1, 5000) i",
     )
-    database = pg_url.rsplit("/", 1)[1]
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
         await schema_read(pilot, app)
         await pilot.press("3")
         await settle(pilot)
         await open_in_data(pilot, app, "many")
         await shows(pilot, app, "row 1")
-        server = pg_url.rsplit("/", 1)[0] + "/test"
-        ended = [
-            pid
-            for pid, done in query(
-                server,
-                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND application_name = 'dbinspect'",
-                (database,),
-            )
-            if done
-        ]
-        alive = "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)"
-        await wait_until(pilot, lambda: query(server, alive, (ended,)) == [(0,)], "ended")
+        await end_app_sessions(pilot, pg_url)
         await pilot.press("end")  # rows not read yet, on a connection the server ended
         await shows(pilot, app, "row 5000")
 
