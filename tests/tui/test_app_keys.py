@@ -146,3 +146,28 @@ async def test_slash_filters_the_tree_and_details_follow(demo_db: Path, open_app
         await settle(pilot)
         assert app.screen.query_one(TabbedContent).active == "data"
         assert getattr(app.screen.query_one("#data-pane"), "table", None) == "chat_messages"
+
+
+async def test_keys_typed_at_once_after_slash_go_into_the_data_filter(
+    demo_db: Path, open_app: OpenApp
+) -> None:
+    # Sent at once (a paste, a fast typist): they arrive before `/` is handled. The pane
+    # keys (1 to 7) are priority keys: the box must have the focus before `5` is read.
+    from textual import events
+
+    from dbinspect.tui.data import DataPane
+
+    async with open_app(demo_db) as app, app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = main_screen(app).query_one(DataPane)
+        pane.show(app.session.url, "chat_messages")
+        await pilot.press("4")
+        await wait_until(pilot, lambda: pane.grid.columns != (), "the rows")
+        for key, char in [("slash", "/"), ("5", "5"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "data"
+        assert [str(f.value) for f in pane.row_query.filters] == ["5"]
+        # In the box, `/` is part of the value, not the key that opens it.
+        await pilot.press("slash", "1", "slash", "2")
+        assert isinstance(app.focused, Input) and app.focused.value == "1/2"

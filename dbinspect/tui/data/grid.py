@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -79,17 +78,9 @@ class RowGrid(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(
-        self,
-        window: RowWindow,
-        *,
-        id: str | None = None,
-        typed_on: Callable[[events.Key], Awaitable[bool]] | None = None,
-    ) -> None:
+    def __init__(self, window: RowWindow, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.window = window
-        self._typed_on = typed_on
-        """Asked first about each key the grid receives: True when its owner took it."""
         self.total = 0
         self.columns: tuple[str, ...] = ()
         self.widths: list[int] = []
@@ -99,11 +90,6 @@ class RowGrid(ScrollView, can_focus=True):
         self.cursor_col = 0
         self._offsets: list[int] = []
         self._strips: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
-
-    async def on_key(self, event: events.Key) -> None:
-        if self._typed_on is not None and await self._typed_on(event):
-            event.stop()
-            event.prevent_default()
 
     # Layout -----------------------------------------------------------------------------
 

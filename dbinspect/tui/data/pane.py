@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -80,8 +80,8 @@ class DataPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Footer order: what fits first on an 80-column terminal; the rest is in `?`.
-        # A priority binding, taken as the key arrives: keys typed on at once then find
-        # the box open (`on_key`), though it takes the focus a moment later.
+        # A priority binding, taken as the key arrives: the box has the focus before the
+        # keys typed on at once are read (`action_filter`).
         Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort", "Sort"),
         Binding("enter", "open_cell", "Cell"),
@@ -196,7 +196,7 @@ class DataPane(Vertical):
             yield Label("", id="data-query")
             yield Label("", id="data-position")
         yield Horizontal(id="data-chips")
-        yield RowGrid(self.window, id="data-grid", typed_on=self._typed_on)
+        yield RowGrid(self.window, id="data-grid")
         yield Input(id="data-filter")
 
     @property
@@ -858,27 +858,13 @@ class DataPane(Vertical):
         box.placeholder = f"{escape_controls(column)}: {FILTER_SYNTAX}   (empty clears all)"
         box.value = ""
         box.add_class("-open")
-        box.focus()
+        # At once: `Widget.focus` waits in the message queue, behind keys already typed
+        # (which the app's priority keys, 1 to 7, would then take).
+        self.screen.set_focus(box)
 
     def check_action(self, action: str, parameters: tuple[Any, ...]) -> bool | None:
         if action == "filter" and self.query_one("#data-filter", Input).has_focus:
             return False  # `/` typed into the filter box is part of its value
-        return True
-
-    async def _typed_on(self, event: events.Key) -> bool:
-        """Keys typed on after `/` before the filter box took the focus (sent at once, or
-        pasted) reach the grid: they belong in the box, not to the grid's keys."""
-        box = self.query_one("#data-filter", Input)
-        if not box.has_class("-open"):
-            return False
-        if event.key == "escape":
-            self.action_stop()
-        elif event.key == "enter":
-            await box.action_submit()
-        elif event.key == "backspace":
-            box.action_delete_left()
-        elif event.is_printable and event.character:
-            box.insert_text_at_cursor(event.character)
         return True
 
     @on(Input.Submitted, "#data-filter")
