@@ -122,26 +122,29 @@ _READ_PATH = (
 # catalog table, view or type, or for a function or operator with the very same argument
 # types. One with other argument types can still be the better match for a call (a
 # `lower(varchar)` beside the catalog's `lower(text)`): where the database's schemas on
-# the path define any function or operator under a catalog name, outside an extension,
-# the session searches the catalog alone (the deparsed definitions then name every
+# the path hold a function or operator under a catalog name that a role other than a
+# superuser owns (an extension's, installed by a superuser, are a superuser's; one the
+# database's owner added to an extension is still theirs), the session searches the
+# catalog alone (the deparsed definitions then name every
 # object with its schema, as pg_dump's do). Otherwise the database's schemas follow, so
 # that definitions name their types and tables as psql shows them.
 _GUARD_PATH = """
 WITH path AS (SELECT n.oid, n.nspname, u.at FROM unnest(%(schemas)s::text[]) WITH ORDINALITY
               AS u(name, at) JOIN pg_namespace n ON n.nspname = u.name
               WHERE n.nspname <> 'pg_catalog'),
-     named AS (SELECT p.oid, 'pg_proc'::regclass AS catalog, p.proname AS name
+     named AS (SELECT p.proname AS name, r.rolsuper AS trusted
                FROM pg_proc p JOIN path ON p.pronamespace = path.oid
+               JOIN pg_roles r ON r.oid = p.proowner
                UNION ALL
-               SELECT o.oid, 'pg_operator'::regclass, o.oprname
-               FROM pg_operator o JOIN path ON o.oprnamespace = path.oid),
+               SELECT o.oprname, r.rolsuper
+               FROM pg_operator o JOIN path ON o.oprnamespace = path.oid
+               JOIN pg_roles r ON r.oid = o.oprowner),
      shadowing AS (SELECT 1 FROM named
                    WHERE (EXISTS (SELECT 1 FROM pg_proc c WHERE c.proname = named.name
                                   AND c.pronamespace = 'pg_catalog'::regnamespace)
                           OR EXISTS (SELECT 1 FROM pg_operator c WHERE c.oprname = named.name
                                      AND c.oprnamespace = 'pg_catalog'::regnamespace))
-                     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = named.catalog
-                                     AND d.objid = named.oid AND d.deptype = 'e'))
+                     AND NOT named.trusted)
 SELECT EXISTS (SELECT 1 FROM shadowing),
        set_config('search_path', CASE WHEN EXISTS (SELECT 1 FROM shadowing)
                                       THEN %(pinned)s

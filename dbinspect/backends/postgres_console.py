@@ -90,7 +90,12 @@ ACTING_OUTSIDE = frozenset(
         "lowrite", "lo_truncate", "lo_truncate64",
         "pg_import_system_collations",
         # SQL in a string, run where no check reads it.
-        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "ts_stat",
+        "ts_rewrite",
+        # Session locks, held after the statement: they hold other sessions back (sqlx's
+        # migration lock among them) for as long as the console stays open.
+        "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
     }
 )  # fmt: skip
 """Functions a READ ONLY transaction lets run although they change something: write a
@@ -98,7 +103,7 @@ server file or a large object, stop another session, reload or promote the serve
 another database, run SQL from a string. Read-only mode refuses a statement that calls
 one by name; one called through another function (a view, a procedure) still runs with
 the connecting role's rights."""
-ACTING_OUTSIDE_PREFIXES = ("pg_stat_reset", "pg_replication_origin_")
+ACTING_OUTSIDE_PREFIXES = ("pg_stat_reset", "pg_stat_statements_reset", "pg_replication_origin_")
 """Families of the same kind: statistics resets, replication origins (server-wide)."""
 REFUSED_STATEMENTS = {
     "NotifyStmt": "NOTIFY sends to other sessions",
@@ -112,7 +117,12 @@ REFUSED_STATEMENTS = {
 }
 """Statements a READ ONLY transaction lets run although they act on more than a read."""
 _CALLED = re.compile(r'"?([A-Za-z_][A-Za-z0-9_$]*)"?\s*\(')
-_LITERALS = re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_LITERALS = re.compile(
+    r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/"
+    r"|\$([A-Za-z_][A-Za-z0-9_]*)?\$.*?\$\1\$",
+    re.DOTALL,
+)
+_QUOTED_NAME = re.compile(r'"((?:[^"]|"")*)"')
 
 
 def _acting(name: str) -> bool:
@@ -156,24 +166,49 @@ def acting_outside(sql: str) -> str | None:
     return None if calls.found is None else _acting_message(calls.found)
 
 
-_DYNAMIC = re.compile(r"\bEXECUTE\b|\bU&", re.IGNORECASE)
+_DYNAMIC_STATEMENTS = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
+"""PL/pgSQL statements that run SQL built at run time (`EXECUTE`, `FOR ... EXECUTE`)."""
 
 
 def _do_refusal(block: Any) -> str | None:
-    """Why read-only mode refuses a DO block: it calls an `ACTING_OUTSIDE` function by
-    name, or runs SQL built at run time (`EXECUTE`), which no check can read."""
-    body = " ".join(
-        str(getattr(option.arg, "sval", ""))
-        for option in block.args or ()
-        if getattr(option, "defname", None) == "as"
-    )
-    if _DYNAMIC.search(_LITERALS.sub(" ", body)):
-        return "read-only: a DO block that runs EXECUTE runs SQL no check can read"
-    return _acting_by_name(body)
+    """Why read-only mode refuses a DO block: it is not PL/pgSQL (another language may do
+    anything), runs SQL built at run time (`EXECUTE`, which no check can read), or one of
+    its statements or expressions calls an `ACTING_OUTSIDE` function. PL/pgSQL's own
+    parser (pglast) splits the block into them, each then read as SQL."""
+    options = {getattr(o, "defname", None): getattr(o.arg, "sval", "") for o in block.args or ()}
+    if str(options.get("language") or "plpgsql").lower() != "plpgsql":
+        return "read-only: a DO block in a language other than PL/pgSQL is not checked"
+    body = str(options.get("as") or "")
+    tag = "dbinspect"
+    while f"${tag}$" in body:
+        tag += "_"
+    try:
+        from pglast import parse_plpgsql
+
+        tree = parse_plpgsql(f"DO ${tag}${body}${tag}$")
+    except Exception:  # the server would refuse it too
+        return "read-only: a DO block PL/pgSQL cannot read is not run"
+    pending: list[Any] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _DYNAMIC_STATEMENTS or (key == "dynquery" and value):
+                    return "read-only: a DO block that runs EXECUTE runs SQL no check can read"
+                if key == "query" and isinstance(value, str):
+                    found = acting_outside(value)
+                    if found is not None:
+                        return found
+                pending.append(value)
+    return None
 
 
 def _acting_by_name(sql: str) -> str | None:
-    for match in _CALLED.finditer(_LITERALS.sub(" ", sql)):
+    # Quoted names first, whole (a `'` in one would start a string), kept where plain.
+    plain = _QUOTED_NAME.sub(lambda m: m.group(1) if m.group(1).isidentifier() else " ", sql)
+    for match in _CALLED.finditer(_LITERALS.sub(" ", plain)):
         if _acting(match.group(1).lower()):
             return _acting_message(match.group(1).lower())
     return None

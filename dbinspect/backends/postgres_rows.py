@@ -272,7 +272,9 @@ class PostgresRows:
         """Every row `query` selects, in browsing order, from one snapshot, on a connection
         of its own (see `postgres_rows_stream`): an export's read."""
         source = await self.source(relation)
-        conn = await driver.connect_async(self.url, read_only=True, autocommit=False)
+        conn = await driver.connect_async(
+            self.url, read_only=True, autocommit=False, path="guarded"
+        )
         batches = stream.stream_rows(conn, source, query, batch_rows)
         try:
             while True:

@@ -9,9 +9,13 @@ runs in the database's own settings, as under sqlx. Each test in a database of i
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from pgkit import fresh_database, query, run_sql
+import pytest
+
+from pgkit import SERVER_URL, fresh_database, query, run_sql
 from testkit import RunCli
 
 from dbinspect import pg_driver
@@ -38,6 +42,27 @@ CREATE FUNCTION evil.eq(name, varchar) RETURNS boolean LANGUAGE plpgsql
     AS $$ BEGIN RETURN evil.trap(); END $$;
 CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = varchar, FUNCTION = evil.eq);
 """
+
+
+def overloads(role: str) -> str:
+    """`OVERLOADS`, owned by `role`: a superuser's functions are trusted (an extension's)."""
+    owned = (
+        'ALTER FUNCTION evil.lower(varchar) OWNER TO "{0}";'
+        'ALTER FUNCTION evil.eq(name, varchar) OWNER TO "{0}";'
+        'ALTER OPERATOR evil.= (name, varchar) OWNER TO "{0}";'
+    )
+    return OVERLOADS + owned.format(role)
+
+
+@pytest.fixture(scope="module")
+def plain_role() -> Iterator[str]:
+    """A role that is no superuser, dropped after the module's tests (and databases)."""
+    name = f"dbi_plain_{uuid.uuid4().hex[:8]}"
+    run_sql(SERVER_URL, f'CREATE ROLE "{name}" LOGIN')
+    yield name
+    run_sql(SERVER_URL, f'DROP ROLE IF EXISTS "{name}"')
+
+
 URL = "{url}"
 COMMANDS: list[tuple[str, ...]] = [
     ("info", URL),
@@ -92,10 +117,10 @@ def test_a_search_path_hiding_the_catalog_runs_none_of_the_databases_code(
 
 
 def test_overloads_of_catalog_names_leave_the_session_on_the_catalog_alone(
-    run_cli: RunCli, tmp_path: Path
+    run_cli: RunCli, tmp_path: Path, plain_role: str
 ) -> None:
     with fresh_database() as url:
-        _hostile(url, HOSTILE_PATH, OVERLOADS)
+        _hostile(url, HOSTILE_PATH, overloads(plain_role))
         run_each(run_cli, url, tmp_path)
         backup = tmp_path / "hostile.json"
         done = run_cli("backup", url, "--format", "json", "-o", str(backup))
@@ -108,7 +133,7 @@ def test_overloads_of_catalog_names_leave_the_session_on_the_catalog_alone(
         assert "evil, pg_catalog, public" in info
 
 
-async def test_the_guard_keeps_the_databases_path_after_the_catalog() -> None:
+async def test_the_guard_keeps_the_databases_path_after_the_catalog(plain_role: str) -> None:
     with fresh_database() as url:
         _hostile(url, HOSTILE_PATH)
         conn = await pg_driver.connect_async(parse_url(url), path="guarded")
@@ -120,7 +145,14 @@ async def test_the_guard_keeps_the_databases_path_after_the_catalog() -> None:
             assert found.schemas == ("evil", "pg_catalog", "public")
         finally:
             await conn.close()
-        run_sql(url, OVERLOADS)
+        run_sql(url, OVERLOADS)  # a superuser's, as an extension's: trusted
+        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
+        try:
+            cur = await conn.execute("SELECT current_setting('search_path')")
+            assert await cur.fetchone() == ("pg_catalog, evil, public, pg_temp",)
+        finally:
+            await conn.close()
+        run_sql(url, overloads(plain_role).removeprefix(OVERLOADS))
         conn = await pg_driver.connect_async(parse_url(url), path="guarded")
         try:
             cur = await conn.execute("SELECT current_setting('search_path')")
@@ -182,3 +214,33 @@ def test_a_migration_runs_in_the_databases_own_formats(run_cli: RunCli, tmp_path
         assert done.returncode == 0, done.stderr
         # Day first, as the database says (and as sqlx would have read it).
         assert query(url, "SELECT to_char(d, 'YYYY-MM-DD') FROM day") == [("2024-02-03",)]
+
+
+async def test_an_owners_function_added_to_an_extension_is_no_extensions(
+    plain_role: str,
+) -> None:
+    # A trusted extension's own functions belong to a superuser, whoever installed it;
+    # one the database's owner wrote and then added to it is still the owner's.
+    with fresh_database() as url:
+        name = url.rsplit("/", 1)[1]
+        run_sql(url, f'ALTER DATABASE "{name}" OWNER TO "{plain_role}";'
+                     f'GRANT CREATE ON SCHEMA public TO "{plain_role}"')  # fmt: skip
+        as_owner = url.replace("postgres@", f"{plain_role}@", 1)
+        run_sql(as_owner, "CREATE EXTENSION citext")
+        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
+        try:
+            found = pg_driver.session_path(conn)
+            assert found is not None and not found.pinned  # citext's `lower` is trusted
+        finally:
+            await conn.close()
+        run_sql(
+            as_owner,
+            "CREATE FUNCTION public.format(f text, a text) RETURNS text LANGUAGE sql"
+            " AS 'SELECT f'; ALTER EXTENSION citext ADD FUNCTION public.format(text, text)",
+        )
+        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
+        try:
+            cur = await conn.execute("SELECT current_setting('search_path')")
+            assert await cur.fetchone() == (pg_driver.PINNED_PATH,)
+        finally:
+            await conn.close()

@@ -249,6 +249,14 @@ STILL_RUN_IN_READ_ONLY = [
     "NOTIFY channel, 'x'",
     "DO $$BEGIN EXECUTE 'SELECT lo_from_bytea(0, ''x'')'; END$$",
     "DO $$BEGIN PERFORM lo_from_bytea(0, 'x'); END$$",
+    # A quote in a dollar-quoted string or a quoted name is no string's start.
+    "DO $$BEGIN PERFORM $x$'$x$; PERFORM lo_from_bytea(0, 'y'); PERFORM $x$'$x$; END$$",
+    """DO $$DECLARE "a'" int; BEGIN PERFORM lo_from_bytea(0, 'z'); "a'" := 1; END$$""",
+    """DO $$DECLARE "a'" oid; BEGIN "a'" := lo_from_bytea(0, 'z'); END$$""",
+    "DO LANGUAGE sql $$SELECT 1$$",
+    "SELECT ts_stat('SELECT lo_from_bytea(0, ''x'')::text::tsvector')",
+    "SELECT ts_rewrite('a'::tsquery, 'SELECT lo_from_bytea(0, ''w'')::text::tsquery, ''b''::tsquery')",
+    "SELECT pg_advisory_lock(4242)",
 ]
 
 
