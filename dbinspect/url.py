@@ -106,6 +106,9 @@ def mask_secrets(message: str, url_text: str) -> str:
     message = _URL_IN_TEXT.sub(lambda found: mask_url(found.group()), message)
     if _URL_IN_TEXT.search(message) is None:
         message = mask_url(message)  # a key/value string or a bare `user:pass@host`
+    parameter = _parameter_secret(message)  # `password=` outside a URL, however short
+    if parameter is not None and not message.startswith(MASK, parameter[0]):
+        message = message[: parameter[0]] + MASK
     message = _QUOTED.sub(hidden, message)
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 4:  # a shorter one would hide ordinary words

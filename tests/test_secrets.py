@@ -237,3 +237,12 @@ def test_no_password_survives_in_a_runnable_url(password: str) -> None:
         shown = without_password(url)
         assert mask_url(shown) == shown  # nothing left that looks like a password
         assert shown.startswith("postgres://") and shown.endswith(("host/db", "host/db?"))
+
+
+def test_a_short_password_parameter_beside_a_url_in_a_message_is_masked() -> None:
+    from dbinspect.url import mask_secrets
+
+    said = mask_secrets(
+        "x host=h password=ab dbname=d postgresql://u@h/db", "postgresql://u@h/db?password=ab"
+    )
+    assert "ab" not in said.replace("dbname", "") and said.startswith("x host=h password=***")

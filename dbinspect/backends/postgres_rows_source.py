@@ -251,7 +251,7 @@ async def load_source(conn: AsyncConnection, relation: Relation) -> RowSource:
     schema = relation.schema
     path = session_path(conn)
     if schema is None and path is not None:  # the database's first schema, not the catalog
-        schema = next((name for name in path.schemas if name != "pg_catalog"), "public")
+        schema = next((name for name in path.schemas if name != "pg_catalog"), "pg_catalog")
     cursor = await conn.execute(SOURCE_SQL, [relation.name, schema])
     row = await cursor.fetchone()
     if row is None:
