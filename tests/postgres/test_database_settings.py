@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from pgkit import SERVER_URL, fresh_database, query, run_sql
 from testkit import RunCli
 

@@ -255,7 +255,8 @@ STILL_RUN_IN_READ_ONLY = [
     """DO $$DECLARE "a'" oid; BEGIN "a'" := lo_from_bytea(0, 'z'); END$$""",
     "DO LANGUAGE sql $$SELECT 1$$",
     "SELECT ts_stat('SELECT lo_from_bytea(0, ''x'')::text::tsvector')",
-    "SELECT ts_rewrite('a'::tsquery, 'SELECT lo_from_bytea(0, ''w'')::text::tsquery, ''b''::tsquery')",
+    "SELECT ts_rewrite('a'::tsquery, "
+    "'SELECT lo_from_bytea(0, ''w'')::text::tsquery, ''b''::tsquery')",
     "SELECT pg_advisory_lock(4242)",
 ]
 
