@@ -507,6 +507,23 @@ NATIVE_TYPES = frozenset(
 """Types whose Python values the console keeps: numbers, text and bytes."""
 
 
+FIRST_USER_OID = 16384
+"""Types from this oid on are a database's own (an enum, a composite, a range)."""
+
+
+def output_text(value: sql.Composable) -> sql.Composable:
+    """`value` as its type's output function writes it, NULL kept: what `::text` gives
+    unless the type's owner made a cast of their own to text (`CREATE CAST (mood AS
+    text) WITH FUNCTION ...`), which `::text` would run. An output function is the
+    type's, written in C by a superuser. (`concat` takes no cast: it calls the output
+    function; `num_nulls` tells a NULL from a composite of NULLs, which `IS NULL` does not.)
+    """
+    return sql.SQL(
+        "CASE WHEN pg_catalog.num_nulls({0}) OPERATOR(pg_catalog.=) 0"
+        " THEN pg_catalog.concat({0}) END"
+    ).format(value)
+
+
 def bound_identifier(*names: str) -> sql.Identifier:
     """`sql.Identifier(*names)` for a statement run with parameters.
 

@@ -38,9 +38,14 @@ SELECT current_setting('server_version'), current_setting('server_version_num'):
         ORDER BY array_position(path, n.nspname::text) LIMIT 1)
 """
 
-# sqlx's tracking table, found on the search path as sqlx finds it.
+# sqlx's tracking table, found on the search path as sqlx finds it. `installed_on` as its
+# output function writes it (`pg_driver.output_text`): a table of that name is the
+# database's, and a cast of its own to text would run.
 MIGRATIONS = """
-SELECT t.version, t.description, t.installed_on::text, t.success,
+SELECT t.version, t.description,
+       CASE WHEN pg_catalog.num_nulls(t.installed_on) OPERATOR(pg_catalog.=) 0
+            THEN pg_catalog.concat(t.installed_on) END,
+       t.success,
        (SELECT count(*) FROM {table} WHERE success IS NOT false),
        (SELECT count(*) FROM {table} WHERE success = false)
 FROM {table} t ORDER BY t.version DESC LIMIT 1

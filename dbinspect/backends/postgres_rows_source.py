@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dbinspect.browse.protocol import Relation
 from dbinspect.errors import QueryError
-from dbinspect.pg_driver import bound_identifier, session_path, sql
+from dbinspect.pg_driver import (
+    FIRST_USER_OID,
+    bound_identifier,
+    output_text,
+    session_path,
+    sql,
+)
 
 if TYPE_CHECKING:
     from dbinspect.pg_driver import AsyncConnection
@@ -108,6 +114,15 @@ class PgColumn:
     long: bool
     """Whether a value can be long (a varlena type): cut in the grid. Numbers are never
     cut, nor char(n), whose trailing blanks a cut (made on text) would drop."""
+    own_type: bool = False
+    """Whether its type (or its arrays' element type) is the database's own: its text is
+    read through its output function, never a cast its owner may have made (`text_of`)."""
+
+    def text_of(self, value: sql.Composable) -> sql.Composable:
+        """`value` (of this column's type) as text, running none of the database's code."""
+        if self.own_type:
+            return output_text(value)
+        return sql.SQL("{}::text").format(value)
 
     @property
     def ref(self) -> sql.Composable:
@@ -119,7 +134,7 @@ class PgColumn:
     def ordered(self) -> sql.Composable:
         """What the column sorts and compares by: its text where its type has no order."""
         if self.kind == "unordered":
-            return sql.SQL("{}::text").format(self.ref)
+            return self.text_of(self.ref)
         return self.ref
 
     @property
@@ -217,6 +232,7 @@ def _columns(row: tuple[Any, ...]) -> tuple[PgColumn, ...]:
             type=type_name,
             kind=column_kind(base, element, category),
             long=length < 0 and base not in (NUMERIC_TYPE, BPCHAR_TYPE),
+            own_type=max(base, element or 0) >= FIRST_USER_OID,
         )
         for name, type_name, base, element, category, length in zip(
             names, types, bases, elements, categories, lengths, strict=True

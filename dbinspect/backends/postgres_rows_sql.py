@@ -63,7 +63,7 @@ def _text(column: PgColumn) -> Composable:
     """The column's text form (text columns as they are, so their indexes serve)."""
     if column.kind == "string":
         return column.ref
-    return sql.SQL("{}::text").format(column.ref)
+    return column.text_of(column.ref)
 
 
 def filter_sql(source: RowSource, query: RowQuery) -> tuple[list[Composable], Params]:
@@ -201,12 +201,18 @@ class PageShape:
         return tuple(i for i, c in enumerate(self.source.columns) if c.long)
 
 
-def _out(kind: str, alias: Composable) -> Composable:
+def _out(kind: str, alias: Composable, column: PgColumn | None = None) -> Composable:
     """A value as it leaves the server: numbers, bytea and text types as they are (char(n)
-    keeps its blanks), the rest as text."""
+    keeps its blanks), the rest as text (`PgColumn.text_of`: never the database's cast)."""
     if kind in ("int", "float", "bytea", "string"):
         return alias
+    if column is not None:
+        return column.text_of(alias)
     return sql.SQL("{}::text").format(alias)
+
+
+def _key_column(source: RowSource, key: str) -> PgColumn | None:
+    return None if key in ("tableoid", "ctid") else source.column(key)
 
 
 def _key_kind(source: RowSource, key: str) -> str:
@@ -264,10 +270,11 @@ def page_sql(
     source = shape.source
     outer: list[Composable] = []
     if shape.sort is not None:
-        outer.append(_out(shape.sort.kind, sql.SQL("s0")))
+        outer.append(_out(shape.sort.kind, sql.SQL("s0"), shape.sort))
     if not source.by_offset:
         for index, key in enumerate(source.keys):
-            outer.append(_out(_key_kind(source, key), sql.Identifier(f"k{index}")))
+            alias = sql.Identifier(f"k{index}")
+            outer.append(_out(_key_kind(source, key), alias, _key_column(source, key)))
     limit = shape.cell_limit
     for index, column in enumerate(source.columns):
         alias = sql.Identifier(f"c{index}")
@@ -308,16 +315,16 @@ def cell_sql(
 def _cell(column: PgColumn, alias: Composable, limit: int | None) -> Composable:
     """A cell for the grid: cut to `limit` characters (bytes for bytea) when given."""
     if limit is None:
-        return _out(column.kind, alias)
+        return _out(column.kind, alias, column)
     if column.kind == "bytea":
         return sql.SQL("substr({}, 1, {})").format(alias, sql.Literal(limit))
-    return sql.SQL("left({}::text, {})").format(alias, sql.Literal(limit))
+    return sql.SQL("left({}, {})").format(column.text_of(alias), sql.Literal(limit))
 
 
 def _size(column: PgColumn, alias: Composable) -> Composable:
     if column.kind == "bytea":
         return sql.SQL("octet_length({})").format(alias)
-    return sql.SQL("length({}::text)").format(alias)
+    return sql.SQL("length({})").format(column.text_of(alias))
 
 
 def to_page(

@@ -35,10 +35,16 @@ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
 ORDER BY n.nspname, c.relname
 """
+# With whether the column's type (its base, its elements) is the database's own: such a
+# value is read through its output function, not `::text` (`pg_driver.output_text`).
 _COLUMNS = """
-SELECT attname FROM pg_attribute
-WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
-ORDER BY attnum
+SELECT a.attname, greatest(b.oid, coalesce(e.oid, 0)) >= %s
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
+WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+ORDER BY a.attnum
 """
 
 
@@ -102,14 +108,18 @@ def _write_json(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         tables = conn.execute(_TABLES).fetchall()
         for number, (schema, name, oid) in enumerate(tables):
-            columns = [str(row[0]) for row in conn.execute(_COLUMNS, (oid,))]
+            found = conn.execute(_COLUMNS, (pg_driver.FIRST_USER_OID, oid)).fetchall()
+            columns = [str(row[0]) for row in found]
+            own = [bool(row[1]) for row in found]
             about = {"schema": schema, "name": name, "columns": columns}
             write(json_bytes(("," if number else "") + json.dumps(about)[:-1] + ', "rows": [\n'))
             # ONLY: a parent's rows without its children's, which are backed up as theirs.
             select = pg_driver.sql.SQL("SELECT {} FROM ONLY {}").format(
                 pg_driver.sql.SQL(", ").join(
-                    pg_driver.sql.SQL("{}::text").format(pg_driver.sql.Identifier(c))
-                    for c in columns
+                    pg_driver.output_text(pg_driver.sql.Identifier(c))
+                    if mine
+                    else pg_driver.sql.SQL("{}::text").format(pg_driver.sql.Identifier(c))
+                    for c, mine in zip(columns, own, strict=True)
                 ),
                 pg_driver.sql.Identifier(schema, name),
             )

@@ -243,3 +243,48 @@ async def test_an_owners_function_added_to_an_extension_is_no_extensions(
             assert await cur.fetchone() == (pg_driver.PINNED_PATH,)
         finally:
             await conn.close()
+
+
+CAST_TRAP = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE FUNCTION mood_words(m mood) RETURNS text LANGUAGE plpgsql
+    AS $$ BEGIN RAISE EXCEPTION 'the database''s own code ran'; END $$;
+CREATE CAST (mood AS text) WITH FUNCTION mood_words(mood);
+CREATE TABLE diary (id int PRIMARY KEY, m mood, ms mood[]);
+INSERT INTO diary VALUES (1, 'ok', '{sad,ok}'), (2, 'happy', NULL), (3, NULL, '{}');
+CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text,
+                               installed_on mood, success boolean);
+INSERT INTO _sqlx_migrations VALUES (1, 'x', 'happy', true);
+"""
+
+
+async def test_a_cast_of_the_databases_own_to_text_is_never_run(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    # `::text` would run the type owner's cast: values are read through their output
+    # function, in the Data pane, exports, backups and `info` alike.
+    from dbinspect.backends.postgres import PostgresBackend
+    from dbinspect.browse.protocol import Relation
+    from dbinspect.models import Filter, RowQuery
+
+    with fresh_database() as url:
+        run_sql(url, CAST_TRAP)
+        info = run_cli("info", url)
+        assert info.returncode == 0, info.stderr
+        assert "installed happy" in info.stdout
+        exported = run_cli("export", url, "diary", "--format", "jsonl")
+        assert exported.returncode == 0, exported.stderr
+        assert [json.loads(line) for line in exported.stdout.splitlines()] == [
+            {"id": 1, "m": "ok", "ms": "{sad,ok}"},
+            {"id": 2, "m": "happy", "ms": None},
+            {"id": 3, "m": None, "ms": "{}"},
+        ]
+        done = run_cli("backup", url, "--format", "json", "-o", str(tmp_path / "b.json"))
+        assert done.returncode == 0, done.stderr
+        backend = await PostgresBackend.open(parse_url(url))
+        try:
+            query = RowQuery(filters=(Filter("ms", "like", "%ok%", False),), sort_column="m")
+            page = await backend.fetch_page(Relation("public", "diary"), query, cell_limit=50)
+            assert [row[:2] for row in page.rows] == [(1, "ok")]
+        finally:
+            await backend.aclose()
