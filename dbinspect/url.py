@@ -109,6 +109,12 @@ def mask_secrets(message: str, url_text: str) -> str:
     parameter = _parameter_secret(message)  # `password=` outside a URL, however short
     if parameter is not None and not message.startswith(MASK, parameter[0]):
         message = message[: parameter[0]] + MASK
+    if any(mark in secret for secret in secrets for mark in ' "@'):
+        # libpq quotes a fragment of the URL that it splits otherwise than here (at the
+        # first `@`, at a quote or a space): everything it quotes goes, to be safe.
+        first, last = message.find('"'), message.rfind('"')
+        if 0 <= first < last:
+            message = f'{message[:first]}"{MASK}"{message[last + 1 :]}'
     message = _QUOTED.sub(hidden, message)
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 4:  # a shorter one would hide ordinary words

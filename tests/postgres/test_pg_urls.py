@@ -8,6 +8,7 @@ shown; the user's own settings hold in every session.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,19 @@ def test_a_url_libpq_quotes_in_its_error_is_masked_whole(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "S3CRET" not in result.stderr
     assert 'in URI: "postgresql://postgres:***@[::1/probe"' in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "password", ['" x', 'x"y z', '"@x ', "ab@c d", "p@ss"], ids=["q", "qs", "qa", "as", "a"]
+)
+def test_a_password_libpq_splits_otherwise_is_not_shown_in_part(
+    password: str, tmp_path: Path
+) -> None:
+    # libpq splits userinfo at the first `@` and quotes the fragment it cannot read.
+    result = run_cli("info", f"postgresql://postgres:{password}@127.0.0.1:9/d", cwd=tmp_path)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    said = line.split(": ", 1)[1]  # past "cannot read the URL <masked>"
+    assert password not in said, line
+    # What libpq quotes (a fragment holding the password's end, in these) is hidden whole.
+    assert re.findall(r'"([^"]*)"', said) in ([], ["***"]), line
