@@ -27,12 +27,11 @@ from dbinspect import pg_driver as driver
 from dbinspect.backends.postgres_rows_sql import PageShape, filter_sql, order_sql, page_sql
 from dbinspect.browse.protocol import RowBatch
 from dbinspect.models import RowQuery
+from dbinspect.query.console import batch_for
 
 if TYPE_CHECKING:
     from dbinspect.backends.postgres_rows_source import RowSource
 
-BATCH_BYTES = 8 * 1024 * 1024
-"""About how many bytes of values one batch holds at most (after the first row)."""
 FIRST_LONG_BATCH = 1
 """Rows in the first batch of a relation with long columns (text, bytea, json...), whose
 size per row is not known until some are read."""
@@ -53,12 +52,11 @@ def stream_statement(source: RowSource, query: RowQuery) -> tuple[Any, list[Any]
 
 def next_batch_rows(read: list[tuple[Any, ...]], long: list[int], most: int) -> int:
     """How many rows the next fetch asks for, after a fetch that gave `read`: as many as
-    fit in `BATCH_BYTES` at the size of their long values (`long`: their places)."""
-    if not read or not long:
+    fit in `query.console.BATCH_BYTES` at the size of their long values (`long`: their
+    places), as `query` reads a result."""
+    if not long:
         return most
-    size = sum(len(value) for i in long for value in [row[i] for row in read] if value)
-    per_row = max(1, size // len(read))
-    return max(1, min(most, BATCH_BYTES // per_row))
+    return batch_for([tuple(row[i] for i in long) for row in read], most)
 
 
 async def stream_rows(

@@ -16,10 +16,11 @@ from pgkit import query, run_sql
 from testkit import RunCli
 
 from dbinspect.backends.postgres import PostgresBackend
-from dbinspect.backends.postgres_rows_stream import BATCH_BYTES, next_batch_rows
+from dbinspect.backends.postgres_rows_stream import next_batch_rows
 from dbinspect.browse.protocol import Relation
 from dbinspect.export.exporter import write_rows
 from dbinspect.models import RowQuery
+from dbinspect.query.console import BATCH_BYTES
 from dbinspect.url import parse_url
 
 
