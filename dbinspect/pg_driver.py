@@ -524,6 +524,12 @@ def output_text(value: sql.Composable) -> sql.Composable:
     ).format(value)
 
 
+def text_of(value: sql.Composable, *, own_type: bool) -> sql.Composable:
+    """`value` as text: `::text` for the server's own types (booleans as `true`, an inet
+    with its mask), `output_text` for a type of the database's own."""
+    return output_text(value) if own_type else sql.SQL("{}::text").format(value)
+
+
 def bound_identifier(*names: str) -> sql.Identifier:
     """`sql.Identifier(*names)` for a statement run with parameters.
 

@@ -42,10 +42,7 @@ SELECT current_setting('server_version'), current_setting('server_version_num'):
 # output function writes it (`pg_driver.output_text`): a table of that name is the
 # database's, and a cast of its own to text would run.
 MIGRATIONS = """
-SELECT t.version, t.description,
-       CASE WHEN pg_catalog.num_nulls(t.installed_on) OPERATOR(pg_catalog.=) 0
-            THEN pg_catalog.concat(t.installed_on) END,
-       t.success,
+SELECT t.version, t.description, {installed_on}, t.success,
        (SELECT count(*) FROM {table} WHERE success IS NOT false),
        (SELECT count(*) FROM {table} WHERE success = false)
 FROM {table} t ORDER BY t.version DESC LIMIT 1
@@ -103,7 +100,8 @@ async def _latest_migration(
 ) -> tuple[MigrationFact | None, str | None]:
     """The latest row of `_sqlx_migrations` (None when empty), or why it cannot be read."""
     table = pg_driver.sql.Identifier(schema, "_sqlx_migrations")
-    query = pg_driver.sql.SQL(MIGRATIONS).format(table=table)
+    installed_on = pg_driver.output_text(pg_driver.sql.SQL("t.installed_on"))
+    query = pg_driver.sql.SQL(MIGRATIONS).format(table=table, installed_on=installed_on)
     try:
         row = await (await conn.execute(query)).fetchone()
     except pg_driver.DatabaseError as error:

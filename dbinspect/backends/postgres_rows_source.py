@@ -15,9 +15,9 @@ from dbinspect.errors import QueryError
 from dbinspect.pg_driver import (
     FIRST_USER_OID,
     bound_identifier,
-    output_text,
     session_path,
     sql,
+    text_of,
 )
 
 if TYPE_CHECKING:
@@ -120,9 +120,7 @@ class PgColumn:
 
     def text_of(self, value: sql.Composable) -> sql.Composable:
         """`value` (of this column's type) as text, running none of the database's code."""
-        if self.own_type:
-            return output_text(value)
-        return sql.SQL("{}::text").format(value)
+        return text_of(value, own_type=self.own_type)
 
     @property
     def ref(self) -> sql.Composable:

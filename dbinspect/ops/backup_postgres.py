@@ -116,9 +116,7 @@ def _write_json(
             # ONLY: a parent's rows without its children's, which are backed up as theirs.
             select = pg_driver.sql.SQL("SELECT {} FROM ONLY {}").format(
                 pg_driver.sql.SQL(", ").join(
-                    pg_driver.output_text(pg_driver.sql.Identifier(c))
-                    if mine
-                    else pg_driver.sql.SQL("{}::text").format(pg_driver.sql.Identifier(c))
+                    pg_driver.text_of(pg_driver.sql.Identifier(c), own_type=mine)
                     for c, mine in zip(columns, own, strict=True)
                 ),
                 pg_driver.sql.Identifier(schema, name),

@@ -67,6 +67,13 @@ async def shows(pilot: Pilot[None], app: DbInspectApp, *texts: str, limit: float
     return screen_text(app)
 
 
+async def at_schema(pilot: Pilot[None], app: DbInspectApp) -> None:
+    """Once the schema is read, on the Schema pane, settled (to pick a table there)."""
+    await schema_read(pilot, app)
+    await pilot.press("3")
+    await settle(pilot)
+
+
 async def end_app_sessions(pilot: Pilot[None], url: str) -> None:
     """End every session the app holds on `url`'s database, as a DBA would, and wait
     until they are gone (terminating only signals: each backend then exits)."""
@@ -142,9 +149,7 @@ async def test_a_commit_by_another_session_shows_without_a_key(pg_url: str, tmp_
         "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'first')",
     )
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         await open_in_data(pilot, app, "note")
         await shows(pilot, app, "first")
         # As wide as the column's first value: the grid keeps its widths while following.
@@ -158,9 +163,7 @@ async def test_the_app_reconnects_on_refresh_after_its_sessions_were_ended(
 ) -> None:
     run_sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (42)")
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         await open_in_data(pilot, app, "kept")
         await shows(pilot, app, "42")
         await end_app_sessions(pilot, pg_url)
@@ -207,9 +210,7 @@ async def test_a_table_without_columns_answers_every_cell_key(pg_url: str, tmp_p
         "CREATE TABLE other (id int)",  # the schema is read once a table shows columns
     )
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         pane = await open_in_data(pilot, app, "empty_shape")
         await wait_until(pilot, lambda: pane.grid.cursor_cached_row is not None, "the row")
         for key in ("f", "c", "enter", "C", "s", "slash"):
@@ -230,9 +231,7 @@ async def test_the_data_pane_reads_on_after_its_session_was_ended_without_a_key(
         "INSERT INTO many SELECT i, 'row ' || i FROM generate_series(1, 5000) i",
     )
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         await open_in_data(pilot, app, "many")
         await shows(pilot, app, "row 1")
         await end_app_sessions(pilot, pg_url)
@@ -247,9 +246,7 @@ async def test_a_table_locked_when_opened_is_read_once_the_lock_goes(
 
     run_sql(pg_url, "CREATE TABLE held (id int PRIMARY KEY); INSERT INTO held VALUES (7)")
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         holder = psycopg.connect(pg_url)  # a transaction of its own, held open
         try:
             holder.execute("LOCK TABLE held IN ACCESS EXCLUSIVE MODE")
@@ -278,9 +275,7 @@ async def test_the_data_header_names_a_tables_schema_beside_one_of_the_same_name
         "INSERT INTO dup VALUES (1); INSERT INTO other.dup VALUES (5, 1)",
     )
     async with open_app(pg_url, tmp_path) as app, app.run_test(size=SIZE) as pilot:
-        await schema_read(pilot, app)
-        await pilot.press("3")
-        await settle(pilot)
+        await at_schema(pilot, app)
         pane = app.screen.query_one(DataPane)
         pane.show(app.session.url, Relation("other", "dup"))
         await wait_until(pilot, lambda: pane.total == 1, "other.dup's row")

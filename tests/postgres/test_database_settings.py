@@ -132,32 +132,31 @@ def test_overloads_of_catalog_names_leave_the_session_on_the_catalog_alone(
         assert "evil, pg_catalog, public" in info
 
 
+async def guarded(url: str) -> tuple[str, pg_driver.SessionPath | None]:
+    """The search path a guarded session on `url` searches, and the path it replaced."""
+    conn = await pg_driver.connect_async(parse_url(url), path="guarded")
+    try:
+        cur = await conn.execute("SELECT current_setting('search_path')")
+        row = await cur.fetchone()
+        assert row is not None
+        return str(row[0]), pg_driver.session_path(conn)
+    finally:
+        await conn.close()
+
+
 async def test_the_guard_keeps_the_databases_path_after_the_catalog(plain_role: str) -> None:
     with fresh_database() as url:
         _hostile(url, HOSTILE_PATH)
-        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
-        try:
-            cur = await conn.execute("SELECT current_setting('search_path')")
-            assert await cur.fetchone() == ("pg_catalog, evil, public, pg_temp",)
-            found = pg_driver.session_path(conn)
-            assert found is not None and not found.pinned
-            assert found.schemas == ("evil", "pg_catalog", "public")
-        finally:
-            await conn.close()
+        searched, found = await guarded(url)
+        assert searched == "pg_catalog, evil, public, pg_temp"
+        assert found is not None and not found.pinned
+        assert found.schemas == ("evil", "pg_catalog", "public")
         run_sql(url, OVERLOADS)  # a superuser's, as an extension's: trusted
-        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
-        try:
-            cur = await conn.execute("SELECT current_setting('search_path')")
-            assert await cur.fetchone() == ("pg_catalog, evil, public, pg_temp",)
-        finally:
-            await conn.close()
+        assert (await guarded(url))[0] == "pg_catalog, evil, public, pg_temp"
         run_sql(url, overloads(plain_role).removeprefix(OVERLOADS))
-        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
-        try:
-            cur = await conn.execute("SELECT current_setting('search_path')")
-            assert await cur.fetchone() == (pg_driver.PINNED_PATH,)
-        finally:
-            await conn.close()
+        searched, found = await guarded(url)
+        assert searched == pg_driver.PINNED_PATH
+        assert found is not None and found.pinned
 
 
 FORMATS = """
@@ -226,23 +225,15 @@ async def test_an_owners_function_added_to_an_extension_is_no_extensions(
                      f'GRANT CREATE ON SCHEMA public TO "{plain_role}"')  # fmt: skip
         as_owner = url.replace("postgres@", f"{plain_role}@", 1)
         run_sql(as_owner, "CREATE EXTENSION citext")
-        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
-        try:
-            found = pg_driver.session_path(conn)
-            assert found is not None and not found.pinned  # citext's `lower` is trusted
-        finally:
-            await conn.close()
+        searched, found = await guarded(url)
+        assert found is not None and not found.pinned  # citext's `lower` is trusted
+        assert searched.startswith("pg_catalog, ")
         run_sql(
             as_owner,
             "CREATE FUNCTION public.format(f text, a text) RETURNS text LANGUAGE sql"
             " AS 'SELECT f'; ALTER EXTENSION citext ADD FUNCTION public.format(text, text)",
         )
-        conn = await pg_driver.connect_async(parse_url(url), path="guarded")
-        try:
-            cur = await conn.execute("SELECT current_setting('search_path')")
-            assert await cur.fetchone() == (pg_driver.PINNED_PATH,)
-        finally:
-            await conn.close()
+        assert (await guarded(url))[0] == pg_driver.PINNED_PATH
 
 
 CAST_TRAP = """
