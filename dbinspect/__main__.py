@@ -39,8 +39,15 @@ def run() -> None:
         from dbinspect.cli import main
     except BaseException as error:
         if _interrupted(error):  # Ctrl+C before the handler above was in place
-            sys.stderr.write("error: interrupted\n")
-            sys.exit(130)
+            # Ended at once, as `exit_at_once_on_interrupt` ends it (nothing is open yet):
+            # a KeyboardInterrupt met again while the interpreter shuts down would have
+            # it kill itself by SIGINT, status -2, after this very line.
+            import os
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            os.write(2, b"error: interrupted\n")
+            os._exit(130)
         raise
     main()
 
