@@ -7,6 +7,7 @@ The database is checked through a connection of the test's own after each write.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -299,7 +300,8 @@ async def test_an_unanswered_write_rolls_back_after_the_timeout(
         await pilot.press("ctrl+j")
         question = await commit_question(pilot, app)
         assert "changed 1 row." in labels(question)
-        assert "rolled back in 1 s" in labels(question)
+        # The countdown (1.5 s here) may already be past 1 on a loaded machine.
+        assert re.search(r"rolled back in [01] s", labels(question)), labels(question)
         # Meanwhile the write lock is held: another writer is refused.
         other = sqlite3.connect(shop, timeout=0)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
